@@ -1,0 +1,307 @@
+/**
+ * Reading, validating and writing Jupyter notebooks (nbformat 4.5) for the Deno kernel.
+ *
+ * Every problem is reported as a {@link NotebookError} whose message names the file and the
+ * problem, so the runner can print it and go on with the other notebooks.
+ *
+ * @module
+ */
+import Ajv from "ajv-draft-04";
+import schema from "./schema/nbformat.v4.5.schema.json" with { type: "json" };
+
+/** A multiline string as nbformat stores it: one string or a list of lines. */
+export type MultilineString = string | string[];
+
+/** nbformat v4 `stream` output. */
+export interface StreamOutput {
+  output_type: "stream";
+  name: "stdout" | "stderr";
+  text: MultilineString;
+}
+/** A MIME bundle: MIME type to data (JSON for `application/*json`, else text). */
+export type MimeBundle = Record<string, unknown>;
+/** nbformat v4 `display_data` output. */
+export interface DisplayDataOutput {
+  output_type: "display_data";
+  data: MimeBundle;
+  metadata: Record<string, unknown>;
+}
+/** nbformat v4 `execute_result` output. */
+export interface ExecuteResultOutput {
+  output_type: "execute_result";
+  execution_count: number | null;
+  data: MimeBundle;
+  metadata: Record<string, unknown>;
+}
+/** nbformat v4 `error` output. */
+export interface ErrorOutput {
+  output_type: "error";
+  ename: string;
+  evalue: string;
+  traceback: string[];
+}
+/** Any nbformat v4 code-cell output. */
+export type Output = StreamOutput | DisplayDataOutput | ExecuteResultOutput | ErrorOutput;
+
+/** A code cell. */
+export interface CodeCell {
+  cell_type: "code";
+  id?: string;
+  metadata: Record<string, unknown>;
+  source: MultilineString;
+  outputs: Output[];
+  execution_count: number | null;
+}
+/** A markdown cell. */
+export interface MarkdownCell {
+  cell_type: "markdown";
+  id?: string;
+  metadata: Record<string, unknown>;
+  source: MultilineString;
+  attachments?: Record<string, MimeBundle>;
+}
+/** A raw cell. */
+export interface RawCell {
+  cell_type: "raw";
+  id?: string;
+  metadata: Record<string, unknown>;
+  source: MultilineString;
+  attachments?: Record<string, MimeBundle>;
+}
+/** Any notebook cell. */
+export type Cell = CodeCell | MarkdownCell | RawCell;
+
+/** A notebook (nbformat 4). */
+export interface Notebook {
+  nbformat: 4;
+  nbformat_minor: number;
+  metadata: {
+    kernelspec?: { name: string; display_name: string; language?: string };
+    language_info?: { name: string; [key: string]: unknown };
+    [key: string]: unknown;
+  };
+  cells: Cell[];
+}
+
+/** A notebook file that cannot be used: the message names the file and the problem. */
+export class NotebookError extends Error {
+  /** The file (or label) the problem is about. */
+  readonly file: string;
+  /**
+   * @example
+   * ```ts
+   * import { NotebookError } from "../tools/notebook.ts";
+   * const e = new NotebookError("a.ipynb", "a.ipynb: not JSON");
+   * console.assert(e.file === "a.ipynb");
+   * ```
+   */
+  constructor(file: string, message: string) {
+    super(message);
+    this.name = "NotebookError";
+    this.file = file;
+  }
+}
+
+/**
+ * Joins a multiline source or text (string or list of lines) into one string.
+ *
+ * @example
+ * ```ts
+ * import { sourceText } from "../tools/notebook.ts";
+ * console.assert(sourceText(["a\n", "b"]) === "a\nb");
+ * console.assert(sourceText("x") === "x");
+ * ```
+ */
+export function sourceText(source: MultilineString): string {
+  return Array.isArray(source) ? source.join("") : source;
+}
+
+/**
+ * Splits text into nbformat's list-of-lines form (each line keeps its "\n"), as Jupyter writes it.
+ *
+ * @example
+ * ```ts
+ * import { splitLines } from "../tools/notebook.ts";
+ * console.assert(JSON.stringify(splitLines("a\nb")) === '["a\\n","b"]');
+ * console.assert(splitLines("").length === 0);
+ * ```
+ */
+export function splitLines(text: string): string[] {
+  const lines = text.split(/(?<=\n)/);
+  return lines.length === 1 && lines[0] === "" ? [] : lines;
+}
+
+// deno-lint-ignore no-explicit-any
+const ajv = new (Ajv as any)({ allErrors: true, strict: false });
+const validateSchema: {
+  (data: unknown): boolean;
+  errors?: { instancePath: string; message?: string; params?: unknown }[] | null;
+} = ajv.compile(schema);
+
+/**
+ * Checks a parsed notebook against the nbformat 4.5 schema and the Deno kernel metadata.
+ * Throws a {@link NotebookError} naming `fileLabel`, the JSON path and message of the first
+ * few schema errors, or the kernel found.
+ *
+ * @example
+ * ```ts
+ * import { validateNotebook } from "../tools/notebook.ts";
+ * const nb = {
+ *   nbformat: 4, nbformat_minor: 5, cells: [],
+ *   metadata: {
+ *     kernelspec: { name: "deno", display_name: "Deno", language: "typescript" },
+ *     language_info: { name: "typescript" },
+ *   },
+ * };
+ * validateNotebook(nb, "example.ipynb");
+ * let failed = false;
+ * try { validateNotebook({ ...nb, cells: 3 }, "bad.ipynb"); } catch { failed = true; }
+ * console.assert(failed);
+ * ```
+ */
+export function validateNotebook(nb: unknown, fileLabel: string): asserts nb is Notebook {
+  if (!validateSchema(nb)) {
+    const errors = validateSchema.errors ?? [];
+    const shown = errors.slice(0, 3).map((e) =>
+      `  at ${e.instancePath === "" ? "/" : e.instancePath}: ${e.message ?? "invalid"}` +
+      (e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : "")
+    );
+    const more = errors.length > 3 ? `\n  (${errors.length - 3} more errors)` : "";
+    throw new NotebookError(
+      fileLabel,
+      `${fileLabel}: not a valid nbformat 4.5 notebook (schema check failed):\n${
+        shown.join("\n")
+      }${more}\nFix the file or re-save it from Jupyter.`,
+    );
+  }
+  const meta = (nb as Notebook).metadata;
+  const kernel = meta.kernelspec?.name;
+  const language = meta.language_info?.name;
+  if (kernel !== "deno" || language !== "typescript") {
+    throw new NotebookError(
+      fileLabel,
+      `${fileLabel}: not a Deno notebook: metadata.kernelspec.name is ${JSON.stringify(kernel)}` +
+        ` and metadata.language_info.name is ${JSON.stringify(language)};` +
+        ` expected "deno" and "typescript". Select the Deno kernel in Jupyter and save again.`,
+    );
+  }
+}
+
+/**
+ * Parses notebook JSON text and validates it (see {@link validateNotebook}).
+ *
+ * @example
+ * ```ts
+ * import { parseNotebook } from "../tools/notebook.ts";
+ * let msg = "";
+ * try { parseNotebook("{ nope", "x.ipynb"); } catch (e) { msg = (e as Error).message; }
+ * console.assert(msg.startsWith("x.ipynb: not JSON"));
+ * ```
+ */
+export function parseNotebook(text: string, fileLabel: string): Notebook {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new NotebookError(
+      fileLabel,
+      `${fileLabel}: not JSON (${(e as Error).message}). A notebook file must be nbformat JSON.`,
+    );
+  }
+  validateNotebook(data, fileLabel);
+  return data;
+}
+
+/**
+ * Reads and validates a `.ipynb` file written for the Deno kernel.
+ *
+ * @example
+ * ```ts
+ * import { readNotebook, writeNotebook } from "../tools/notebook.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeNotebook(`${dir}/a.ipynb`, {
+ *   nbformat: 4, nbformat_minor: 5, cells: [],
+ *   metadata: {
+ *     kernelspec: { name: "deno", display_name: "Deno", language: "typescript" },
+ *     language_info: { name: "typescript" },
+ *   },
+ * });
+ * const nb = await readNotebook(`${dir}/a.ipynb`);
+ * console.assert(nb.cells.length === 0);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readNotebook(path: string): Promise<Notebook> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new NotebookError(path, `${path}: cannot read the notebook (${(e as Error).message}).`);
+  }
+  return parseNotebook(text, path);
+}
+
+/**
+ * Serialises a notebook as Jupyter does: 1-space indented JSON, keys as given, trailing newline.
+ *
+ * @example
+ * ```ts
+ * import { notebookJson } from "../tools/notebook.ts";
+ * console.assert(notebookJson({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] }).endsWith("}\n"));
+ * ```
+ */
+export function notebookJson(nb: Notebook): string {
+  return JSON.stringify(nb, null, 1) + "\n";
+}
+
+/**
+ * Validates the notebook, then writes it atomically (temporary file in the same folder, then
+ * rename), so a reader never sees a half-written notebook and an invalid one is never written.
+ *
+ * @example
+ * ```ts
+ * import { writeNotebook } from "../tools/notebook.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeNotebook(`${dir}/sub/b.ipynb`, {
+ *   nbformat: 4, nbformat_minor: 5, cells: [],
+ *   metadata: {
+ *     kernelspec: { name: "deno", display_name: "Deno", language: "typescript" },
+ *     language_info: { name: "typescript" },
+ *   },
+ * });
+ * console.assert((await Deno.readTextFile(`${dir}/sub/b.ipynb`)).startsWith("{\n \"nbformat\""));
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeNotebook(path: string, nb: Notebook): Promise<void> {
+  validateNotebook(nb, path);
+  await writeFileAtomic(path, notebookJson(nb));
+}
+
+/**
+ * Writes text to `path` atomically: a temporary file in the same folder, then a rename.
+ * Creates the folder if needed.
+ *
+ * @example
+ * ```ts
+ * import { writeFileAtomic } from "../tools/notebook.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeFileAtomic(`${dir}/x.txt`, "hi");
+ * console.assert(await Deno.readTextFile(`${dir}/x.txt`) === "hi");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash >= 0 ? path.slice(0, slash) || "/" : ".";
+  await Deno.mkdir(dir, { recursive: true });
+  const base = slash >= 0 ? path.slice(slash + 1) : path;
+  const tmp = `${dir}/.${base}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    await Deno.writeTextFile(tmp, text);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
