@@ -131,12 +131,69 @@ export function splitLines(text: string): string[] {
   return lines.length === 1 && lines[0] === "" ? [] : lines;
 }
 
+type AjvError = {
+  instancePath: string;
+  message?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+};
+type Validator = { (data: unknown): boolean; errors?: AjvError[] | null };
+
 // deno-lint-ignore no-explicit-any
 const ajv = new (Ajv as any)({ allErrors: true, strict: false });
-const validateSchema: {
-  (data: unknown): boolean;
-  errors?: { instancePath: string; message?: string; params?: unknown }[] | null;
-} = ajv.compile(schema);
+ajv.addSchema(schema, "nbformat");
+const validateSchema: Validator = ajv.getSchema("nbformat");
+const branchValidators = new Map<string, Validator>();
+function branch(name: string): Validator {
+  let v = branchValidators.get(name);
+  if (!v) {
+    v = ajv.compile({ $ref: `nbformat#/definitions/${name}` }) as Validator;
+    branchValidators.set(name, v);
+  }
+  return v;
+}
+
+const CELL_TYPES = ["raw", "markdown", "code"];
+const OUTPUT_TYPES = ["execute_result", "display_data", "stream", "error"];
+
+/**
+ * The schema's oneOf over cell and output types reports the errors of every branch. For a cell
+ * (or output) that names a known type, re-validate it against that branch alone, so the
+ * messages are about what is actually wrong.
+ */
+function preciseErrors(nb: unknown, all: AjvError[], outputsOnly = false): AjvError[] {
+  const out: AjvError[] = [];
+  const done = new Set<string>();
+  for (const e of all) {
+    const m = /^\/cells\/(\d+)(?:\/outputs\/(\d+))?/.exec(e.instancePath);
+    // deno-lint-ignore no-explicit-any
+    const cell = m && (nb as any)?.cells?.[Number(m[1])];
+    let prefix = "", target: unknown = undefined, name = "";
+    if (
+      m && m[2] !== undefined && OUTPUT_TYPES.includes(cell?.outputs?.[Number(m[2])]?.output_type)
+    ) {
+      prefix = m[0];
+      target = cell.outputs[Number(m[2])];
+      name = (target as { output_type: string }).output_type;
+    } else if (m && !outputsOnly && CELL_TYPES.includes(cell?.cell_type)) {
+      prefix = `/cells/${m[1]}`;
+      target = cell;
+      name = `${cell.cell_type}_cell`;
+    }
+    if (!name) {
+      out.push(e);
+      continue;
+    }
+    if (done.has(prefix)) continue;
+    done.add(prefix);
+    const v = branch(name);
+    if (v(target)) continue;
+    const inner = (v.errors ?? []).map((x) => ({ ...x, instancePath: prefix + x.instancePath }));
+    // Outputs inside a code cell are a oneOf again: refine them the same way.
+    out.push(...(name === "code_cell" ? preciseErrors(nb, inner, true) : inner));
+  }
+  return out.filter((e) => e.keyword !== "oneOf" || out.length === 1);
+}
 
 /**
  * Checks a parsed notebook against the nbformat 4.5 schema and the Deno kernel metadata.
@@ -161,17 +218,27 @@ const validateSchema: {
  */
 export function validateNotebook(nb: unknown, fileLabel: string): asserts nb is Notebook {
   if (!validateSchema(nb)) {
-    const errors = validateSchema.errors ?? [];
+    const all = validateSchema.errors ?? [];
+    const kept = preciseErrors(nb, all);
+    const seen = new Set<string>();
+    const errors = (kept.length ? kept : all).filter((e) => {
+      const k = `${e.instancePath} ${e.message}`;
+      return seen.has(k) ? false : (seen.add(k), true);
+    });
     const shown = errors.slice(0, 3).map((e) =>
       `  at ${e.instancePath === "" ? "/" : e.instancePath}: ${e.message ?? "invalid"}` +
       (e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : "")
     );
     const more = errors.length > 3 ? `\n  (${errors.length - 3} more errors)` : "";
+    const minor = (nb as { nbformat_minor?: unknown })?.nbformat_minor;
+    const hint = typeof minor === "number" && minor < 5
+      ? `\nThe file is nbformat 4.${minor}; re-save it with a current Jupyter (4.5 adds cell ids).`
+      : "\nFix the file or re-save it from Jupyter.";
     throw new NotebookError(
       fileLabel,
       `${fileLabel}: not a valid nbformat 4.5 notebook (schema check failed):\n${
         shown.join("\n")
-      }${more}\nFix the file or re-save it from Jupyter.`,
+      }${more}${hint}`,
     );
   }
   const meta = (nb as Notebook).metadata;

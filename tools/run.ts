@@ -1,0 +1,499 @@
+/**
+ * Notebook runner: executes notebooks on the real Deno Jupyter kernel, several in parallel,
+ * and writes the executed notebooks (validated, atomically) to `dist/notebooks/`.
+ *
+ * CLI: `deno task nb:run [paths...] [--jobs N] [--timeout SECONDS] [--out DIR]`
+ * (default: every `notebooks/*.ipynb`). Exits 1 if any notebook is invalid or fails.
+ *
+ * What is written:
+ * - a notebook that passes: every code cell with fresh outputs and execution counts;
+ * - a notebook that fails (error, timeout, dying kernel): the cells up to and including the
+ *   failing one, with its error output (timeouts and deaths get a synthetic `error` output),
+ *   later cells cleared, as nbclient leaves it: the handout then shows the failure instead of a
+ *   stale success. `metadata.kit.status` says which it is;
+ * - an invalid input file (not JSON, schema, not a Deno notebook): nothing, and an older
+ *   output of the same name is removed so `dist/` never shows stale results.
+ *
+ * Outputs are deterministic (no timestamps in them); the run's elapsed time goes to
+ * `metadata.kit.elapsed_seconds` only.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Kernel } from "./kernel.ts";
+import type { ExecuteResult } from "./kernel.ts";
+import {
+  type CodeCell,
+  type Notebook,
+  NotebookError,
+  readNotebook,
+  sourceText,
+  writeNotebook,
+} from "./notebook.ts";
+
+/** Progress of one notebook, reported after start-up and after each code cell. */
+export interface Progress {
+  path: string;
+  phase: "start" | "cell" | "done";
+  /** Code cells finished so far. */
+  cell: number;
+  /** Code cells in the notebook. */
+  total: number;
+  elapsedMs: number;
+  status?: NotebookStatus;
+}
+
+/** "ok": every cell ran; "failed": a cell failed; "invalid": the file was not usable. */
+export type NotebookStatus = "ok" | "failed" | "invalid";
+
+/** Where and how a notebook failed. */
+export interface CellFailure {
+  /** 1-based position of the cell among all cells (markdown included), as Jupyter shows it. */
+  cellNumber: number;
+  /** 1-based position among code cells. */
+  codeCellNumber: number;
+  /** The cell's first non-empty source line. */
+  firstLine: string;
+  /** "error", "timeout" or "died". */
+  status: ExecuteResult["status"];
+  ename: string;
+  evalue: string;
+  /** Traceback lines, ANSI colour codes stripped. */
+  traceback: string[];
+}
+
+/** The outcome for one notebook. */
+export interface NotebookRun {
+  path: string;
+  status: NotebookStatus;
+  /** Where the executed notebook was written, or null (invalid input, or `outDir: null`). */
+  outPath: string | null;
+  /** A readable message for "failed" and "invalid" (names file, cell, error). */
+  message?: string;
+  failure?: CellFailure;
+  /** The executed notebook (absent for invalid input). */
+  notebook?: Notebook;
+  codeCells: number;
+  /** Code cells that ran, the failing one included. */
+  cellsRun: number;
+  elapsedMs: number;
+  /** Kernel start-up time in ms. */
+  kernelStartMs?: number;
+}
+
+/** The outcome of {@link runNotebooks}. */
+export interface RunSummary {
+  ok: boolean;
+  runs: NotebookRun[];
+  failed: number;
+  elapsedMs: number;
+}
+
+/** Options of {@link runNotebooks}. */
+export interface RunOptions {
+  /** Kernels running at once. Default: `navigator.hardwareConcurrency`. */
+  concurrency?: number;
+  /** Per-cell timeout in ms. Default 120 000. */
+  timeoutMs?: number;
+  /** Grace between interrupt and kill on a timeout, ms. Default 2 000. */
+  graceMs?: number;
+  /** Output folder; null writes nothing. Default "dist/notebooks". */
+  outDir?: string | null;
+  /** Called on start, after every code cell and at the end of each notebook. */
+  onProgress?: (p: Progress) => void;
+}
+
+/** Strips ANSI escape sequences (colours) from text. */
+export function stripAnsi(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "");
+}
+
+function firstLine(source: string): string {
+  return source.split("\n").find((l) => l.trim() !== "")?.trim() ?? "";
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+function dirName(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
+}
+
+/**
+ * Formats a failed or invalid run as the runner prints it.
+ *
+ * @example
+ * ```ts
+ * import { formatFailure } from "../tools/run.ts";
+ * const text = formatFailure({
+ *   path: "nb.ipynb", status: "failed", outPath: null, codeCells: 2, cellsRun: 2, elapsedMs: 5,
+ *   failure: {
+ *     cellNumber: 3, codeCellNumber: 2, firstLine: "assert(false)", status: "error",
+ *     ename: "AssertionError", evalue: "boom", traceback: ["AssertionError: boom"],
+ *   },
+ * });
+ * console.assert(text.includes("cell 3 (code cell 2)") && text.includes("AssertionError"));
+ * ```
+ */
+export function formatFailure(run: NotebookRun): string {
+  if (run.status === "invalid") return `INVALID ${run.message ?? run.path}`;
+  if (!run.failure && run.message) return `FAILED ${run.message}`;
+  const f = run.failure;
+  if (!f) return `FAILED ${run.path}: ${run.message ?? "unknown error"}`;
+  const what = f.status === "timeout"
+    ? "timed out"
+    : f.status === "died"
+    ? "killed the kernel"
+    : "raised an error";
+  const tb = f.traceback.length ? "\n" + f.traceback.map((l) => `    ${l}`).join("\n") : "";
+  return `FAILED ${run.path}: cell ${f.cellNumber} (code cell ${f.codeCellNumber}) ${what}\n` +
+    `  first line: ${f.firstLine}\n` +
+    `  ${f.ename}: ${f.evalue}${tb}`;
+}
+
+/**
+ * Runs the code cells of an in-memory notebook on a fresh kernel started in `cwd`, filling
+ * outputs and execution counts in place (old outputs cleared). Stops at the first failing
+ * cell. Never throws for cell problems; throws only if the kernel cannot start.
+ *
+ * @example
+ * ```ts
+ * import { executeNotebook } from "../tools/run.ts";
+ * const nb = {
+ *   nbformat: 4 as const, nbformat_minor: 5,
+ *   metadata: {
+ *     kernelspec: { name: "deno", display_name: "Deno", language: "typescript" },
+ *     language_info: { name: "typescript" },
+ *   },
+ *   cells: [{
+ *     cell_type: "code" as const, id: "a", metadata: {}, source: "21 * 2",
+ *     outputs: [], execution_count: null,
+ *   }],
+ * };
+ * const r = await executeNotebook(nb, { cwd: "." });
+ * console.assert(r.failure === undefined && JSON.stringify(nb.cells[0]).includes("42"));
+ * ```
+ */
+export async function executeNotebook(
+  nb: Notebook,
+  opts: {
+    cwd: string;
+    timeoutMs?: number;
+    graceMs?: number;
+    onCell?: (done: number, total: number) => void;
+  },
+): Promise<{ failure?: CellFailure; cellsRun: number; kernelStartMs: number }> {
+  const code = nb.cells
+    .map((c, i) => ({ cell: c, number: i + 1 }))
+    .filter((x): x is { cell: CodeCell; number: number } => x.cell.cell_type === "code");
+  for (const { cell } of code) {
+    cell.outputs = [];
+    cell.execution_count = null;
+  }
+  const kernel = await Kernel.start({ cwd: opts.cwd });
+  const results: { cell: CodeCell; r: ExecuteResult }[] = [];
+  let failure: CellFailure | undefined;
+  try {
+    for (const [k, { cell, number }] of code.entries()) {
+      const r = await kernel.execute(sourceText(cell.source), {
+        timeoutMs: opts.timeoutMs,
+        graceMs: opts.graceMs,
+      });
+      results.push({ cell, r });
+      opts.onCell?.(k + 1, code.length);
+      if (r.status !== "ok") {
+        const e = r.errorInfo ?? { ename: "Error", evalue: r.status, traceback: [] };
+        failure = {
+          cellNumber: number,
+          codeCellNumber: k + 1,
+          firstLine: firstLine(sourceText(cell.source)),
+          status: r.status,
+          ename: e.ename,
+          evalue: stripAnsi(e.evalue),
+          traceback: e.traceback.map(stripAnsi),
+        };
+        if (r.status !== "error") {
+          // Timeouts and deaths leave no error output: add one so the notebook shows why.
+          r.outputs.push({
+            output_type: "error",
+            ename: e.ename,
+            evalue: e.evalue,
+            traceback: e.traceback,
+          });
+        }
+        break;
+      }
+    }
+    // Late IOPub messages (execute_result after idle) land in their own cells' outputs.
+    if (kernel.alive) await kernel.settle().catch(() => {});
+  } finally {
+    await kernel.shutdown();
+  }
+  for (const { cell, r } of results) {
+    cell.execution_count = r.executionCount;
+    cell.outputs = structuredClone(r.outputs);
+  }
+  return { failure, cellsRun: results.length, kernelStartMs: kernel.startupMs };
+}
+
+async function runOne(path: string, opts: RunOptions): Promise<NotebookRun> {
+  const t0 = performance.now();
+  const outDir = opts.outDir === undefined ? "dist/notebooks" : opts.outDir;
+  const outPath = outDir === null ? null : `${outDir}/${baseName(path)}`;
+  const elapsed = () => performance.now() - t0;
+  let nb: Notebook;
+  try {
+    nb = await readNotebook(path);
+  } catch (e) {
+    if (outPath) await Deno.remove(outPath).catch(() => {});
+    const message = e instanceof NotebookError ? e.message : `${path}: ${(e as Error).message}`;
+    opts.onProgress?.({
+      path,
+      phase: "done",
+      cell: 0,
+      total: 0,
+      elapsedMs: elapsed(),
+      status: "invalid",
+    });
+    return {
+      path,
+      status: "invalid",
+      outPath: null,
+      message,
+      codeCells: 0,
+      cellsRun: 0,
+      elapsedMs: elapsed(),
+    };
+  }
+  const total = nb.cells.filter((c) => c.cell_type === "code").length;
+  opts.onProgress?.({ path, phase: "start", cell: 0, total, elapsedMs: elapsed() });
+  let exec: Awaited<ReturnType<typeof executeNotebook>>;
+  try {
+    exec = await executeNotebook(nb, {
+      cwd: dirName(path),
+      timeoutMs: opts.timeoutMs,
+      graceMs: opts.graceMs,
+      onCell: (done) =>
+        opts.onProgress?.({ path, phase: "cell", cell: done, total, elapsedMs: elapsed() }),
+    });
+  } catch (e) {
+    // The kernel did not start: nothing ran, nothing is written.
+    opts.onProgress?.({
+      path,
+      phase: "done",
+      cell: 0,
+      total,
+      elapsedMs: elapsed(),
+      status: "failed",
+    });
+    return {
+      path,
+      status: "failed",
+      outPath: null,
+      message: `${path}: ${(e as Error).message}`,
+      codeCells: total,
+      cellsRun: 0,
+      elapsedMs: elapsed(),
+    };
+  }
+  const status: NotebookStatus = exec.failure ? "failed" : "ok";
+  nb.metadata.kit = {
+    status: exec.failure ? exec.failure.status : "ok",
+    elapsed_seconds: Math.round(elapsed() / 10) / 100,
+    ...(exec.failure ? { failed_cell: exec.failure.cellNumber } : {}),
+  };
+  const run: NotebookRun = {
+    path,
+    status,
+    outPath,
+    notebook: nb,
+    failure: exec.failure,
+    codeCells: total,
+    cellsRun: exec.cellsRun,
+    elapsedMs: elapsed(),
+    kernelStartMs: exec.kernelStartMs,
+  };
+  if (exec.failure) run.message = formatFailure(run);
+  if (outPath) {
+    try {
+      await writeNotebook(outPath, nb);
+    } catch (e) {
+      run.status = "failed";
+      run.outPath = null;
+      run.message = `${path}: the executed notebook could not be written to ${outPath}: ${
+        (e as Error).message
+      }`;
+    }
+  }
+  opts.onProgress?.({
+    path,
+    phase: "done",
+    cell: exec.cellsRun,
+    total,
+    elapsedMs: elapsed(),
+    status: run.status,
+  });
+  return run;
+}
+
+/**
+ * Runs notebooks on the Deno kernel, `concurrency` at a time, and writes each executed notebook
+ * to `outDir`. Invalid files and failing cells are reported in the summary, never thrown;
+ * the other notebooks still run.
+ *
+ * @example
+ * ```ts
+ * import { runNotebooks } from "../tools/run.ts";
+ * const s = await runNotebooks(["does-not-exist.ipynb"], { outDir: null });
+ * console.assert(!s.ok && s.runs[0].status === "invalid");
+ * ```
+ */
+export async function runNotebooks(
+  paths: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunSummary> {
+  const t0 = performance.now();
+  const seen = new Map<string, string>();
+  for (const p of paths) {
+    const b = baseName(p);
+    if (seen.has(b) && opts.outDir !== null) {
+      throw new Error(
+        `runNotebooks: ${seen.get(b)} and ${p} would both be written to ${b}; rename one of them.`,
+      );
+    }
+    seen.set(b, p);
+  }
+  const concurrency = Math.max(1, opts.concurrency ?? navigator.hardwareConcurrency ?? 1);
+  const runs: NotebookRun[] = new Array(paths.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const i = next++;
+      runs[i] = await runOne(paths[i], opts);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker));
+  const failed = runs.filter((r) => r.status !== "ok").length;
+  return { ok: failed === 0, runs, failed, elapsedMs: performance.now() - t0 };
+}
+
+/** Lists `notebooks/*.ipynb` of the project, sorted. */
+async function defaultNotebooks(): Promise<string[]> {
+  const dir = new URL("../notebooks/", import.meta.url).pathname;
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.endsWith(".ipynb")) out.push(`${dir}${e.name}`);
+    }
+  } catch { /* no folder: reported by the caller */ }
+  const cwd = Deno.cwd() + "/";
+  return out.sort().map((p) => (p.startsWith(cwd) ? p.slice(cwd.length) : p));
+}
+
+function fmtSec(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      jobs: { type: "string", short: "j" },
+      timeout: { type: "string", short: "t" },
+      out: { type: "string", short: "o" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(
+      "usage: deno task nb:run [paths...] [--jobs N] [--timeout SECONDS] [--out DIR]\n" +
+        "Runs notebooks on the Deno kernel (default: notebooks/*.ipynb) and writes the executed\n" +
+        "notebooks to DIR (default dist/notebooks). Exits 1 if any notebook fails.",
+    );
+    return 0;
+  }
+  const num = (v: string | undefined, name: string, def: number) => {
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!(n > 0)) throw new Error(`nb:run: --${name} must be a positive number, got "${v}"`);
+    return n;
+  };
+  const jobs = Math.floor(num(values.jobs, "jobs", navigator.hardwareConcurrency ?? 1));
+  const timeoutMs = num(values.timeout, "timeout", 120) * 1000;
+  const paths = positionals.length ? positionals : await defaultNotebooks();
+  if (paths.length === 0) {
+    console.error("nb:run: no notebooks found (notebooks/*.ipynb is empty); nothing to run.");
+    return 1;
+  }
+  const tty = Deno.stdout.isTerminal();
+  const state = new Map<string, string>();
+  const lastLine = new Map<string, number>();
+  const redraw = () => {
+    const line = [...state.entries()].map(([p, s]) => `${baseName(p)} ${s}`).join(" | ");
+    Deno.stdout.writeSync(new TextEncoder().encode(`\r\x1b[2K${line.slice(0, 200)}`));
+  };
+  const print = (text: string) => {
+    if (tty) Deno.stdout.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+    console.log(text);
+    if (tty && state.size) redraw();
+  };
+  console.log(
+    `nb:run: ${paths.length} notebook(s), ${jobs} at a time, cell timeout ${timeoutMs / 1000} s`,
+  );
+  const summary = await runNotebooks(paths, {
+    concurrency: jobs,
+    timeoutMs,
+    outDir: values.out ?? "dist/notebooks",
+    onProgress: (p) => {
+      if (p.phase === "start") {
+        if (tty) {
+          state.set(p.path, `0/${p.total}`);
+          redraw();
+        } else print(`${p.path}: started (${p.total} code cells)`);
+      } else if (p.phase === "cell") {
+        if (tty) {
+          state.set(p.path, `cell ${p.cell}/${p.total} ${fmtSec(p.elapsedMs)}`);
+          redraw();
+        } else if (p.elapsedMs - (lastLine.get(p.path) ?? 0) >= 5000) {
+          // Plain logs (CI): one line per notebook every 5 s at most.
+          lastLine.set(p.path, p.elapsedMs);
+          print(`${p.path}: cell ${p.cell}/${p.total} ${fmtSec(p.elapsedMs)}`);
+        }
+      } else {
+        state.delete(p.path);
+        print(
+          p.status === "invalid"
+            ? `${p.path}: invalid notebook file (see below)`
+            : `${p.path}: ${p.status} after ${p.cell}/${p.total} code cells, ${
+              fmtSec(p.elapsedMs)
+            }`,
+        );
+      }
+    },
+  });
+  if (tty) Deno.stdout.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+  for (const r of summary.runs) {
+    if (r.status !== "ok") console.error("\n" + formatFailure(r));
+  }
+  const ok = summary.runs.length - summary.failed;
+  console.log(
+    `\nnb:run: ${ok} passed, ${summary.failed} failed, ${fmtSec(summary.elapsedMs)}` +
+      (summary.runs.some((r) => r.outPath)
+        ? `; executed notebooks in ${values.out ?? "dist/notebooks"}`
+        : ""),
+  );
+  return summary.ok ? 0 : 1;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    console.error((e as Error).message);
+    Deno.exit(2);
+  }
+}
