@@ -1,0 +1,339 @@
+import assert from "node:assert/strict";
+import * as plot from "@kit/plot.ts";
+
+const DISPLAY = Symbol.for("Jupyter.display");
+
+function bundleOf(fig: plot.Figure): plot.MimeBundle {
+  const fn = (fig as unknown as Record<symbol, () => plot.MimeBundle>)[DISPLAY];
+  assert.equal(typeof fn, "function", "a Figure must implement Symbol.for('Jupyter.display')");
+  return fn.call(fig);
+}
+
+/** The id of the fallback div and the figure JSON embedded in its script. */
+function parseHtml(html: string): { id: string; fig: plot.FigureJSON; script: string } {
+  const id = /<div id="([^"]+)"/.exec(html)?.[1];
+  assert.ok(id, "fallback html has a div with an id");
+  const script = /<script type="text\/javascript">([\s\S]*)<\/script>/.exec(html)?.[1];
+  assert.ok(script, "fallback html has a script");
+  const json = /var fig = (.*);\n/.exec(script)?.[1];
+  assert.ok(json, "script embeds the figure");
+  return { id, fig: JSON.parse(json), script };
+}
+
+Deno.test("bundle has the plotly JSON, an HTML fallback and a text summary", () => {
+  plot.resetFigureIds();
+  const fig = plot.line([0, 1, 2], { a: [1, 2, 3], b: [3, 2, 1] }, { title: "Two lines" });
+  const b = bundleOf(fig);
+  assert.deepEqual(Object.keys(b).sort(), [
+    "application/vnd.plotly.v1+json",
+    "text/html",
+    "text/plain",
+  ]);
+  const json = b["application/vnd.plotly.v1+json"];
+  assert.deepEqual(Object.keys(json).sort(), ["config", "data", "layout"]);
+  assert.equal(json.data.length, 2);
+  assert.deepEqual(json.data[0].y, [1, 2, 3]);
+  assert.deepEqual(json.data[1].x, [0, 1, 2]);
+  assert.equal((json.layout.title as { text: string }).text, "Two lines");
+  // the JSON survives a round trip unchanged (no typed arrays, no undefined, no NaN)
+  assert.deepEqual(JSON.parse(JSON.stringify(json)), json);
+  assert.equal(b["text/plain"], 'Plotly figure "Two lines": 2 traces (scatter x2)');
+  const { id, fig: embedded } = parseHtml(b["text/html"]);
+  assert.match(id, /^kit-plot-[0-9a-f]{8}-1$/);
+  assert.deepEqual(embedded, json, "the HTML fallback draws the same figure");
+});
+
+Deno.test("figure ids are deterministic and unique per display", () => {
+  const session = () => {
+    plot.resetFigureIds();
+    const a = plot.scatter([1, 2, 3], [2, 1, 3]);
+    const b = plot.heatmap([[1, 2], [3, 4]]);
+    return [bundleOf(a), bundleOf(b), bundleOf(a)].map((x) => JSON.stringify(x));
+  };
+  const first = session();
+  const second = session();
+  assert.deepEqual(first, second, "same notebook, same outputs");
+  const ids = first.map((s) => parseHtml(JSON.parse(s)["text/html"]).id);
+  assert.equal(new Set(ids).size, 3, `ids must differ on one page: ${ids}`);
+  assert.ok(ids[0].endsWith("-1") && ids[2].endsWith("-3"));
+  // same figure displayed twice: same hash part, different counter
+  assert.equal(ids[0].split("-")[2], ids[2].split("-")[2]);
+});
+
+Deno.test("html fallback is script-safe", () => {
+  const fig = plot.line([1, 2], { title: "</script><script>alert(1)</script> & \u2028" });
+  const html = fig.toMimeBundle()["text/html"];
+  assert.equal(html.match(/<\/script>/g)?.length, 1, "only the closing tag of our own script");
+  assert.equal(html.match(/<script/g)?.length, 1);
+  const { fig: embedded } = parseHtml(html);
+  assert.equal(
+    (embedded.layout.title as { text: string }).text,
+    "</script><script>alert(1)</script> & \u2028",
+  );
+});
+
+/** Runs the fallback script against a fake page; returns what it did. */
+function runFallback(
+  htmls: string[],
+  opts: { amd?: boolean; plotlyPresent?: boolean } = {},
+) {
+  const drawn: string[] = [];
+  const scripts: { src: string; onload?: () => void; onerror?: () => void }[] = [];
+  const required: { paths: Record<string, string>; mods?: string[]; cb?: (p: unknown) => void } = {
+    paths: {},
+  };
+  const fakePlotly = {
+    newPlot(el: { id: string }, fig: plot.FigureJSON) {
+      assert.ok(Array.isArray(fig.data), "newPlot gets the figure object");
+      drawn.push(el.id);
+      return Promise.resolve();
+    },
+  };
+  const win: Record<string, unknown> = {};
+  if (opts.plotlyPresent) win.Plotly = fakePlotly;
+  if (opts.amd) {
+    win.requirejs = Object.assign((mods: string[], cb: (p: unknown) => void) => {
+      required.mods = mods;
+      required.cb = cb;
+    }, {
+      config: (c: { paths: Record<string, string> }) => Object.assign(required.paths, c.paths),
+    });
+    win.define = Object.assign(() => {}, { amd: {} });
+  }
+  const doc = {
+    getElementById: (id: string) => ({ id, style: {}, textContent: "" }),
+    createElement: () => {
+      const s = { src: "" };
+      return s;
+    },
+    head: { appendChild: (s: { src: string }) => scripts.push(s) },
+  };
+  for (const html of htmls) {
+    const { script } = parseHtml(html);
+    new Function("window", "document", script)(win, doc);
+  }
+  return {
+    drawn,
+    scripts,
+    required,
+    load: () => {
+      win.Plotly = fakePlotly;
+      for (const s of scripts) s.onload?.();
+    },
+    fakePlotly,
+  };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+Deno.test("html fallback loads plotly.js once and draws only after it loaded", async () => {
+  plot.resetFigureIds();
+  const h1 = plot.line([1, 2, 3]).toMimeBundle()["text/html"];
+  const h2 = plot.line([3, 2, 1]).toMimeBundle()["text/html"];
+  const page = runFallback([h1, h2]);
+  await tick();
+  assert.equal(page.scripts.length, 1, "one script tag for two figures");
+  assert.equal(page.scripts[0].src, plot.PLOTLY_CDN);
+  assert.deepEqual(page.drawn, [], "nothing drawn before plotly.js loaded");
+  page.load();
+  await tick();
+  await tick();
+  assert.deepEqual(page.drawn, [parseHtml(h1).id, parseHtml(h2).id]);
+});
+
+Deno.test("html fallback uses window.Plotly when present and require.js in the classic Notebook", async () => {
+  const html = plot.line([1, 2, 3]).toMimeBundle()["text/html"];
+  const present = runFallback([html], { plotlyPresent: true });
+  await tick();
+  assert.equal(present.scripts.length, 0);
+  assert.equal(present.drawn.length, 1);
+
+  const amd = runFallback([html], { amd: true });
+  await tick();
+  assert.equal(amd.scripts.length, 0, "no <script> tag under require.js (mismatched define)");
+  assert.deepEqual(amd.required.mods, ["kit-plotly"]);
+  assert.equal(amd.required.paths["kit-plotly"], plot.PLOTLY_CDN.replace(/\.js$/, ""));
+  assert.equal(amd.drawn.length, 0);
+  amd.required.cb!(amd.fakePlotly);
+  await tick();
+  await tick();
+  assert.equal(amd.drawn.length, 1);
+});
+
+Deno.test("PLOTLY_VERSION matches the plotly.js-dist-min pinned in deno.json", async () => {
+  const cfg = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  assert.equal(cfg.imports["plotly.js-dist-min"], `npm:plotly.js-dist-min@${plot.PLOTLY_VERSION}`);
+});
+
+Deno.test("typed arrays, tensors and non-finite values become JSON", () => {
+  const tensorLike = { data: new Float64Array([1, 2, 3]), shape: [3] };
+  const fig = plot.line(new Float64Array([0, 1, 2]), tensorLike);
+  assert.deepEqual(fig.data[0].x, [0, 1, 2]);
+  assert.deepEqual(fig.data[0].y, [1, 2, 3]);
+  const nan = plot.line([1, NaN, Infinity]);
+  assert.deepEqual(nan.toJSON().data[0].y, [1, null, null]);
+  assert.throws(() => plot.line([1, 2], [1, 2, 3]), /x has 2 values but y has 3/);
+});
+
+Deno.test("line and scatter call forms", () => {
+  assert.deepEqual(plot.line([5, 6]).data[0].x, [0, 1]);
+  const s = plot.line([{ name: "a", y: [1, 2], dash: "dot" }, { name: "b", x: [3, 4], y: [0, 0] }]);
+  assert.equal(s.data.length, 2);
+  assert.equal((s.data[0].line as { dash: string }).dash, "dot");
+  assert.deepEqual(s.data[1].x, [3, 4]);
+  assert.equal(s.layout.showlegend, true);
+  const opts = plot.line([1, 2], { title: "T", xLabel: "epoch", logY: true });
+  assert.equal(opts.title, "T");
+  assert.equal((opts.layout.yaxis as { type: string }).type, "log");
+  assert.deepEqual((opts.layout.xaxis as { title: unknown }).title, { text: "epoch" });
+
+  const g = plot.scatter([0, 1, 2, 3], [4, 5, 6, 7], {
+    groups: [1, 0, 1, 0],
+    groupNames: { 0: "no", 1: "yes" },
+  });
+  assert.deepEqual(g.data.map((t) => t.name), ["no", "yes"]);
+  assert.deepEqual(g.data[0].x, [1, 3]);
+  assert.deepEqual(g.data[1].y, [4, 6]);
+  assert.equal(g.data[0].mode, "markers");
+  assert.throws(() => plot.scatter([1, 2], [1, 2], { groups: [0] }), /one label per point/);
+});
+
+Deno.test("slider: one frame per value, steps animate to them, fixed ranges", () => {
+  const xs = [0, 1, 2, 3];
+  const ks = [0.5, 1, 2];
+  const fig = plot.slider(
+    ks.map((k) => ({ label: k, data: plot.line(xs, xs.map((x) => k * x), { title: `k=${k}` }) })),
+    { sliderLabel: "k", title: "Sweep", active: 1 },
+  );
+  assert.equal(fig.frames.length, 3);
+  assert.deepEqual(fig.frames.map((f) => f.name), ["0.5", "1", "2"]);
+  assert.deepEqual(fig.frames[2].data[0].y, [0, 2, 4, 6]);
+  const sliders = fig.layout.sliders as {
+    active: number;
+    steps: { label: string; method: string; args: unknown[] }[];
+    currentvalue: { prefix: string };
+  }[];
+  assert.equal(sliders.length, 1);
+  assert.equal(sliders[0].active, 1);
+  assert.deepEqual(sliders[0].steps.map((s) => s.label), ["0.5", "1", "2"]);
+  assert.ok(
+    sliders[0].steps.every((s, i) =>
+      s.method === "animate" && (s.args[0] as string[])[0] === fig.frames[i].name
+    ),
+  );
+  assert.equal(sliders[0].currentvalue.prefix, "k = ");
+  assert.deepEqual(fig.data[0].y, [0, 1, 2, 3], "initial data is the active frame");
+  assert.equal(fig.title, "Sweep");
+  const yr = (fig.layout.yaxis as { range: number[] }).range;
+  assert.ok(yr[0] <= 0 && yr[1] >= 6, `y range ${yr} covers every frame`);
+  const json = fig.toMimeBundle()["application/vnd.plotly.v1+json"];
+  assert.equal(json.frames?.length, 3);
+  assert.match(fig.summary, /3 frames \(slider: k\)/);
+  assert.throws(
+    () => plot.slider([{ label: "a", data: [{ y: [1] }] }, { label: "b", data: [] }]),
+    /frame 1 \(label b\) has 0 traces but frame 0 has 1/,
+  );
+});
+
+Deno.test("trainingCurves: records, columns, several runs", () => {
+  const records = [1, 2, 3].map((epoch) => ({
+    epoch,
+    trainLoss: 1 / epoch,
+    valLoss: 1.5 / epoch,
+    lr: 0.1,
+  }));
+  const one = plot.trainingCurves(records);
+  assert.equal(one.data.length, 2);
+  assert.deepEqual(one.data.map((t) => t.name), ["train", "validation"]);
+  assert.deepEqual(one.data[1].y, [1.5, 0.75, 0.5]);
+  assert.deepEqual(one.data[0].x, [1, 2, 3]);
+  assert.equal((one.data[1].line as { dash: string }).dash, "dash");
+
+  const columnar = {
+    train_loss: [3, 2],
+    val_loss: [4, 3],
+    train_acc: [0.5, 0.6],
+    val_acc: [0.4, 0.5],
+  };
+  const two = plot.trainingCurves({ small: columnar, big: columnar }, { title: "Runs" });
+  assert.equal(two.data.length, 8);
+  assert.deepEqual(
+    two.data.slice(0, 4).map((t) => t.name),
+    ["small (train)", "small (validation)", "big (train)", "big (validation)"],
+  );
+  assert.equal(two.data[4].xaxis, "x2", "accuracy in the second panel");
+  assert.equal(two.title, "Runs");
+  assert.deepEqual(two.data[0].x, [1, 2], "epochs count from 1 without an epoch key");
+
+  const lr = plot.trainingCurves(records, { metrics: ["lr"] });
+  assert.deepEqual(lr.data[0].y, [0.1, 0.1, 0.1]);
+  assert.throws(() => plot.trainingCurves(records, { metrics: ["acc"] }), /has no "acc"/);
+});
+
+Deno.test("contourPaths samples f on the grid and draws the paths", () => {
+  const f = (x: number, y: number) => x * x + 10 * y * y;
+  const path = { data: new Float64Array([1, 1, 0.5, -0.5, 0, 0]), shape: [3, 2] };
+  const fig = plot.contourPaths(f, {
+    xRange: [-1, 1],
+    yRange: [-2, 2],
+    resolution: 5,
+    paths: [{ name: "sgd", points: path }, { name: "adam", points: { x: [1, 0], y: [1, 0] } }],
+    minimum: [0, 0],
+  });
+  const c = fig.data[0] as { x: number[]; y: number[]; z: number[][] };
+  assert.deepEqual(c.x, [-1, -0.5, 0, 0.5, 1]);
+  assert.deepEqual(c.y, [-2, -1, 0, 1, 2]);
+  assert.equal(c.z[1][3], f(0.5, -1), "z[row j][col i] = f(x_i, y_j)");
+  assert.deepEqual(fig.data[1].x, [1, 0.5, 0]);
+  assert.deepEqual(fig.data[1].y, [1, -0.5, 0]);
+  assert.equal(fig.data[2].name, "adam");
+  assert.equal(fig.data[3].name, "minimum");
+  const log = plot.contourPaths(f, {
+    xRange: [-1, 1],
+    yRange: [-1, 1],
+    resolution: 3,
+    logScale: true,
+  });
+  assert.equal((log.data[0] as { z: number[][] }).z[1][1], -12, "log10(min - min + 1e-12)");
+});
+
+Deno.test("heatmap, surface3d and subplots", () => {
+  const hm = plot.heatmap({ data: new Float64Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] }, {
+    diverging: true,
+  });
+  assert.deepEqual(hm.data[0].z, [[1, 2, 3], [4, 5, 6]]);
+  assert.equal(hm.data[0].zmid, 0);
+  assert.equal((hm.layout.yaxis as { autorange: unknown }).autorange, "reversed");
+  assert.throws(() => plot.heatmap({ data: [1, 2], shape: [2] }), /expected a 2-D grid/);
+
+  const s = plot.surface3d((x, y) => x + y, {
+    xRange: [0, 1],
+    yRange: [0, 2],
+    resolution: 3,
+    paths: [{ name: "p", points: [[0, 0], [1, 2]] }],
+  });
+  assert.deepEqual(s.data[0].z, [[0, 0.5, 1], [1, 1.5, 2], [2, 2.5, 3]]);
+  assert.equal(s.data[1].type, "scatter3d");
+  assert.deepEqual(s.data[1].z, [0, 3]);
+  assert.throws(() => plot.surface3d((x) => x), /xRange/);
+
+  const sp = plot.subplots([plot.line([1, 2]), plot.line([2, 1]), plot.line([0, 0])], { cols: 2 });
+  assert.deepEqual(sp.data.map((t) => t.xaxis), ["x", "x2", "x3"]);
+  const ya = sp.layout.yaxis3 as { domain: number[]; anchor: string };
+  assert.equal(ya.anchor, "x3");
+  assert.ok(
+    ya.domain[1] < (sp.layout.yaxis as { domain: number[] }).domain[0],
+    "row 2 below row 1",
+  );
+  assert.throws(() => plot.subplots([s]), /3-D/);
+});
+
+Deno.test("histogram and bar", () => {
+  const h = plot.histogram([1, 2, 2, 3], { bins: 3, density: true });
+  assert.equal(h.data[0].type, "histogram");
+  assert.equal(h.data[0].nbinsx, 3);
+  assert.equal(h.data[0].histnorm, "probability density");
+  const b = plot.bar(["a", "b"], { x: [1, 2], y: [3, 4] });
+  assert.deepEqual(b.data.map((t) => t.name), ["x", "y"]);
+  assert.throws(() => plot.bar(["a"], [1, 2]), /labels has 1 values but values has 2/);
+});
