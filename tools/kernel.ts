@@ -97,6 +97,7 @@ let handlersInstalled = false;
 
 function killAllSync(): void {
   for (const k of live) k.killSync();
+  live.clear();
 }
 
 function onSignal(sig: Deno.Signal): void {
@@ -110,6 +111,9 @@ function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   globalThis.addEventListener("unload", killAllSync);
+  // Uncaught errors end the process without "unload": kill the kernels first.
+  globalThis.addEventListener("error", killAllSync);
+  globalThis.addEventListener("unhandledrejection", killAllSync);
   if (Deno.build.os !== "windows") {
     Deno.addSignalListener("SIGINT", onSigint);
     Deno.addSignalListener("SIGTERM", onSigterm);
@@ -120,6 +124,8 @@ function removeHandlers(): void {
   if (!handlersInstalled || live.size > 0) return;
   handlersInstalled = false;
   globalThis.removeEventListener("unload", killAllSync);
+  globalThis.removeEventListener("error", killAllSync);
+  globalThis.removeEventListener("unhandledrejection", killAllSync);
   if (Deno.build.os !== "windows") {
     Deno.removeSignalListener("SIGINT", onSigint);
     Deno.removeSignalListener("SIGTERM", onSigterm);
@@ -654,15 +660,26 @@ export class Kernel {
     });
   }
 
-  /** Kills the kernel process at once (SIGKILL), synchronously. Safe to call twice. */
+  /** Kills the kernel process at once (SIGKILL) and closes the sockets, synchronously. Idempotent. */
   killSync(): void {
-    if (this.#exit) return;
-    try {
-      this.#child.kill("SIGKILL");
-    } catch { /* already gone */ }
+    if (!this.#exit) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
     try {
       Deno.removeSync(this.#connDir, { recursive: true });
     } catch { /* already removed */ }
+    this.#closeSockets();
+  }
+
+  /** Closes the ZeroMQ sockets (idempotent). */
+  #closeSockets(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#shell.close();
+    this.#control.close();
+    this.#iopub.close();
   }
 
   /**
@@ -689,12 +706,7 @@ export class Kernel {
     }
     await this.#child.status;
     await this.#drained;
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#shell.close();
-      this.#control.close();
-      this.#iopub.close();
-    }
+    this.#closeSockets();
     await Deno.remove(this.#connDir, { recursive: true }).catch(() => {});
     live.delete(this);
     removeHandlers();
