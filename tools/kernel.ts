@@ -154,13 +154,14 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { Kernel } from "../tools/kernel.ts";
  * const kernel = await Kernel.start();
  * try {
  *   const r = await kernel.execute("6 * 7");
  *   await kernel.settle();
- *   console.assert(r.status === "ok");
- *   console.assert(JSON.stringify(r.outputs).includes("42"));
+ *   assert.ok(r.status === "ok");
+ *   assert.ok(JSON.stringify(r.outputs).includes("42"));
  * } finally {
  *   await kernel.shutdown();
  * }
@@ -212,9 +213,10 @@ export class Kernel {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { Kernel } from "../tools/kernel.ts";
    * const k = await Kernel.start({ cwd: ".", timeoutMs: 30_000 });
-   * console.assert(k.startupMs > 0);
+   * assert.ok(k.startupMs > 0);
    * await k.shutdown();
    * ```
    */
@@ -511,11 +513,12 @@ export class Kernel {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { Kernel } from "../tools/kernel.ts";
    * const k = await Kernel.start();
    * try {
    *   const r = await k.execute("throw new RangeError('no')", { timeoutMs: 10_000 });
-   *   console.assert(r.status === "error" && r.errorInfo?.ename === "RangeError");
+   *   assert.ok(r.status === "error" && r.errorInfo?.ename === "RangeError");
    * } finally {
    *   await k.shutdown();
    * }
@@ -645,11 +648,12 @@ export class Kernel {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { Kernel } from "../tools/kernel.ts";
    * const k = await Kernel.start();
    * const r = await k.execute("1 + 1");
    * await k.settle();
-   * console.assert(r.outputs.some((o) => o.output_type === "execute_result"));
+   * assert.ok(r.outputs.some((o) => o.output_type === "execute_result"));
    * await k.shutdown();
    * ```
    */
@@ -688,10 +692,11 @@ export class Kernel {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { Kernel } from "../tools/kernel.ts";
    * const k = await Kernel.start();
    * await k.shutdown();
-   * console.assert(!k.alive);
+   * assert.ok(!k.alive);
    * ```
    */
   async shutdown(graceMs = 1_000): Promise<void> {

@@ -90,9 +90,10 @@ export class NotebookError extends Error {
   /**
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import { NotebookError } from "../tools/notebook.ts";
    * const e = new NotebookError("a.ipynb", "a.ipynb: not JSON");
-   * console.assert(e.file === "a.ipynb");
+   * assert.ok(e.file === "a.ipynb");
    * ```
    */
   constructor(file: string, message: string) {
@@ -107,9 +108,10 @@ export class NotebookError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { sourceText } from "../tools/notebook.ts";
- * console.assert(sourceText(["a\n", "b"]) === "a\nb");
- * console.assert(sourceText("x") === "x");
+ * assert.ok(sourceText(["a\n", "b"]) === "a\nb");
+ * assert.ok(sourceText("x") === "x");
  * ```
  */
 export function sourceText(source: MultilineString): string {
@@ -121,9 +123,10 @@ export function sourceText(source: MultilineString): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { splitLines } from "../tools/notebook.ts";
- * console.assert(JSON.stringify(splitLines("a\nb")) === '["a\\n","b"]');
- * console.assert(splitLines("").length === 0);
+ * assert.ok(JSON.stringify(splitLines("a\nb")) === '["a\\n","b"]');
+ * assert.ok(splitLines("").length === 0);
  * ```
  */
 export function splitLines(text: string): string[] {
@@ -202,6 +205,7 @@ function preciseErrors(nb: unknown, all: AjvError[], outputsOnly = false): AjvEr
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { validateNotebook } from "../tools/notebook.ts";
  * const nb = {
  *   nbformat: 4, nbformat_minor: 5, cells: [],
@@ -213,7 +217,7 @@ function preciseErrors(nb: unknown, all: AjvError[], outputsOnly = false): AjvEr
  * validateNotebook(nb, "example.ipynb");
  * let failed = false;
  * try { validateNotebook({ ...nb, cells: 3 }, "bad.ipynb"); } catch { failed = true; }
- * console.assert(failed);
+ * assert.ok(failed);
  * ```
  */
 export function validateNotebook(nb: unknown, fileLabel: string): asserts nb is Notebook {
@@ -259,10 +263,11 @@ export function validateNotebook(nb: unknown, fileLabel: string): asserts nb is 
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseNotebook } from "../tools/notebook.ts";
  * let msg = "";
  * try { parseNotebook("{ nope", "x.ipynb"); } catch (e) { msg = (e as Error).message; }
- * console.assert(msg.startsWith("x.ipynb: not JSON"));
+ * assert.ok(msg.startsWith("x.ipynb: not JSON"));
  * ```
  */
 export function parseNotebook(text: string, fileLabel: string): Notebook {
@@ -284,6 +289,7 @@ export function parseNotebook(text: string, fileLabel: string): Notebook {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { readNotebook, writeNotebook } from "../tools/notebook.ts";
  * const dir = await Deno.makeTempDir();
  * await writeNotebook(`${dir}/a.ipynb`, {
@@ -294,7 +300,7 @@ export function parseNotebook(text: string, fileLabel: string): Notebook {
  *   },
  * });
  * const nb = await readNotebook(`${dir}/a.ipynb`);
- * console.assert(nb.cells.length === 0);
+ * assert.ok(nb.cells.length === 0);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -313,8 +319,9 @@ export async function readNotebook(path: string): Promise<Notebook> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { notebookJson } from "../tools/notebook.ts";
- * console.assert(notebookJson({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] }).endsWith("}\n"));
+ * assert.ok(notebookJson({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] }).endsWith("}\n"));
  * ```
  */
 export function notebookJson(nb: Notebook): string {
@@ -327,6 +334,7 @@ export function notebookJson(nb: Notebook): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { writeNotebook } from "../tools/notebook.ts";
  * const dir = await Deno.makeTempDir();
  * await writeNotebook(`${dir}/sub/b.ipynb`, {
@@ -336,7 +344,7 @@ export function notebookJson(nb: Notebook): string {
  *     language_info: { name: "typescript" },
  *   },
  * });
- * console.assert((await Deno.readTextFile(`${dir}/sub/b.ipynb`)).startsWith("{\n \"nbformat\""));
+ * assert.ok((await Deno.readTextFile(`${dir}/sub/b.ipynb`)).startsWith("{\n \"nbformat\""));
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -351,10 +359,11 @@ export async function writeNotebook(path: string, nb: Notebook): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { writeFileAtomic } from "../tools/notebook.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/x.txt`, "hi");
- * console.assert(await Deno.readTextFile(`${dir}/x.txt`) === "hi");
+ * assert.ok(await Deno.readTextFile(`${dir}/x.txt`) === "hi");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -127,6 +127,7 @@ function dirName(path: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { formatFailure } from "../tools/run.ts";
  * const text = formatFailure({
  *   path: "nb.ipynb", status: "failed", outPath: null, codeCells: 2, cellsRun: 2, elapsedMs: 5,
@@ -135,7 +136,7 @@ function dirName(path: string): string {
  *     ename: "AssertionError", evalue: "boom", traceback: ["AssertionError: boom"],
  *   },
  * });
- * console.assert(text.includes("cell 3 (code cell 2)") && text.includes("AssertionError"));
+ * assert.ok(text.includes("cell 3 (code cell 2)") && text.includes("AssertionError"));
  * ```
  */
 export function formatFailure(run: NotebookRun): string {
@@ -161,6 +162,7 @@ export function formatFailure(run: NotebookRun): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { executeNotebook } from "../tools/run.ts";
  * const nb = {
  *   nbformat: 4 as const, nbformat_minor: 5,
@@ -174,7 +176,7 @@ export function formatFailure(run: NotebookRun): string {
  *   }],
  * };
  * const r = await executeNotebook(nb, { cwd: "." });
- * console.assert(r.failure === undefined && JSON.stringify(nb.cells[0]).includes("42"));
+ * assert.ok(r.failure === undefined && JSON.stringify(nb.cells[0]).includes("42"));
  * ```
  */
 export async function executeNotebook(
@@ -346,9 +348,10 @@ async function runOne(path: string, opts: RunOptions): Promise<NotebookRun> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { runNotebooks } from "../tools/run.ts";
  * const s = await runNotebooks(["does-not-exist.ipynb"], { outDir: null });
- * console.assert(!s.ok && s.runs[0].status === "invalid");
+ * assert.ok(!s.ok && s.runs[0].status === "invalid");
  * ```
  */
 export async function runNotebooks(
