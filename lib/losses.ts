@@ -156,7 +156,17 @@ export function nllLoss(
   check2d(logProbs, where, "logProbs");
   const [N, C] = logProbs.shape;
   const idx = classIndices(toTensor(targets), N, C, where);
-  const w = classWeights(weight, C, where);
+  return nllFromIndices(logProbs, idx, classWeights(weight, C, where), reduction, where);
+}
+
+function nllFromIndices(
+  logProbs: Tensor,
+  idx: Int32Array,
+  w: Tensor | null,
+  reduction: Reduction,
+  where: string,
+): Tensor {
+  const N = idx.length;
   const picked = logProbs.gather(1, new Tensor(Float64Array.from(idx), [N, 1])).reshape([N]);
   if (!w) return reduce(picked.neg(), reduction, where);
   const wPicked = new Float64Array(N);
@@ -220,9 +230,9 @@ export function crossEntropy(
     return reduce(losses, reduction, where);
   }
 
-  const nll = nllLoss(logp, t, { reduction, weight: w ?? undefined });
-  if (eps === 0) return nll;
   const idx = classIndices(t, N, C, where);
+  const nll = nllFromIndices(logp, idx, w, reduction, where);
+  if (eps === 0) return nll;
   const smooth = (w ? logp.mul(w) : logp).sum(1).neg(); // [N]: -sum_c w_c log p[i, c]
   let smoothRed: Tensor;
   if (reduction === "mean") {
