@@ -102,6 +102,7 @@ export function assertClose(actual: Numeric, expected: Numeric, opts: CloseOptio
     if (x !== x || y !== y) {
       score = x !== x && y !== y && equalNan ? 0 : Infinity;
     } else if (x === y) score = 0; // equal infinities included
+    else if (!Number.isFinite(x) || !Number.isFinite(y)) score = Infinity;
     else {
       const diff = Math.abs(x - y);
       const tol = atol + rtol * Math.abs(y);
@@ -181,11 +182,12 @@ export interface GradCheckResult {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { gradCheck } from "@kit/check.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const x = tensor([0.5, -1.2, 2], { requiresGrad: true });
  * const r = gradCheck((x) => x.tanh().mul(x), [x]);
- * r.maxRelError < 1e-6; // true
+ * deepStrictEqual(r.maxRelError < 1e-6, true);
  * ```
  */
 export function gradCheck(

@@ -15,8 +15,9 @@
  * @example
  * ```ts
  * import { matmulReference } from "@kit/kernels.ts";
+ * import { deepStrictEqual } from "node:assert";
  * const c = matmulReference(Float64Array.of(1, 2, 3, 4), Float64Array.of(5, 6, 7, 8), 2, 2, 2);
- * // c = [19, 22, 43, 50]
+ * deepStrictEqual(Array.from(c), [19, 22, 43, 50]);
  * ```
  */
 export function matmulReference(
@@ -50,8 +51,9 @@ export function matmulReference(
  * import { gemm } from "@kit/kernels.ts";
  * // C = A · B^T with A = [[1, 2]], B = [[3, 4], [5, 6]] (stored [n, k])
  * const c = new Float64Array(2);
+ * import { deepStrictEqual } from "node:assert";
  * gemm(false, true, 1, 2, 2, Float64Array.of(1, 2), 0, Float64Array.of(3, 4, 5, 6), 0, c, 0);
- * // c = [11, 17]
+ * deepStrictEqual(Array.from(c), [11, 17]);
  * ```
  */
 export function gemm(

@@ -11,11 +11,12 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor } from "@kit/tensor.ts";
  * const w = tensor([1, 2, 3], { requiresGrad: true });
  * const loss = w.mul(w).sum(); // sum of squares
  * loss.backward();
- * w.grad!.toArray(); // [2, 4, 6]
+ * deepStrictEqual(w.grad!.toArray(), [2, 4, 6]);
  * ```
  *
  * @module
@@ -48,10 +49,11 @@ let gradEnabled = true;
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { noGrad, tensor } from "@kit/tensor.ts";
  * const w = tensor([1, 2], { requiresGrad: true });
  * const y = noGrad(() => w.mul(2));
- * y.requiresGrad; // false
+ * deepStrictEqual(y.requiresGrad, false);
  * ```
  */
 export function noGrad<T>(fn: () => T): T {
@@ -69,9 +71,10 @@ export function noGrad<T>(fn: () => T): T {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { isGradEnabled, noGrad } from "@kit/tensor.ts";
- * isGradEnabled(); // true
- * noGrad(() => isGradEnabled()); // false
+ * deepStrictEqual(isGradEnabled(), true);
+ * deepStrictEqual(noGrad(() => isGradEnabled()), false);
  * ```
  */
 export function isGradEnabled(): boolean {
@@ -137,8 +140,9 @@ function normAxes(axis: number | number[] | undefined, ndim: number, op: string)
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { broadcastShapes } from "@kit/tensor.ts";
- * broadcastShapes([3, 1], [1, 4]); // [3, 4]
+ * deepStrictEqual(broadcastShapes([3, 1], [1, 4]), [3, 4]);
  * ```
  */
 export function broadcastShapes(a: Shape, b: Shape, op = "broadcast"): number[] {
@@ -262,10 +266,11 @@ function around(shape: Shape, axis: number): [number, number, number] {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { Tensor } from "@kit/tensor.ts";
  * const t = new Tensor(Float64Array.of(1, 2, 3, 4, 5, 6), [2, 3]);
- * t.shape; // [2, 3]
- * t.toArray(); // [[1, 2, 3], [4, 5, 6]]
+ * deepStrictEqual(t.shape, [2, 3]);
+ * deepStrictEqual(t.toArray(), [[1, 2, 3], [4, 5, 6]]);
  * ```
  */
 export class Tensor {
@@ -327,8 +332,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { zeros } from "@kit/tensor.ts";
-   * zeros([2, 3]).size; // 6
+   * deepStrictEqual(zeros([2, 3]).size, 6);
    * ```
    */
   get size(): number {
@@ -340,8 +346,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { zeros } from "@kit/tensor.ts";
-   * zeros([2, 3]).ndim; // 2
+   * deepStrictEqual(zeros([2, 3]).ndim, 2);
    * ```
    */
   get ndim(): number {
@@ -353,8 +360,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([[1, 2], [3, 4]]).toArray(); // [[1, 2], [3, 4]]
+   * deepStrictEqual(tensor([[1, 2], [3, 4]]).toArray(), [[1, 2], [3, 4]]);
    * ```
    */
   toArray(): number | NestedArray {
@@ -376,8 +384,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([1, 2, 3]).sum().item(); // 6
+   * deepStrictEqual(tensor([1, 2, 3]).sum().item(), 6);
    * ```
    */
   item(): number {
@@ -396,10 +405,12 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
    * const a = tensor([1, 2]);
    * const b = a.clone();
-   * b.data[0] = 5; // a is unchanged
+   * b.data[0] = 5;
+   * deepStrictEqual(a.toArray(), [1, 2]); // a is unchanged
    * ```
    */
   clone(): Tensor {
@@ -411,9 +422,10 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
    * const w = tensor([1, 2], { requiresGrad: true });
-   * w.mul(3).detach().requiresGrad; // false
+   * deepStrictEqual(w.mul(3).detach().requiresGrad, false);
    * ```
    */
   detach(): Tensor {
@@ -439,8 +451,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([[1], [2]]).add(tensor([10, 20])).toArray(); // [[11, 21], [12, 22]]
+   * deepStrictEqual(tensor([[1], [2]]).add(tensor([10, 20])).toArray(), [[11, 21], [12, 22]]);
    * ```
    */
   add(o: Tensor | number): Tensor {
@@ -459,8 +472,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([5, 7]).sub(2).toArray(); // [3, 5]
+   * deepStrictEqual(tensor([5, 7]).sub(2).toArray(), [3, 5]);
    * ```
    */
   sub(o: Tensor | number): Tensor {
@@ -483,8 +497,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([1, 2, 3]).mul(tensor([2])).toArray(); // [2, 4, 6]
+   * deepStrictEqual(tensor([1, 2, 3]).mul(tensor([2])).toArray(), [2, 4, 6]);
    * ```
    */
   mul(o: Tensor | number): Tensor {
@@ -511,8 +526,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([1, 2]).div(4).toArray(); // [0.25, 0.5]
+   * deepStrictEqual(tensor([1, 2]).div(4).toArray(), [0.25, 0.5]);
    * ```
    */
   div(o: Tensor | number): Tensor {
@@ -542,8 +558,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([1, 2, 3]).pow(2).toArray(); // [1, 4, 9]
+   * deepStrictEqual(tensor([1, 2, 3]).pow(2).toArray(), [1, 4, 9]);
    * ```
    */
   pow(o: Tensor | number): Tensor {
@@ -575,8 +592,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([1, 5]).maximum(3).toArray(); // [3, 5]
+   * deepStrictEqual(tensor([1, 5]).maximum(3).toArray(), [3, 5]);
    * ```
    */
   maximum(o: Tensor | number): Tensor {
@@ -588,8 +606,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([1, 5]).minimum(3).toArray(); // [1, 3]
+   * deepStrictEqual(tensor([1, 5]).minimum(3).toArray(), [1, 3]);
    * ```
    */
   minimum(o: Tensor | number): Tensor {
@@ -637,8 +656,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([1, -2]).neg().toArray(); // [-1, 2]
+   * deepStrictEqual(tensor([1, -2]).neg().toArray(), [-1, 2]);
    * ```
    */
   neg(): Tensor {
@@ -656,8 +676,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([0]).exp().toArray(); // [1]
+   * deepStrictEqual(tensor([0]).exp().toArray(), [1]);
    * ```
    */
   exp(): Tensor {
@@ -675,8 +696,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([1]).log().toArray(); // [0]
+   * deepStrictEqual(tensor([1]).log().toArray(), [0]);
    * ```
    */
   log(): Tensor {
@@ -694,8 +716,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([4, 9]).sqrt().toArray(); // [2, 3]
+   * deepStrictEqual(tensor([4, 9]).sqrt().toArray(), [2, 3]);
    * ```
    */
   sqrt(): Tensor {
@@ -713,8 +736,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([-2, 3]).abs().toArray(); // [2, 3]
+   * deepStrictEqual(tensor([-2, 3]).abs().toArray(), [2, 3]);
    * ```
    */
   abs(): Tensor {
@@ -732,14 +756,16 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([-2, 0, 3]).sign().toArray(); // [-1, 0, 1]
+   * deepStrictEqual(tensor([-2, 0, 3]).sign().toArray(), [-1, 0, 1]);
    * ```
    */
   sign(): Tensor {
     const x = this.data, out = new Float64Array(x.length);
     for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? 1 : x[i] < 0 ? -1 : x[i];
-    return op("sign", out, this.shape, [this], () => {});
+    // zero gradient (not "no gradient"): x.grad becomes zeros, as in PyTorch
+    return op("sign", out, this.shape, [this], () => acc(this, new Float64Array(x.length), true));
   }
 
   /**
@@ -747,8 +773,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([-1, 0, 2]).relu().toArray(); // [0, 0, 2]
+   * deepStrictEqual(tensor([-1, 0, 2]).relu().toArray(), [0, 0, 2]);
    * ```
    */
   relu(): Tensor {
@@ -766,8 +793,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([0]).sigmoid().toArray(); // [0.5]
+   * deepStrictEqual(tensor([0]).sigmoid().toArray(), [0.5]);
    * ```
    */
   sigmoid(): Tensor {
@@ -792,8 +820,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([0]).tanh().toArray(); // [0]
+   * deepStrictEqual(tensor([0]).tanh().toArray(), [0]);
    * ```
    */
   tanh(): Tensor {
@@ -812,8 +841,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([-2, 0.5, 3]).clamp(0, 1).toArray(); // [0, 0.5, 1]
+   * deepStrictEqual(tensor([-2, 0.5, 3]).clamp(0, 1).toArray(), [0, 0.5, 1]);
    * ```
    */
   clamp(min?: number | null, max?: number | null): Tensor {
@@ -842,8 +872,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([0, Math.log(3)]).softmax().toArray(); // [0.25, 0.75]
+   * deepStrictEqual(tensor([0, Math.log(3)]).softmax().toArray(), [0.25, 0.75]);
    * ```
    */
   softmax(axis = -1): Tensor {
@@ -888,8 +919,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([1000, 1000]).logSoftmax().toArray(); // [-0.6931471805599453, -0.6931471805599453]
+   * deepStrictEqual(tensor([1000, 1000]).logSoftmax().toArray(), [-0.6931471805599453, -0.6931471805599453]);
    * ```
    */
   logSoftmax(axis = -1): Tensor {
@@ -904,8 +936,9 @@ export class Tensor {
         if (m === -Infinity) m = 0;
         let s = 0;
         for (let j = 0; j < len; j++) s += Math.exp(x[base + j * inner] - m);
-        const lse = m + Math.log(s);
-        for (let j = 0; j < len; j++) out[base + j * inner] = x[base + j * inner] - lse;
+        // (x - m) - log(s), not x - (m + log s): the latter loses digits when |m| is large
+        const ls = Math.log(s);
+        for (let j = 0; j < len; j++) out[base + j * inner] = x[base + j * inner] - m - ls;
       }
     }
     return op("logSoftmax", out, this.shape, [this], (g) => {
@@ -937,8 +970,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([[1, 2], [3, 4]]).matmul(tensor([[5], [6]])).toArray(); // [[17], [39]]
+   * deepStrictEqual(tensor([[1, 2], [3, 4]]).matmul(tensor([[5], [6]])).toArray(), [[17], [39]]);
    * ```
    */
   matmul(o: Tensor): Tensor {
@@ -966,8 +1000,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([[1, 2, 3]]).transpose().toArray(); // [[1], [2], [3]]
+   * deepStrictEqual(tensor([[1, 2, 3]]).transpose().toArray(), [[1], [2], [3]]);
    * ```
    */
   transpose(dim0 = -2, dim1 = -1): Tensor {
@@ -991,8 +1026,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([[1, 2], [3, 4]]).T.toArray(); // [[1, 3], [2, 4]]
+   * deepStrictEqual(tensor([[1, 2], [3, 4]]).T.toArray(), [[1, 3], [2, 4]]);
    * ```
    */
   get T(): Tensor {
@@ -1011,8 +1047,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { arange } from "@kit/tensor.ts";
-   * arange(6).reshape([2, -1]).shape; // [2, 3]
+   * deepStrictEqual(arange(6).reshape([2, -1]).shape, [2, 3]);
    * ```
    */
   reshape(shape: readonly number[]): Tensor {
@@ -1048,8 +1085,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([1, 2]).unsqueeze(1).shape; // [2, 1]
+   * deepStrictEqual(tensor([1, 2]).unsqueeze(1).shape, [2, 1]);
    * ```
    */
   unsqueeze(dim: number): Tensor {
@@ -1064,8 +1102,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { zeros } from "@kit/tensor.ts";
-   * zeros([2, 1, 3]).squeeze().shape; // [2, 3]
+   * deepStrictEqual(zeros([2, 1, 3]).squeeze().shape, [2, 3]);
    * ```
    */
   squeeze(dim?: number): Tensor {
@@ -1084,8 +1123,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([[1, 2], [3, 4]]).sum(0).toArray(); // [4, 6]
+   * deepStrictEqual(tensor([[1, 2], [3, 4]]).sum(0).toArray(), [4, 6]);
    * ```
    */
   sum(axis?: number | number[], keepdim = false): Tensor {
@@ -1104,8 +1144,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([[1, 2], [3, 4]]).mean(1).toArray(); // [1.5, 3.5]
+   * deepStrictEqual(tensor([[1, 2], [3, 4]]).mean(1).toArray(), [1.5, 3.5]);
    * ```
    */
   mean(axis?: number | number[], keepdim = false): Tensor {
@@ -1122,9 +1163,10 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([1, 2, 3, 4]).var().item(); // 1.6666666666666667
-   * tensor([1, 2, 3, 4]).var(0, false, 0).item(); // 1.25
+   * deepStrictEqual(tensor([1, 2, 3, 4]).var().item(), 1.6666666666666667);
+   * deepStrictEqual(tensor([1, 2, 3, 4]).var(0, false, 0).item(), 1.25);
    * ```
    */
   var(axis?: number | number[], keepdim = false, correction = 1): Tensor {
@@ -1144,8 +1186,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([[1, 5], [7, 2]]).max(1).toArray(); // [5, 7]
+   * deepStrictEqual(tensor([[1, 5], [7, 2]]).max(1).toArray(), [5, 7]);
    * ```
    */
   max(axis?: number, keepdim = false): Tensor {
@@ -1179,8 +1222,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([[1, 5], [7, 2]]).min(1).toArray(); // [1, 2]
+   * deepStrictEqual(tensor([[1, 5], [7, 2]]).min(1).toArray(), [1, 2]);
    * ```
    */
   min(axis?: number, keepdim = false): Tensor {
@@ -1193,8 +1237,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([[1, 5], [7, 2]]).argmax(1).toArray(); // [1, 0]
+   * deepStrictEqual(tensor([[1, 5], [7, 2]]).argmax(1).toArray(), [1, 0]);
    * ```
    */
   argmax(axis?: number, keepdim = false): Tensor {
@@ -1219,8 +1264,9 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
-   * tensor([[1, 2, 3], [4, 5, 6]]).gather(1, tensor([[2], [0]])).toArray(); // [[3], [4]]
+   * deepStrictEqual(tensor([[1, 2, 3], [4, 5, 6]]).gather(1, tensor([[2], [0]])).toArray(), [[3], [4]]);
    * ```
    */
   gather(dim: number, index: Tensor): Tensor {
@@ -1284,10 +1330,11 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert";
    * import { tensor } from "@kit/tensor.ts";
    * const x = tensor([1, 2, 3], { requiresGrad: true });
    * x.mul(x).sum().backward();
-   * x.grad!.toArray(); // [2, 4, 6]
+   * deepStrictEqual(x.grad!.toArray(), [2, 4, 6]);
    * ```
    */
   backward(grad?: Tensor): void {
@@ -1545,9 +1592,10 @@ function render(t: Tensor): string {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor } from "@kit/tensor.ts";
  * const x = tensor([[1, 2, 3], [4, 5, 6]]);
- * x.shape; // [2, 3]
+ * deepStrictEqual(x.shape, [2, 3]);
  * ```
  */
 export function tensor(values: number | NestedArray, opts: TensorOptions = {}): Tensor {
@@ -1590,8 +1638,9 @@ export function tensor(values: number | NestedArray, opts: TensorOptions = {}): 
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { zeros } from "@kit/tensor.ts";
- * zeros([2, 2]).toArray(); // [[0, 0], [0, 0]]
+ * deepStrictEqual(zeros([2, 2]).toArray(), [[0, 0], [0, 0]]);
  * ```
  */
 export function zeros(shape: Shape, opts: TensorOptions = {}): Tensor {
@@ -1603,8 +1652,9 @@ export function zeros(shape: Shape, opts: TensorOptions = {}): Tensor {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { ones } from "@kit/tensor.ts";
- * ones([3]).toArray(); // [1, 1, 1]
+ * deepStrictEqual(ones([3]).toArray(), [1, 1, 1]);
  * ```
  */
 export function ones(shape: Shape, opts: TensorOptions = {}): Tensor {
@@ -1616,8 +1666,9 @@ export function ones(shape: Shape, opts: TensorOptions = {}): Tensor {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { full } from "@kit/tensor.ts";
- * full([2], 7).toArray(); // [7, 7]
+ * deepStrictEqual(full([2], 7).toArray(), [7, 7]);
  * ```
  */
 export function full(shape: Shape, value: number, opts: TensorOptions = {}): Tensor {
@@ -1641,9 +1692,10 @@ function numelChecked(shape: Shape, name: string): number {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { arange } from "@kit/tensor.ts";
- * arange(4).toArray(); // [0, 1, 2, 3]
- * arange(1, 2, 0.25).toArray(); // [1, 1.25, 1.5, 1.75]
+ * deepStrictEqual(arange(4).toArray(), [0, 1, 2, 3]);
+ * deepStrictEqual(arange(1, 2, 0.25).toArray(), [1, 1.25, 1.5, 1.75]);
  * ```
  */
 export function arange(end: number): Tensor;
@@ -1671,8 +1723,9 @@ export function arange(a: number, b?: number, step = 1): Tensor {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { linspace } from "@kit/tensor.ts";
- * linspace(0, 1, 5).toArray(); // [0, 0.25, 0.5, 0.75, 1]
+ * deepStrictEqual(linspace(0, 1, 5).toArray(), [0, 0.25, 0.5, 0.75, 1]);
  * ```
  */
 export function linspace(start: number, end: number, steps: number): Tensor {
@@ -1699,8 +1752,9 @@ export function linspace(start: number, end: number, steps: number): Tensor {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { eye } from "@kit/tensor.ts";
- * eye(2).toArray(); // [[1, 0], [0, 1]]
+ * deepStrictEqual(eye(2).toArray(), [[1, 0], [0, 1]]);
  * ```
  */
 export function eye(n: number, m = n): Tensor {
@@ -1715,9 +1769,10 @@ export function eye(n: number, m = n): Tensor {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { rand } from "@kit/tensor.ts";
  * import { rng } from "@kit/random.ts";
- * rand([2], rng(0)).toArray(); // [0.5488135039273248, 0.7151893663724195]
+ * deepStrictEqual(rand([2], rng(0)).toArray(), [0.5488135039273248, 0.7151893663724195]);
  * ```
  */
 export function rand(shape: Shape, rng: Rng, opts: TensorOptions = {}): Tensor {
@@ -1731,9 +1786,10 @@ export function rand(shape: Shape, rng: Rng, opts: TensorOptions = {}): Tensor {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { randn } from "@kit/tensor.ts";
  * import { rng } from "@kit/random.ts";
- * randn([2, 3], rng(0)).shape; // [2, 3]
+ * deepStrictEqual(randn([2, 3], rng(0)).shape, [2, 3]);
  * ```
  */
 export function randn(shape: Shape, rng: Rng, opts: TensorOptions = {}): Tensor {
@@ -1750,8 +1806,9 @@ export function randn(shape: Shape, rng: Rng, opts: TensorOptions = {}): Tensor 
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { concat, tensor } from "@kit/tensor.ts";
- * concat([tensor([[1, 2]]), tensor([[3, 4]])], 0).toArray(); // [[1, 2], [3, 4]]
+ * deepStrictEqual(concat([tensor([[1, 2]]), tensor([[3, 4]])], 0).toArray(), [[1, 2], [3, 4]]);
  * ```
  */
 export function concat(tensors: Tensor[], axis = 0): Tensor {
@@ -1803,8 +1860,9 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { stack, tensor } from "@kit/tensor.ts";
- * stack([tensor([1, 2]), tensor([3, 4])], 1).toArray(); // [[1, 3], [2, 4]]
+ * deepStrictEqual(stack([tensor([1, 2]), tensor([3, 4])], 1).toArray(), [[1, 3], [2, 4]]);
  * ```
  */
 export function stack(tensors: Tensor[], axis = 0): Tensor {
@@ -1828,8 +1886,9 @@ export function stack(tensors: Tensor[], axis = 0): Tensor {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor, where } from "@kit/tensor.ts";
- * where(tensor([1, 0, 1]), tensor([1, 2, 3]), 0).toArray(); // [1, 0, 3]
+ * deepStrictEqual(where(tensor([1, 0, 1]), tensor([1, 2, 3]), 0).toArray(), [1, 0, 3]);
  * ```
  */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
@@ -1865,10 +1924,11 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { linear, tensor } from "@kit/tensor.ts";
  * const x = tensor([[1, 2]]);
  * const w = tensor([[1, 0], [0, 1], [1, 1]]); // 2 inputs -> 3 outputs
- * linear(x, w, tensor([0, 0, 10])).toArray(); // [[1, 2, 13]]
+ * deepStrictEqual(linear(x, w, tensor([0, 0, 10])).toArray(), [[1, 2, 13]]);
  * ```
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
