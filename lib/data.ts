@@ -44,7 +44,8 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * The path is resolved against the current working directory (notebooks run with cwd =
  * `notebooks/`, so they load `"../data/digits.csv"`; tests run from the repository root and load
  * `"data/digits.csv"`). Empty lines are skipped; a leading byte-order mark is ignored; cells may be
- * quoted. Every cell must be a plain decimal number (no empty cells, no NaN).
+ * quoted, and spaces around cells are ignored. Every cell must be a plain decimal number (no
+ * empty cells, no NaN).
  *
  * @throws Error naming the file and, where it applies, its line number (1-based, the header is
  * line 1), the column and the offending value: for a missing or empty file, a row whose number of
@@ -83,6 +84,7 @@ export function loadCSV(path: string | URL, opts: LoadCSVOptions = {}): CSVData 
     records = parse(text, {
       bom: true,
       skip_empty_lines: true,
+      trim: true,
       relax_column_count: true,
       info: true,
     }) as unknown as { record: string[]; info: { lines: number } }[];
