@@ -26,9 +26,8 @@
  */
 import { parseArgs } from "node:util";
 import { createRequire } from "node:module";
-// @ts-types="@types/markdown-it"
 import MarkdownIt from "markdown-it";
-import type { StateBlock, StateInline } from "markdown-it";
+import type { MarkdownIt as Md, StateBlock, StateInline } from "markdown-it";
 import katex from "katex";
 import hljs from "highlight.js/lib/core";
 import typescript from "highlight.js/lib/languages/typescript";
@@ -243,6 +242,7 @@ export function ansiToHtml(text: string): string {
 // Markdown and math
 
 interface RenderEnv {
+  [key: string | symbol]: unknown;
   slugs: Set<string>;
   headings: Heading[];
   warnings: string[];
@@ -251,7 +251,8 @@ interface RenderEnv {
 }
 
 /** Renders TeX with KaTeX; a formula KaTeX rejects becomes a visible `katex-error` and a warning. */
-function renderTex(tex: string, display: boolean, env: RenderEnv | undefined): string {
+function renderTex(tex: string, display: boolean, envIn: unknown): string {
+  const env = envIn as RenderEnv | undefined;
   try {
     return katex.renderToString(tex, {
       displayMode: display,
@@ -284,7 +285,7 @@ function renderTex(tex: string, display: boolean, env: RenderEnv | undefined): s
  * console.assert(html.includes('class="katex"') && !html.includes("<em>"));
  * ```
  */
-export function mathPlugin(md: MarkdownIt): void {
+export function mathPlugin(md: Md): void {
   md.inline.ruler.before("escape", "math_inline", (state: StateInline, silent: boolean) => {
     const src = state.src;
     const start = state.pos;
@@ -401,9 +402,9 @@ export function slugify(text: string): string {
     .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "section";
 }
 
-function headingPlugin(md: MarkdownIt): void {
+function headingPlugin(md: Md): void {
   md.core.ruler.push("kit_headings", (state) => {
-    const env = state.env as RenderEnv | undefined;
+    const env = state.env as unknown as RenderEnv | undefined;
     if (!env?.slugs) return;
     const tokens = state.tokens;
     for (let i = 0; i < tokens.length; i++) {
@@ -429,7 +430,7 @@ function headingPlugin(md: MarkdownIt): void {
     ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
   md.renderer.rules.heading_close = (tokens, idx) => {
     const open = tokens[idx - 2];
-    const id = open?.attrGet("id");
+    const id = open?.attrGet("id") as string | null | undefined;
     const anchor = id
       ? `<a class="anchor" href="#${escapeHtml(id)}" aria-label="Link to this section">#</a>`
       : "";
@@ -438,13 +439,13 @@ function headingPlugin(md: MarkdownIt): void {
   md.renderer.rules.heading_open = defaultOpen;
 }
 
-function linkPlugin(md: MarkdownIt): void {
+function linkPlugin(md: Md): void {
   // Links between notebooks point to their handouts; external links open in a new tab.
   const defaultLink = md.renderer.rules.link_open ??
     ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
   md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
     const t = tokens[idx];
-    const href = t.attrGet("href") ?? "";
+    const href = String(t.attrGet("href") ?? "");
     if (!/^[a-z]+:/i.test(href) && /\.ipynb(#|$)/.test(href)) {
       t.attrSet("href", href.replace(/\.ipynb(#|$)/, ".html$1"));
     } else if (/^https?:/i.test(href)) {
@@ -453,9 +454,10 @@ function linkPlugin(md: MarkdownIt): void {
     return defaultLink(tokens, idx, options, env, self);
   };
   const defaultImage = md.renderer.rules.image!;
-  md.renderer.rules.image = (tokens, idx, options, env: RenderEnv, self) => {
+  md.renderer.rules.image = (tokens, idx, options, envIn, self) => {
+    const env = envIn as RenderEnv | undefined;
     const t = tokens[idx];
-    const src = t.attrGet("src") ?? "";
+    const src = String(t.attrGet("src") ?? "");
     if (src.startsWith("attachment:") && env?.attachments) {
       const bundle = env.attachments[decodeURIComponent(src.slice("attachment:".length))];
       const mime = bundle && Object.keys(bundle).find((k) => k.startsWith("image/"));
@@ -480,8 +482,8 @@ function highlight(code: string, lang: string): string {
 }
 
 /** The markdown renderer of the handouts (markdown-it + math + anchors + highlighting). */
-export function createMarkdown(): MarkdownIt {
-  const md: MarkdownIt = new MarkdownIt({
+export function createMarkdown(): Md {
+  const md: Md = new MarkdownIt({
     html: true,
     linkify: true,
     typographer: false,
