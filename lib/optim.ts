@@ -174,6 +174,7 @@ export interface SGDState {
  *            g ← g + μ b   if nesterov,  else  g ← b
  * p ← p − η g
  * ```
+ * Defaults as PyTorch ≥ 2.2: `lr = 1e-3`, no momentum, no weight decay.
  * With `maximize`, `g` is replaced by `−g` first. Nesterov needs `momentum > 0` and
  * `dampening = 0`. Plain SGD with `weightDecay = λ` is gradient descent on `J + (λ/2)‖p‖²`:
  * each step multiplies `p` by `1 − ηλ` before the gradient step.
@@ -200,9 +201,14 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
 
   constructor(
     params: ParamsArg<SGDOptions>,
-    { lr, momentum = 0, dampening = 0, nesterov = false, weightDecay = 0, maximize = false }:
-      & Partial<SGDOptions>
-      & { lr: number },
+    {
+      lr = 1e-3,
+      momentum = 0,
+      dampening = 0,
+      nesterov = false,
+      weightDecay = 0,
+      maximize = false,
+    }: Partial<SGDOptions> = {},
   ) {
     super(params, { lr, momentum, dampening, nesterov, weightDecay, maximize });
   }
