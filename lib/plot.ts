@@ -529,12 +529,15 @@ export function bar(
 // Training curves
 
 /**
- * A training history: either one record per epoch (`[{epoch, trainLoss, valLoss, ...}, ...]`)
- * or one array per quantity (`{trainLoss: [...], valLoss: [...]}`); an object holding such an
- * array under `epochs` or `history` works too. Keys pair up as `trainX`/`valX` (also
- * `train_x`/`val_x`, `validX`, `testX`); an `epoch` key gives the horizontal axis.
+ * A training history: the `History` that `fit()` returns (one array per quantity:
+ * `{epoch, trainLoss, valLoss, trainAcc, valAcc, lr, ...}`), or one record per epoch
+ * (`[{epoch, trainLoss, valLoss, ...}, ...]`); an object holding records under `epochs` or
+ * `history` works too. Keys pair up as `trainX`/`valX` (also `train_x`/`val_x`, `validX`,
+ * `testX`); an `epoch` key of the same length gives the horizontal axis (else 1, 2, ...);
+ * empty arrays count as absent; a numeric `bestEpoch` (early stopping) is starred on the
+ * validation curve.
  */
-export type History =
+export type HistoryLike =
   | readonly Readonly<Record<string, unknown>>[]
   | Readonly<Record<string, unknown>>;
 
@@ -567,7 +570,7 @@ export interface TrainingCurvesOptions extends PlotOptions {
  * ```
  */
 export function trainingCurves(
-  histories: History | readonly History[] | Readonly<Record<string, History>>,
+  histories: HistoryLike | readonly HistoryLike[] | Readonly<Record<string, HistoryLike>>,
   options: TrainingCurvesOptions = {},
 ): Figure {
   const runs = normalizeRuns(histories);
@@ -593,7 +596,8 @@ export function trainingCurves(
         );
       }
       for (const { split, values } of found) {
-        const xs = run.columns.get("epoch") ?? values.map((_, i) => i + 1);
+        const epochs = run.columns.get("epoch");
+        const xs = epochs && epochs.length === values.length ? epochs : values.map((_, i) => i + 1);
         const color = single
           ? COLORS[split === "validation" ? 1 : split === "train" ? 0 : 2]
           : COLORS[ri % COLORS.length];
@@ -609,6 +613,21 @@ export function trainingCurves(
           line: { color, width: 2, dash: split === "validation" ? "dash" : "solid" },
           marker: { color, size: 5 },
         });
+        if (split === "validation" && run.bestEpoch !== null) {
+          const j = xs.indexOf(run.bestEpoch);
+          if (j >= 0) {
+            traces.push({
+              type: "scatter",
+              mode: "markers",
+              x: [xs[j]],
+              y: [values[j]],
+              name: single ? "best epoch" : `${run.name} (best epoch)`,
+              legendgroup: single ? "best epoch" : `${run.name} (best epoch)`,
+              showlegend: mi === 0,
+              marker: { color, size: 13, symbol: "star", line: { color: "#ffffff", width: 1 } },
+            });
+          }
+        }
       }
     });
     const log = options.logMetrics === true ||
@@ -1334,25 +1353,34 @@ function pathPoints(fn: string, p: Path): [number, number][] {
 interface Run {
   name: string;
   columns: Map<string, number[]>;
+  /** `bestEpoch` of the history (early stopping), marked on the validation curve. */
+  bestEpoch: number | null;
+}
+
+function run(name: string, h: unknown): Run {
+  const best = h !== null && typeof h === "object" && !Array.isArray(h)
+    ? (h as { bestEpoch?: unknown }).bestEpoch
+    : undefined;
+  return { name, columns: columns(h), bestEpoch: typeof best === "number" ? best : null };
 }
 
 function normalizeRuns(h: unknown): Run[] {
   if (Array.isArray(h)) {
     if (h.length === 0) return [];
     if (Array.isArray(h[0]) || (isPlainObject(h[0]) && looksColumnar(h[0]))) {
-      return h.map((x, i) => ({ name: `run ${i + 1}`, columns: columns(x) }));
+      return h.map((x, i) => run(`run ${i + 1}`, x));
     }
-    return [{ name: "run 1", columns: columns(h) }];
+    return [run("run 1", h)];
   }
   if (isPlainObject(h)) {
     if (looksColumnar(h) || Array.isArray(h.epochs) || Array.isArray(h.history)) {
-      return [{ name: "run 1", columns: columns(h) }];
+      return [run("run 1", h)];
     }
-    return Object.entries(h).map(([name, x]) => ({ name, columns: columns(x) }));
+    return Object.entries(h).map(([name, x]) => run(name, x));
   }
   if (h !== null && typeof h === "object") {
     // a class instance (e.g. a History object) holding its records
-    return [{ name: "run 1", columns: columns(h) }];
+    return [run("run 1", h)];
   }
   throw new TypeError("plot.trainingCurves: expected a history, an array or a {name: history}");
 }
@@ -1390,7 +1418,11 @@ function columns(h: unknown): Map<string, number[]> {
     return out;
   }
   for (const [k, v] of Object.entries(records as object)) {
-    if (ArrayBuffer.isView(v) || (Array.isArray(v) && v.every((x) => typeof x === "number"))) {
+    // Empty arrays (no accuracy when regressing, no validation data) count as absent.
+    if (
+      (ArrayBuffer.isView(v) || (Array.isArray(v) && v.every((x) => typeof x === "number"))) &&
+      (v as ArrayLike<number>).length > 0
+    ) {
       out.set(k, Array.from(v as ArrayLike<number>, Number));
     }
   }

@@ -337,3 +337,27 @@ Deno.test("histogram and bar", () => {
   assert.deepEqual(b.data.map((t) => t.name), ["x", "y"]);
   assert.throws(() => plot.bar(["a"], [1, 2]), /labels has 1 values but values has 2/);
 });
+
+Deno.test("trainingCurves takes fit()'s History: empty arrays absent, best epoch starred", () => {
+  const history = {
+    epoch: [0, 1, 2, 3],
+    trainLoss: [1, 0.6, 0.4, 0.3],
+    valLoss: [1.1, 0.7, 0.65, 0.8],
+    trainAcc: [],
+    valAcc: [],
+    lr: [0.1, 0.1, 0.1, 0.1],
+    weightNorm: [1, 2, 3, 4],
+    timeMs: [5, 5, 5, 5],
+    stepLoss: [1, 1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4],
+    stoppedEarly: true,
+    bestEpoch: 2,
+  };
+  const fig = plot.trainingCurves(history);
+  assert.deepEqual(fig.data.map((t) => t.name), ["train", "validation", "best epoch"]);
+  assert.deepEqual(fig.data[0].x, [0, 1, 2, 3], "the epoch column is the x axis");
+  assert.deepEqual(fig.data[2].x, [2]);
+  assert.deepEqual(fig.data[2].y, [0.65]);
+  const steps = plot.trainingCurves(history, { metrics: ["stepLoss"] });
+  assert.deepEqual(steps.data[0].x, [1, 2, 3, 4, 5, 6, 7, 8], "steps are not epochs");
+  assert.throws(() => plot.trainingCurves(history, { metrics: ["acc"] }), /has no "acc"/);
+});
