@@ -195,9 +195,10 @@ function jacobiInPlace(
   b: Float64Array,
   m: number,
   k: number,
+  wantV = true,
 ): { s: Float64Array; v: Float64Array } {
-  const v = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) v[i * k + i] = 1;
+  const v = new Float64Array(wantV ? k * k : 0);
+  if (wantV) { for (let i = 0; i < k; i++) v[i * k + i] = 1; }
   const norms = new Float64Array(k);
   for (let j = 0; j < k; j++) {
     let s = 0;
@@ -233,6 +234,7 @@ function jacobiInPlace(
         }
         norms[p] = na;
         norms[q] = nb;
+        if (!wantV) continue;
         const vp = p * k, vq = q * k;
         for (let i = 0; i < k; i++) {
           const x = v[vp + i], y = v[vq + i];
@@ -251,6 +253,38 @@ function jacobiInPlace(
 /** Indices that sort `s` descending. */
 function descendingOrder(s: Float64Array): number[] {
   return Array.from(s.keys()).sort((i, j) => s[j] - s[i]);
+}
+
+/** Singular values (descending) and, optionally, vectors of a triangular factor R = U S V^T. */
+interface SmallSVD {
+  s: Float64Array;
+  /** Column-major r x r: column j is u_j. */
+  u: Float64Array;
+  /** Column-major r x r: column j is v_j (zero when s_j = 0). */
+  v: Float64Array;
+}
+
+/**
+ * SVD of the upper-triangular r x r factor stored on and above the diagonal of the column-major
+ * m x r panel `a`. The one-sided Jacobi method runs on the columns of R^T (the rows of R): after a
+ * pivoted QR these are graded, and Jacobi converges in fewer sweeps than on the columns of R
+ * (Drmac and Veselic 2008). From R^T V' = U' S: R = V' S U'^T, so u_j = v'_j and v_j = u'_j.
+ */
+function svdOfR(a: Float64Array, m: number, r: number, wantVectors: boolean): SmallSVD {
+  const rt = new Float64Array(r * r); // column-major R^T: column i = row i of R
+  for (let j = 0; j < r; j++) for (let i = 0; i <= j; i++) rt[i * r + j] = a[j * m + i];
+  const { s, v } = jacobiInPlace(rt, r, r, wantVectors);
+  const order = descendingOrder(s);
+  const S = new Float64Array(r);
+  for (let c = 0; c < r; c++) S[c] = s[order[c]];
+  if (!wantVectors) return { s: S, u: new Float64Array(0), v: new Float64Array(0) };
+  const U = new Float64Array(r * r), V = new Float64Array(r * r);
+  for (let c = 0; c < r; c++) {
+    const j = order[c], sj = s[j];
+    U.set(v.subarray(j * r, j * r + r), c * r);
+    if (sj > 0) { for (let i = 0; i < r; i++) V[c * r + i] = rt[j * r + i] / sj; }
+  }
+  return { s: S, u: U, v: V };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,14 +389,10 @@ export function minNormLstsqRaw(
     return { w, rank: r0, method: "qr" };
   }
   // Near rank deficiency: SVD of the r0 x r0 factor R = U S V^T, drop s <= rcond * s_max.
-  const rr = new Float64Array(r0 * r0); // column-major R
-  for (let j = 0; j < r0; j++) for (let i = 0; i <= j; i++) rr[j * r0 + i] = a[j * m + i];
-  const { s, v } = jacobiInPlace(rr, r0, r0); // rr columns: U_j s_j
-  let smax = 0;
-  for (let j = 0; j < r0; j++) smax = Math.max(smax, s[j]);
-  const cut = rcond * smax;
+  const { s, u, v } = svdOfR(a, m, r0, true);
+  const cut = rcond * s[0];
   let rank = 0;
-  for (let j = 0; j < r0; j++) if (s[j] > cut) rank++;
+  while (rank < r0 && s[rank] > cut) rank++;
   const t = new Float64Array(r0);
   for (let c = 0; c < k; c++) {
     t.fill(0);
@@ -370,25 +400,22 @@ export function minNormLstsqRaw(
       // X = Q R P^T, R = U S V^T  =>  w = P V S^+ U^T (Q^T y)[0:p]
       for (let i = 0; i < n; i++) col[i] = Y[i * k + c];
       applyQt(a, m, r0, tau, col);
-      for (let j = 0; j < r0; j++) {
-        if (!(s[j] > cut)) continue;
-        let d = 0; // u_j . col = (rr_j . col) / s_j
-        for (let i = 0; i < r0; i++) d += rr[j * r0 + i] * col[i];
-        d /= s[j] * s[j];
+      for (let j = 0; j < rank; j++) {
+        let d = 0;
+        for (let i = 0; i < r0; i++) d += u[j * r0 + i] * col[i];
+        d /= s[j];
         for (let i = 0; i < r0; i++) t[i] += v[j * r0 + i] * d;
       }
       for (let i = 0; i < p; i++) w[perm[i] * k + c] = t[i];
     } else {
       // X = P R^T Q^T, R^T = V S U^T  =>  w = Q [U S^+ V^T P^T y; 0]
-      const py = new Float64Array(r0);
-      for (let i = 0; i < n; i++) py[i] = Y[perm[i] * k + c];
+      for (let i = 0; i < n; i++) t[i] = Y[perm[i] * k + c];
       col.fill(0);
-      for (let j = 0; j < r0; j++) {
-        if (!(s[j] > cut)) continue;
+      for (let j = 0; j < rank; j++) {
         let d = 0;
-        for (let i = 0; i < r0; i++) d += v[j * r0 + i] * py[i];
-        d /= s[j] * s[j];
-        for (let i = 0; i < r0; i++) col[i] += rr[j * r0 + i] * d;
+        for (let i = 0; i < r0; i++) d += v[j * r0 + i] * t[i];
+        d /= s[j];
+        for (let i = 0; i < r0; i++) col[i] += u[j * r0 + i] * d;
       }
       applyQ(a, m, r0, tau, col);
       for (let i = 0; i < p; i++) w[i * k + c] = col[i];
@@ -484,9 +511,9 @@ export interface SVDResult {
  * Thin singular value decomposition X = U diag(S) Vt with S descending (as
  * `torch.linalg.svd(X, full_matrices=False)`), by pivoted Householder QR followed by a one-sided
  * Jacobi SVD of the small triangular factor (accurate even for tiny singular values). Signs of
- * singular vector pairs are arbitrary, as in every SVD routine. Unlike LAPACK, the singular vectors
- * of exactly zero singular values come back as zero columns of U / rows of Vt (not completed to an
- * orthonormal basis); U diag(S) Vt = X holds regardless.
+ * singular vector pairs are arbitrary, as in every SVD routine. Unlike LAPACK, a singular vector
+ * of an exactly zero singular value may come back as a zero vector on one side (a column of U or a
+ * row of Vt) instead of completing an orthonormal basis; U diag(S) Vt = X holds regardless.
  *
  * @example
  * ```ts
@@ -516,25 +543,18 @@ export function svd(X: Tensor, { computeUV = true }: { computeUV?: boolean } = {
   }
   // T P = Q R; R = Ur S Vr^T  =>  T = (Q Ur) S (P Vr)^T
   const { tau, perm } = qrcpInPlace(a, m, r0);
-  const rr = new Float64Array(r0 * r0);
-  for (let j = 0; j < r0; j++) for (let i = 0; i <= j; i++) rr[j * r0 + i] = a[j * m + i];
-  const { s, v } = jacobiInPlace(rr, r0, r0);
-  const order = descendingOrder(s);
-  const S = new Float64Array(r0);
-  for (let i = 0; i < r0; i++) S[i] = s[order[i]];
+  const { s: S, u: ur, v: vr } = svdOfR(a, m, r0, computeUV);
   if (!computeUV) return { U: null, S: new Tensor(S, [r0]), Vt: null };
   // left vectors of T: Q [Ur; 0] (m x r0); right vectors of T: P Vr (r0 x r0)
   const left = new Float64Array(m * r0); // row-major m x r0
   const right = new Float64Array(r0 * r0); // row-major r0 x r0
   const col = new Float64Array(m);
   for (let c = 0; c < r0; c++) {
-    const j = order[c];
     col.fill(0);
-    const sj = s[j];
-    for (let i = 0; i < r0; i++) col[i] = sj > 0 ? rr[j * r0 + i] / sj : 0;
+    col.set(ur.subarray(c * r0, c * r0 + r0));
     applyQ(a, m, r0, tau, col);
     for (let i = 0; i < m; i++) left[i * r0 + c] = col[i];
-    for (let i = 0; i < r0; i++) right[perm[i] * r0 + c] = v[j * r0 + i];
+    for (let i = 0; i < r0; i++) right[perm[i] * r0 + c] = vr[c * r0 + i];
   }
   // X = T (tall) or T^T (wide): swap roles for wide
   if (!wide) {

@@ -303,6 +303,26 @@ Deno.test("svd recovers prescribed singular values spanning ten orders of magnit
   assertClose(svd(X, { computeUV: false }).S, s, { rtol: 1e-12, atol: 1e-15 * 1e5 * 10 });
 });
 
+Deno.test("svd of matrices with exactly zero singular values still reconstructs X", () => {
+  for (
+    const X of [
+      tensor([[1, 1], [1, 1], [0, 0]]),
+      tensor([[1, 2, 3], [2, 4, 6]]),
+      tensor([[0, 0], [0, 0]]),
+    ]
+  ) {
+    const { U, S, Vt } = svd(X);
+    const r = S.shape[0], n = X.shape[0];
+    const US = new Tensor(U!.data.map((v, i) => v * S.data[i % r]), [n, r]);
+    assertClose(matmul(US, Vt!), X, { rtol: 0, atol: 1e-14 });
+    assert.ok(
+      S.data[r - 1] <= 1e-14 * Math.max(1, S.data[0]),
+      `smallest singular value ${S.data[r - 1]}`,
+    );
+  }
+  assertClose(svd(tensor([[1, 1], [1, 1], [0, 0]])).S, [2, 0], { rtol: 1e-15, atol: 1e-15 });
+});
+
 Deno.test("pinv satisfies the four Penrose conditions on a rank-deficient matrix", () => {
   const g = rng(7);
   const X = withSingularValues(8, 5, [2, 1, 0.3], g);
