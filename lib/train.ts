@@ -198,63 +198,42 @@ export function fit(model: Module, o: FitOptions): History {
   if (perBatch && o.scheduler instanceof ReduceLROnPlateau) {
     throw new Error('fit: ReduceLROnPlateau steps once per epoch; remove schedulerStep: "batch"');
   }
-  let step = 0;
+  const counter = { step: 0 };
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     const t0 = performance.now();
     const lr = o.optimizer.paramGroups[0].lr;
     model.train();
-    let lossSum = 0, accSum = 0, n = 0, batch = 0, classify = o.classify;
-    for (const b of batches(o.train.X, o.train.y, o.batchSize, o.rng, { dropLast: o.dropLast })) {
-      o.optimizer.zeroGrad();
-      const pred = model.call(b.x);
-      const data = o.loss(pred, b.y!);
-      const total = o.penalty ? data.add(o.penalty(model)) : data;
-      const value = total.item();
-      if (!Number.isFinite(value)) {
-        throw new TrainingDivergedError(epoch, step, batch, value, o.optimizer.paramGroups[0].lr);
-      }
-      total.backward();
-      if (o.clip && "maxNorm" in o.clip) clipGradNorm(model, o.clip.maxNorm, o.clip.normType);
-      else if (o.clip) clipGradValue(model, o.clip.value);
-      o.optimizer.step();
-      if (perBatch) (o.scheduler as Exclude<Scheduler, ReduceLROnPlateau>).step();
-
-      const bs = b.x.shape[0], dataLoss = data.item();
-      classify ??= isClassification(pred, b.y!);
-      lossSum += dataLoss * bs;
-      if (classify) accSum += accuracy(pred, b.y!) * bs;
-      n += bs;
-      h.stepLoss.push(dataLoss);
-      o.callbacks?.onStepEnd?.({ epoch, step, loss: dataLoss }, model);
-      step++;
-      batch++;
-    }
-    let trainLoss = lossSum / n, trainAcc = classify ? accSum / n : NaN;
+    const run = trainEpoch(model, o, epoch, counter, perBatch, h.stepLoss);
+    const classify = o.classify ?? run.classify;
+    let { loss: trainLoss, acc: trainAcc } = run;
     if (o.trainMetrics === "eval") {
       const r = evaluate(model, o.train, o.loss, { classify });
       trainLoss = r.loss;
       trainAcc = r.accuracy ?? NaN;
     }
-    const v = o.val ? evaluate(model, o.val, o.loss, { classify }) : null;
-    const valLoss = v ? v.loss : NaN;
-    if (o.scheduler instanceof ReduceLROnPlateau) o.scheduler.step(v ? valLoss : trainLoss);
+    const v = o.val ? evaluate(model, o.val, o.loss, { classify }) : null; // eval mode, no grad
+    if (o.scheduler instanceof ReduceLROnPlateau) o.scheduler.step(v ? v.loss : trainLoss);
     else if (o.scheduler && !perBatch) o.scheduler.step();
 
     const log: EpochLog = {
       epoch,
       trainLoss,
-      valLoss,
+      valLoss: v?.loss ?? NaN,
       trainAcc,
       valAcc: v?.accuracy ?? NaN,
       lr,
       weightNorm: weightNorm(model),
       timeMs: performance.now() - t0,
     };
-    for (const k of Object.keys(log) as (keyof EpochLog)[]) {
-      if (!Number.isNaN(log[k]) || !(k.endsWith("Acc") || k === "valLoss")) h[k].push(log[k]);
+    for (const k of ["epoch", "trainLoss", "lr", "weightNorm", "timeMs"] as const) {
+      h[k].push(log[k]);
     }
+    if (v) h.valLoss.push(log.valLoss);
+    if (classify) h.trainAcc.push(trainAcc);
+    if (classify && v) h.valAcc.push(log.valAcc);
     if (o.verbose) console.log(formatLog(log));
-    const esStop = o.earlyStopping ? o.earlyStopping.step(valLoss, model) : false;
+
+    const esStop = o.earlyStopping ? o.earlyStopping.step(log.valLoss, model) : false;
     const cbStop = o.callbacks?.onEpochEnd?.(log, model) === true;
     if (esStop || cbStop) {
       h.stoppedEarly = epoch < o.epochs - 1;
@@ -267,6 +246,51 @@ export function fit(model: Module, o: FitOptions): History {
   }
   model.eval();
   return h;
+}
+
+/** One pass over the shuffled training set; returns the mean data loss and accuracy. */
+function trainEpoch(
+  model: Module,
+  o: FitOptions,
+  epoch: number,
+  counter: { step: number },
+  perBatch: boolean,
+  stepLoss: number[],
+): { loss: number; acc: number; classify: boolean } {
+  let lossSum = 0, accSum = 0, n = 0, batch = 0, classify = o.classify;
+  for (const b of batches(o.train.X, o.train.y, o.batchSize, o.rng, { dropLast: o.dropLast })) {
+    o.optimizer.zeroGrad();
+    const pred = model.call(b.x);
+    const data = o.loss(pred, b.y!);
+    const total = o.penalty ? data.add(o.penalty(model)) : data;
+    const value = total.item();
+    if (!Number.isFinite(value)) {
+      const lr = o.optimizer.paramGroups[0].lr;
+      throw new TrainingDivergedError(epoch, counter.step, batch, value, lr);
+    }
+    total.backward();
+    if (o.clip && "maxNorm" in o.clip) clipGradNorm(model, o.clip.maxNorm, o.clip.normType);
+    else if (o.clip) clipGradValue(model, o.clip.value);
+    o.optimizer.step();
+    if (perBatch) (o.scheduler as Exclude<Scheduler, ReduceLROnPlateau>).step();
+
+    const bs = b.x.shape[0], dataLoss = data.item();
+    classify ??= isClassification(pred, b.y!);
+    lossSum += dataLoss * bs;
+    if (classify) accSum += accuracy(pred, b.y!) * bs;
+    n += bs;
+    stepLoss.push(dataLoss);
+    o.callbacks?.onStepEnd?.({ epoch, step: counter.step, loss: dataLoss }, model);
+    counter.step++;
+    batch++;
+  }
+  if (n === 0) {
+    throw new RangeError(
+      `fit: no training batch (${o.train.X.shape[0]} rows, batchSize ${o.batchSize}, ` +
+        `dropLast ${o.dropLast ?? false}); use a smaller batchSize`,
+    );
+  }
+  return { loss: lossSum / n, acc: classify ? accSum / n : NaN, classify: classify ?? false };
 }
 
 function formatLog(l: EpochLog): string {

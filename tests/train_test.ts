@@ -242,3 +242,38 @@ Deno.test("regression: no accuracies; evaluate and predict do not depend on the 
   assert.ok(Math.abs(e7 - full) < 1e-12);
   assert.equal(evaluate(model, { X, y }, mseLoss).accuracy, undefined);
 });
+
+Deno.test("fit option errors and value clipping", () => {
+  const model = mlp(9);
+  const opt = new SGD(model, { lr: 0.1 });
+  const base = {
+    train: digits.train,
+    epochs: 1,
+    batchSize: 64,
+    optimizer: opt,
+    loss: crossEntropy,
+    rng: rng(0),
+  };
+  assert.throws(
+    () => fit(model, { ...base, earlyStopping: new EarlyStopping({ patience: 1 }) }),
+    /earlyStopping needs validation data/,
+  );
+  assert.throws(
+    () => fit(model, { ...base, scheduler: new ReduceLROnPlateau(opt), schedulerStep: "batch" }),
+    /ReduceLROnPlateau steps once per epoch/,
+  );
+  // clip by value: every gradient entry seen by the optimizer is within [-1e-4, 1e-4]
+  let maxAbs = 0;
+  fit(model, {
+    ...base,
+    clip: { value: 1e-4 },
+    callbacks: {
+      onStepEnd: (_info, m) => {
+        for (const p of m.parameters()) {
+          for (const g of p.grad!.data) maxAbs = Math.max(maxAbs, Math.abs(g));
+        }
+      },
+    },
+  });
+  assert.ok(maxAbs > 0 && maxAbs <= 1e-4, `max |grad| ${maxAbs}`);
+});
