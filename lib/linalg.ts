@@ -638,7 +638,8 @@ function choleskyInPlace(L: Float64Array, n: number, op: string): void {
     if (!(d > 0)) {
       throw new RangeError(
         `${op}: matrix is not positive definite (pivot ${j} is ${d.toPrecision(3)}); ` +
-          `for ridge use a larger lambda, or minNormLstsq for the lambda -> 0 limit`,
+          `a Gram matrix X^T X of rank-deficient X is only semi-definite: add lambda I, or ` +
+          `use lstsq / minNormLstsq on X instead`,
       );
     }
     const ljj = Math.sqrt(d);
@@ -667,6 +668,37 @@ function choleskySolveInPlace(L: Float64Array, n: number, b: Float64Array, k: nu
       b[i * k + c] = s / L[i * n + i];
     }
   }
+}
+
+/**
+ * Solves A x = b given the Cholesky factor L of A (from {@link cholesky}): a forward and a back
+ * substitution, as `torch.cholesky_solve(b, L)`.
+ *
+ * @param L lower-triangular factor [n, n]
+ * @param b right-hand side [n] (returns [n]) or [n, k] (returns [n, k])
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@kit/tensor.ts";
+ * import { cholesky, choleskySolve } from "@kit/linalg.ts";
+ * const x = choleskySolve(cholesky(tensor([[4, 2], [2, 5]])), tensor([6, 7]));
+ * console.log(x.toArray()); // [1, 1]
+ * ```
+ */
+export function choleskySolve(L: Tensor, b: Tensor): Tensor {
+  const [n, n2] = check2d("choleskySolve", "L", L);
+  if (n !== n2) throw new RangeError(`choleskySolve: L must be square, got [${n}, ${n2}]`);
+  for (let i = 0; i < n; i++) {
+    if (!(L.data[i * n + i] !== 0)) {
+      throw new RangeError(
+        `choleskySolve: L has a zero diagonal entry at ${i}; factor with cholesky(A)`,
+      );
+    }
+  }
+  const { k, vector } = checkRhs("choleskySolve", n, b);
+  const x = b.data.slice();
+  choleskySolveInPlace(L.data, n, x, k);
+  return new Tensor(x, vector ? [n] : [n, k]);
 }
 
 /**
@@ -765,10 +797,13 @@ export interface RidgeResult {
  * lambda = n lambda'; (1/2n) ||y - X w||^2 + (lambda'/2) ||w||^2 also to lambda = n lambda'; and
  * PyTorch's SGD `weight_decay = wd` on a mean-squared-error loss to lambda = n wd / 2.
  *
- * Computed by Cholesky of the p x p system (X^T X + lambda I) w = X^T y when p <= n, and of the
- * n x n dual system (X X^T + lambda I) alpha = y, w = X^T alpha, when p > n (same solution, cheaper).
- * lambda = 0 returns the ridgeless limit {@link minNormLstsq} (well defined even when X^T X is
- * singular). As lambda -> infinity, w -> 0.
+ * Computed without forming X^T X (whose condition number is the square of X's, which would cost
+ * half the digits near the interpolation threshold at small lambda): by pivoted QR of the augmented
+ * least-squares problem [X; sqrt(lambda) I_p] w ~ [y; 0] when p <= n, and, when p > n, as the
+ * first p entries of the minimum-norm solution of [X, sqrt(lambda) I_n] z = y, which is the dual
+ * form w = X^T (X X^T + lambda I)^-1 y at the cost of an n x (n + p) problem. lambda = 0 returns
+ * the ridgeless limit {@link minNormLstsq} (well defined even when X^T X is singular); the solution
+ * is continuous as lambda -> 0+. As lambda -> infinity, w ~ X^T y / lambda -> 0.
  *
  * @example
  * ```ts
@@ -808,46 +843,24 @@ export function ridge(X: Tensor, y: Tensor, lambda: number, opts: RidgeOptions =
   if (lambda === 0) {
     w = minNormLstsqRaw(x, n, p, yy, k).w;
   } else if (p <= n) {
-    const g = new Float64Array(p * p); // X^T X + lambda I
-    for (let i = 0; i < n; i++) {
-      const o = i * p;
-      for (let a = 0; a < p; a++) {
-        const xa = x[o + a];
-        if (xa === 0) continue;
-        const ga = a * p;
-        for (let b = 0; b <= a; b++) g[ga + b] += xa * x[o + b];
-      }
-    }
-    for (let a = 0; a < p; a++) g[a * p + a] += lambda;
-    w = new Float64Array(p * k); // X^T y
-    for (let i = 0; i < n; i++) {
-      for (let a = 0; a < p; a++) {
-        const xa = x[i * p + a];
-        for (let c = 0; c < k; c++) w[a * k + c] += xa * yy[i * k + c];
-      }
-    }
-    choleskyInPlace(g, p, "ridge");
-    choleskySolveInPlace(g, p, w, k);
+    // primal: least squares of [X; sqrt(lambda) I_p] w ~ [y; 0]
+    const sl = Math.sqrt(lambda);
+    const A = new Float64Array((n + p) * p);
+    A.set(x);
+    for (let j = 0; j < p; j++) A[(n + j) * p + j] = sl;
+    const B = new Float64Array((n + p) * k);
+    B.set(yy);
+    w = minNormLstsqRaw(A, n + p, p, B, k).w;
   } else {
-    const g = new Float64Array(n * n); // X X^T + lambda I
+    // dual: the minimum-norm z of [X, sqrt(lambda) I_n] z = y is z = [X^T mu; sqrt(lambda) mu]
+    // with (X X^T + lambda I) mu = y, so its first p entries are the ridge solution
+    const sl = Math.sqrt(lambda), q = p + n;
+    const A = new Float64Array(n * q);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j <= i; j++) {
-        let s = 0;
-        for (let t = 0; t < p; t++) s += x[i * p + t] * x[j * p + t];
-        g[i * n + j] = s;
-      }
-      g[i * n + i] += lambda;
+      A.set(x.subarray(i * p, i * p + p), i * q);
+      A[i * q + p + i] = sl;
     }
-    const alpha = yy.slice();
-    choleskyInPlace(g, n, "ridge");
-    choleskySolveInPlace(g, n, alpha, k);
-    w = new Float64Array(p * k); // X^T alpha
-    for (let i = 0; i < n; i++) {
-      for (let t = 0; t < p; t++) {
-        const xt = x[i * p + t];
-        for (let c = 0; c < k; c++) w[t * k + c] += xt * alpha[i * k + c];
-      }
-    }
+    w = minNormLstsqRaw(A, n, q, yy, k).w.slice(0, p * k);
   }
   const b = new Float64Array(k);
   if (fitIntercept) {

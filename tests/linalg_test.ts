@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Matrix, pseudoInverse, SingularValueDecomposition } from "ml-matrix";
 import {
   cholesky,
+  choleskySolve,
   lstsq,
   matrixRank,
   minNormLstsq,
@@ -353,6 +354,16 @@ Deno.test("cholesky: L is lower triangular and L L^T = A; indefinite input names
   assert.throws(() => cholesky(tensor([[1, 2, 3], [4, 5, 6]])), /must be square, got \[2, 3\]/);
 });
 
+Deno.test("choleskySolve solves A x = b from the factor", () => {
+  const g = rng(14);
+  const B = randn(9, 5, g);
+  const A = matmul(transpose(B), B);
+  const xTrue = randn(5, 2, g);
+  assertClose(choleskySolve(cholesky(A), matmul(A, xTrue)), xTrue, { rtol: 1e-10, atol: 1e-12 });
+  const x1 = choleskySolve(cholesky(A), new Tensor(xTrue.data.filter((_, i) => i % 2 === 0), [5]));
+  assert.deepEqual(x1.shape, [5]);
+});
+
 Deno.test("solve: LU with pivoting, several right-hand sides, singular input rejected", () => {
   const g = rng(9);
   const A = randn(10, 10, g), xTrue = randn(10, 2, g);
@@ -390,6 +401,36 @@ Deno.test("ridge equals the closed form (X^T X + lambda I)^-1 X^T y, primal and 
       assert.equal(fit.intercept.data[0], 0);
       assertClose(fit.predict(X), matvec(X, fit.coef.data), { rtol: 1e-12, atol: 1e-12 });
     }
+  }
+});
+
+Deno.test("ridge stays accurate for a tiny lambda on an ill-conditioned X (no squared condition number)", () => {
+  // X = U diag(s) V^T with s from 1 to 1e-7 (cond 1e7, so cond(X^T X) = 1e14); the exact ridge
+  // solution is V diag(s / (s^2 + lambda)) U^T y
+  const g = rng(15);
+  for (const [n, p] of [[30, 30], [20, 50], [50, 20]]) {
+    const r = Math.min(n, p);
+    const s = Array.from({ length: r }, (_, i) => 10 ** (-7 * i / (r - 1)));
+    const U = orthogonal(n, g), V = orthogonal(p, g);
+    const X = new Float64Array(n * p);
+    for (let t = 0; t < r; t++) {
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < p; j++) X[i * p + j] += U.data[i * n + t] * s[t] * V.data[j * p + t];
+      }
+    }
+    const y = randv(n, g);
+    const lambda = 1e-12;
+    const exact = new Float64Array(p);
+    for (let t = 0; t < r; t++) {
+      let uy = 0;
+      for (let i = 0; i < n; i++) uy += U.data[i * n + t] * y.data[i];
+      const f = (s[t] / (s[t] * s[t] + lambda)) * uy;
+      for (let j = 0; j < p; j++) exact[j] += V.data[j * p + t] * f;
+    }
+    const w = ridge(new Tensor(X, [n, p]), y, lambda).coef;
+    const err = relDiff(w.data, exact);
+    // forward error of a backward-stable QR solve: about cond(X) * eps = 1e7 * 2e-16
+    assert.ok(err < 1e-7, `${n}x${p}: relative error ${err}`);
   }
 });
 
