@@ -59,6 +59,12 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * console.log(X.shape, y!.shape, columns[2]); // [442, 10] [442] "bmi"
  * ```
  */
+export function loadCSV(
+  path: string | URL,
+  opts: LoadCSVOptions & { target: string },
+): CSVData & { y: Tensor; targetName: string };
+/** Without a target: `y` is null. */
+export function loadCSV(path: string | URL, opts?: LoadCSVOptions): CSVData;
 export function loadCSV(path: string | URL, opts: LoadCSVOptions = {}): CSVData {
   const shown = path instanceof URL ? path.pathname : path;
   let text: string;
@@ -196,10 +202,10 @@ export function takeRows(t: Tensor, idx: ArrayLike<number>): Tensor {
 // splits
 
 /** One part of a split: rows of X and y, and which original rows they are. */
-export interface SplitPart {
+export interface SplitPart<Y extends Tensor | null = Tensor | null> {
   x: Tensor;
-  /** The matching targets, or null when y was null. */
-  y: Tensor | null;
+  /** The matching targets (null when y was null). */
+  y: Y;
   /** Original row indices, in the order of the part. */
   indices: Int32Array;
 }
@@ -229,21 +235,29 @@ export interface SplitOptions {
  * console.log(train.x.shape, val.x.shape, test.x.shape); // [341, 30] [114, 30] [114, 30]
  * ```
  */
-export function trainValTestSplit(
+export function trainValTestSplit<Y extends Tensor | null>(
   X: Tensor,
-  y: Tensor | null,
+  y: Y,
   fractions: readonly [number, number, number],
   rng: Rng,
   opts?: SplitOptions,
-): { train: SplitPart; val: SplitPart; test: SplitPart };
+): { train: SplitPart<Y>; val: SplitPart<Y>; test: SplitPart<Y> };
 /** Two parts: train and validation. */
-export function trainValTestSplit(
+export function trainValTestSplit<Y extends Tensor | null>(
   X: Tensor,
-  y: Tensor | null,
+  y: Y,
   fractions: readonly [number, number],
   rng: Rng,
   opts?: SplitOptions,
-): { train: SplitPart; val: SplitPart };
+): { train: SplitPart<Y>; val: SplitPart<Y> };
+/** Fractions not known as a tuple at compile time: `test` is present when three were given. */
+export function trainValTestSplit<Y extends Tensor | null>(
+  X: Tensor,
+  y: Y,
+  fractions: readonly number[],
+  rng: Rng,
+  opts?: SplitOptions,
+): { train: SplitPart<Y>; val: SplitPart<Y>; test?: SplitPart<Y> };
 export function trainValTestSplit(
   X: Tensor,
   y: Tensor | null,
@@ -414,10 +428,10 @@ export function standardize(trainX: Tensor, ...others: Tensor[]): Standardizer {
 // minibatches and one-hot targets
 
 /** A minibatch from {@link batches}. */
-export interface Batch {
+export interface Batch<Y extends Tensor | null = Tensor | null> {
   x: Tensor;
-  /** Matching targets, or null when y was null. */
-  y: Tensor | null;
+  /** Matching targets (null when y was null). */
+  y: Y;
 }
 
 /**
@@ -435,13 +449,13 @@ export interface Batch {
  * for (const b of batches(X, y, 2, rng(0))) console.log(b.x.shape); // [2, 1] [2, 1] [1, 1]
  * ```
  */
-export function* batches(
+export function* batches<Y extends Tensor | null>(
   X: Tensor,
-  y: Tensor | null,
+  y: Y,
   size: number,
   rng: Rng | null,
   { dropLast = false }: { dropLast?: boolean } = {},
-): Generator<Batch> {
+): Generator<Batch<Y>> {
   const n = rowsOf("batches", "X", X);
   if (y !== null && rowsOf("batches", "y", y) !== n) {
     throw new RangeError(`batches: X has ${n} rows but y has ${y.shape[0]}`);
@@ -454,7 +468,7 @@ export function* batches(
     const e = Math.min(n, s + size);
     if (dropLast && e - s < size) return;
     const idx = order.subarray(s, e);
-    yield { x: takeRows(X, idx), y: y === null ? null : takeRows(y, idx) };
+    yield { x: takeRows(X, idx), y: (y === null ? null : takeRows(y, idx)) as Y };
   }
 }
 
