@@ -238,6 +238,10 @@ Deno.test("trainValTestSplit: two fractions give train and validation only; bad 
   assert.deepEqual([parts.train.x.shape[0], parts.val.x.shape[0]], [8, 2]);
   assert.equal(parts.train.y, null);
   assert.equal("test" in parts, false);
+  // fractions only known as number[] at compile time: test present iff three were given
+  const f: number[] = [0.5, 0.3, 0.2];
+  const three = trainValTestSplit(X, null, f, rng(1));
+  assert.deepEqual(three.test?.x.shape, [2, 1]);
   assert.throws(
     () => trainValTestSplit(X, null, [0.5, 0.2, 0.2], rng(1)),
     /summing to 1; got \[0.5, 0.2, 0.2\]/,
