@@ -145,6 +145,16 @@ Deno.test("loadCSV: quoted cells, blank lines, a BOM and surrounding spaces are 
   }
 });
 
+Deno.test("loadCSV: Windows line endings, no final newline; line numbers still count the header", () => {
+  const ok = tempCSV("a,b\r\n1,2\r\n3,4");
+  try {
+    assert.deepEqual(Array.from(loadCSV(ok).X.data), [1, 2, 3, 4]);
+  } finally {
+    Deno.removeSync(ok);
+  }
+  assertCSVError("a,b\r\n1,2\r\n3,x\r\n", [/line 3, column "b": "x" is not a number/]);
+});
+
 // ---------------------------------------------------------------------------------------------
 // loadCSV error paths
 
