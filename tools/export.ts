@@ -262,7 +262,9 @@ function renderTex(tex: string, display: boolean, envIn: unknown): string {
       trust: false,
     });
   } catch (e) {
-    env?.warnings.push(`${env.where}: KaTeX cannot render $${tex}$: ${(e as Error).message}`);
+    const w = `${env?.where}: KaTeX cannot render $${tex}$: ${(e as Error).message}`;
+    // Headings and first paragraphs are rendered twice (page and TOC/index): warn once.
+    if (env && !env.warnings.includes(w)) env.warnings.push(w);
     return `<span class="katex-error" title="${escapeHtml((e as Error).message)}">${
       escapeHtml(tex)
     }</span>`;
@@ -274,7 +276,8 @@ function renderTex(tex: string, display: boolean, envIn: unknown): string {
  * rendered with KaTeX at build time. Rules run before markdown's escapes and emphasis, so TeX
  * keeps its backslashes and underscores. Pandoc's rules decide what is math: an opening `$`
  * is not followed by a space, a closing `$` is not preceded by a space nor followed by a digit
- * (so "costs $5 and $6" stays text); `\$` is a literal dollar.
+ * (in "$5 and $6" the second `$` does not close); math never contains a code span; `\$` is
+ * a literal dollar (write prices as `\$5`, as in Jupyter).
  *
  * @example
  * ```ts
@@ -324,7 +327,8 @@ export function mathPlugin(md: Md): void {
     }
     if (end < 0) return false;
     const content = src.slice(start + open, end);
-    if (content.trim() === "") return false;
+    // Math never spans a code span (Jupyter skips code when it looks for math, too).
+    if (content.trim() === "" || content.includes("`")) return false;
     if (!silent) {
       const token = state.push(display ? "math_inline_display" : "math_inline", "math", 0);
       token.content = content;

@@ -1,0 +1,334 @@
+import assert from "node:assert/strict";
+import {
+  ansiToHtml,
+  exportNotebooks,
+  renderIndex,
+  renderMarkdown,
+  renderNotebook,
+} from "../tools/export.ts";
+import type { Notebook, Output } from "../tools/notebook.ts";
+import * as plot from "@kit/plot.ts";
+
+const md = (source: string, extra: Record<string, unknown> = {}) => ({
+  cell_type: "markdown" as const,
+  metadata: {},
+  source,
+  ...extra,
+});
+const code = (
+  source: string,
+  outputs: Output[] = [],
+  count: number | null = 1,
+  tags?: string[],
+) => ({
+  cell_type: "code" as const,
+  metadata: tags ? { tags } : {},
+  source,
+  outputs,
+  execution_count: count,
+});
+const result = (data: Record<string, unknown>, n = 1): Output => ({
+  output_type: "execute_result",
+  execution_count: n,
+  data,
+  metadata: {},
+});
+
+function notebook(cells: Notebook["cells"], kit?: Record<string, unknown>): Notebook {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: "deno", display_name: "Deno", language: "typescript" },
+      language_info: { name: "typescript" },
+      ...(kit ? { kit } : {}),
+    },
+    cells,
+  };
+}
+
+/** Text content of HTML with tags removed (entities kept). */
+function textOf(html: string): string {
+  return html.replace(/<script[\s\S]*?<\/script>/g, "").replace(/<[^>]+>/g, "");
+}
+
+Deno.test("math is rendered to KaTeX at build time; TeX survives markdown", () => {
+  const html = renderMarkdown([
+    "Inline $w_i^2$ and $a_1 * b_2$ then $c_3 * d_4$, a norm $\\|w\\|_2$.",
+    "",
+    "$$",
+    "\\begin{aligned}",
+    "L(w) &= \\tfrac{1}{2}\\|y - Xw\\|^2 \\\\",
+    "     &\\quad + \\lambda \\|w\\|_2^2",
+    "\\end{aligned}",
+    "$$",
+    "",
+    "A price of $5 stays text; \\$ is a dollar; `$code$` is code.",
+  ].join("\n"));
+  const inline = html.match(/<span class="math math-inline"><span class="katex">/g) ?? [];
+  assert.equal(inline.length, 4, "four inline formulas");
+  assert.equal(
+    (html.match(/<div class="math math-display"><span class="katex-display">/g) ?? []).length,
+    1,
+  );
+  assert.ok(!html.includes("<em>"), "underscores and stars inside math are not emphasis");
+  assert.ok(!html.includes("katex-error"));
+  // the aligned environment kept its row break "\\": two rows in the MathML annotation
+  const tex = /<annotation encoding="application\/x-tex">([\s\S]*?)<\/annotation>/g;
+  const sources = [...html.matchAll(tex)].map((m) => m[1]);
+  assert.ok(sources.some((s) => s.includes("\\\\\n")), `row break kept: ${sources.join(" | ")}`);
+  assert.ok(sources.includes("w_i^2") && sources.includes("a_1 * b_2"));
+  const text = textOf(
+    html.replace(/<span class="katex">[\s\S]*?<\/annotation><\/semantics><\/math><\/span>/g, ""),
+  );
+  assert.match(text, /A price of \$5 stays text; \$ is a dollar; \$code\$ is code\./);
+});
+
+Deno.test("a formula KaTeX rejects is flagged and reported, not dropped", () => {
+  const page = renderNotebook(notebook([md("# T\n\nBad: $\\frac{1}{$ and good $x$.")]), {
+    name: "bad_math.ipynb",
+  });
+  assert.match(page.html, /<span class="katex-error" title="[^"]*">\\frac\{1\}\{<\/span>/);
+  assert.equal(page.warnings.length, 1);
+  assert.match(page.warnings[0], /bad_math\.ipynb, cell 1: KaTeX cannot render \$\\frac\{1\}\{\$/);
+});
+
+Deno.test("plot outputs become a plot container with the figure JSON", () => {
+  plot.resetFigureIds();
+  const fig = plot.slider(
+    [1, 2].map((k) => ({ label: k, data: plot.line([0, 1], [0, k]) })),
+    { sliderLabel: "k", title: "</script> in a title" },
+  );
+  const bundle = fig.toMimeBundle();
+  const page = renderNotebook(
+    notebook([md("# Plots"), code("fig", [result(bundle as unknown as Record<string, unknown>)])]),
+    { name: "plots.ipynb" },
+  );
+  const div = /<div class="plot" id="(figure-1)" role="img" aria-label="([^"]*)"/.exec(page.html);
+  assert.ok(div, "plot div present");
+  assert.match(div[2], /2 frames/);
+  const data =
+    /<script type="application\/json" class="plot-data" data-target="figure-1">(.*?)<\/script>/
+      .exec(page.html);
+  assert.ok(data, "figure JSON present next to its div");
+  assert.deepEqual(JSON.parse(data[1]), bundle["application/vnd.plotly.v1+json"]);
+  assert.equal(data[1].includes("</script>"), false, "JSON is script-safe");
+  assert.ok(page.html.includes('<script src="assets/plotly.min.js"></script>'));
+  assert.ok(!page.html.includes("cdn.jsdelivr.net"), "the HTML fallback (CDN) is not used");
+  assert.ok(page.html.includes("Plotly.newPlot(el, fig)"));
+});
+
+Deno.test("text outputs are escaped and ANSI colours become spans", () => {
+  const page = renderNotebook(
+    notebook([
+      code('"<script>alert(1)</script>"', [
+        result({ "text/plain": '\x1b[32m"<script>alert(1)</script>"\x1b[39m' }),
+        { output_type: "stream", name: "stdout", text: ["a <b>\n", "b & c\n"] },
+        { output_type: "stream", name: "stdout", text: "more\n" },
+        { output_type: "stream", name: "stderr", text: "careful\n" },
+      ]),
+    ]),
+    { name: "escape.ipynb" },
+  );
+  assert.ok(!page.html.includes("<script>alert(1)</script>"), "no live script from a text output");
+  assert.ok(
+    page.html.includes(
+      '<span class="ansi-green">&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;</span>',
+    ),
+  );
+  assert.ok(
+    page.html.includes('<pre class="output-stream stdout">a &lt;b&gt;\nb &amp; c\nmore\n</pre>'),
+  );
+  assert.ok(page.html.includes('<pre class="output-stream stderr">careful\n</pre>'));
+  assert.equal(
+    ansiToHtml("\x1b[1;31mE\x1b[0m \x1b[38;5;196mx\x1b[39m \x1b[38;2;1;2;3my\x1b[0m\n10%\r100%"),
+    '<span class="ansi-red ansi-bold">E</span> <span style="color:rgb(255,0,0)">x</span> ' +
+      '<span style="color:rgb(1,2,3)">y</span>\n100%',
+  );
+});
+
+Deno.test("errors, images, markdown and html outputs; cell tags", () => {
+  const png =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+  const page = renderNotebook(
+    notebook([
+      md("# Outputs"),
+      code("x", [
+        {
+          output_type: "display_data",
+          data: { "image/png": png + "\n", "text/plain": "img" },
+          metadata: {},
+        },
+        {
+          output_type: "display_data",
+          data: { "image/svg+xml": ["<svg xmlns='http://www.w3.org/2000/svg'>", "</svg>"] },
+          metadata: {},
+        },
+        { output_type: "display_data", data: { "text/markdown": "**bold** $x^2$" }, metadata: {} },
+        {
+          output_type: "display_data",
+          data: { "text/html": "<table><tr><td>1</td></tr></table>" },
+          metadata: {},
+        },
+      ]),
+      code("secret()", [], 2, ["remove-input"]),
+      code("helper()", [], 3, ["hide-input"]),
+      code("gone()", [], 4, ["remove-cell"]),
+      code("throw new Error('boom')", [{
+        output_type: "error",
+        ename: "Error",
+        evalue: "boom",
+        traceback: ["\x1b[31mError\x1b[39m: boom", "    at <anonymous>:1:7"],
+      }], 5),
+    ], { status: "error", failed_cell: 6 }),
+    { name: "outputs.ipynb" },
+  );
+  const h = page.html;
+  assert.ok(h.includes(`<img class="output-image" alt="" src="data:image/png;base64,${png}">`));
+  assert.ok(h.includes('src="data:image/svg+xml;base64,'));
+  assert.match(
+    h,
+    /<div class="output-markdown"><p><strong>bold<\/strong> <span class="math math-inline"><span class="katex">/,
+  );
+  assert.ok(h.includes('<div class="output-html"><table><tr><td>1</td></tr></table></div>'));
+  assert.ok(!h.includes("secret()"), "remove-input hides the code");
+  assert.match(
+    h,
+    /<details class="source-fold"><summary>Show code<\/summary><pre class="source hljs">/,
+  );
+  assert.ok(!h.includes("gone()"), "remove-cell removes the cell");
+  assert.match(
+    h,
+    /<div class="output-error" role="alert"><div class="error-name">Error<\/div><pre><span class="ansi-red">Error<\/span>: boom\n {4}at &lt;anonymous&gt;:1:7<\/pre><\/div>/,
+  );
+  assert.equal(page.status, "failed");
+  assert.match(h, /class="run-failed"[^>]*>.*Cell <a href="#cell-6">6<\/a> raised an error/);
+  assert.match(h, /<section class="cell code failed" id="cell-6">/);
+});
+
+Deno.test("table of contents from headings, with unique anchors", () => {
+  const page = renderNotebook(
+    notebook([
+      md("# Dropout\n\nWe drop units with probability $p$.\n\n## Why it works\n\ntext"),
+      code("1", [], 1),
+      md(
+        "## Why it works\n\n### Inverted dropout: scaling by $1/(1-p)$\n\nSee [the next notebook](04_batchnorm.ipynb#top).",
+      ),
+    ]),
+    { name: "03_dropout.ipynb" },
+  );
+  assert.equal(page.title, "Dropout");
+  assert.match(
+    page.summaryHtml,
+    /^We drop units with probability <span class="math math-inline"><span class="katex">/,
+  );
+  assert.deepEqual(page.headings.map((h) => [h.level, h.id]), [
+    [1, "dropout"],
+    [2, "why-it-works"],
+    [2, "why-it-works-2"],
+    [3, "inverted-dropout-scaling-by-1-1-p"],
+  ]);
+  const toc = /<nav class="toc" id="contents"[^>]*>([\s\S]*?)<\/nav>/.exec(page.html)?.[1];
+  assert.ok(toc, "TOC present");
+  const hrefs = [...toc.matchAll(/href="#([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(hrefs, ["why-it-works", "why-it-works-2", "inverted-dropout-scaling-by-1-1-p"]);
+  for (const id of hrefs) {
+    assert.ok(page.html.includes(`<h`) && page.html.includes(`id="${id}"`), id);
+  }
+  assert.match(toc, /class="katex"/, "math in headings is rendered in the TOC too");
+  assert.ok(
+    page.html.includes('href="04_batchnorm.html#top"'),
+    "links between notebooks point to pages",
+  );
+});
+
+Deno.test("index lists the notebooks in order with titles, first paragraphs and failures", () => {
+  const html = renderIndex([
+    {
+      href: "00_welcome.html",
+      notebook: "00_welcome.ipynb",
+      title: "Welcome",
+      summaryHtml: "What the <em>kit</em> is.",
+      status: "ok",
+    },
+    {
+      href: "01_norms.html",
+      notebook: "01_norms.ipynb",
+      title: "Norm <penalties>",
+      summaryHtml: "L1 and L2.",
+      status: "failed",
+    },
+  ]);
+  const titles = [...html.matchAll(/<span class="nb-title">([^<]*)<\/span>/g)].map((m) => m[1]);
+  assert.deepEqual(titles, ["Welcome", "Norm &lt;penalties&gt;"]);
+  assert.ok(html.indexOf('href="00_welcome.html"') < html.indexOf('href="01_norms.html"'));
+  assert.ok(html.includes("<p>What the <em>kit</em> is.</p>"));
+  assert.equal((html.match(/did not run to the end/g) ?? []).length, 1);
+});
+
+async function filesOf(dir: string, prefix = ""): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  for await (const e of Deno.readDir(dir)) {
+    const rel = `${prefix}${e.name}`;
+    if (e.isDirectory) {
+      for (const [k, v] of await filesOf(`${dir}/${e.name}`, `${rel}/`)) out.set(k, v);
+    } else out.set(rel, await Deno.readFile(`${dir}/${e.name}`));
+  }
+  return out;
+}
+
+Deno.test("exportNotebooks writes pages, index and offline assets, deterministically", async () => {
+  const nbA = notebook([
+    md("# Alpha\n\nFirst $a_1$."),
+    code("plot", [result(plot.line([1, 2]).toMimeBundle() as unknown as Record<string, unknown>)]),
+  ]);
+  const nbB = notebook([md("# Beta\n\nSecond.")]);
+  const dir1 = await Deno.makeTempDir();
+  const dir2 = await Deno.makeTempDir();
+  try {
+    const inputs = [{ name: "02_beta.ipynb", notebook: nbB }, {
+      name: "01_alpha.ipynb",
+      notebook: nbA,
+    }];
+    const s1 = await exportNotebooks(inputs, dir1);
+    assert.equal(s1.ok, true);
+    assert.deepEqual(
+      s1.pages.map((p) => p.href),
+      ["01_alpha.html", "02_beta.html"],
+      "file-name order",
+    );
+    const s2 = await exportNotebooks([...inputs].reverse(), dir2);
+    assert.equal(s2.ok, true);
+    const f1 = await filesOf(dir1);
+    const f2 = await filesOf(dir2);
+    assert.deepEqual([...f1.keys()].sort(), [...f2.keys()].sort());
+    for (const [k, v] of f1) assert.deepEqual(v, f2.get(k), `${k} differs between two exports`);
+    assert.ok(![...f1.keys()].some((k) => k.endsWith(".tmp")), "no temporary files left");
+    // every font the KaTeX CSS names is there, and plotly.js
+    const css = new TextDecoder().decode(f1.get("assets/katex/katex.min.css"));
+    const fonts = [...css.matchAll(/url\((fonts\/[^)]+)\)/g)].map((m) => m[1]);
+    assert.ok(fonts.length >= 20, `KaTeX CSS names its fonts (${fonts.length})`);
+    for (const f of fonts) assert.ok(f1.has(`assets/katex/${f}`), `missing ${f}`);
+    assert.ok((f1.get("assets/plotly.min.js")?.length ?? 0) > 1_000_000);
+    const page = new TextDecoder().decode(f1.get("01_alpha.html"));
+    for (const m of page.matchAll(/(?:src|href)="([^"#]+)"/g)) {
+      if (/^https?:/.test(m[1])) continue;
+      assert.ok(f1.has(m[1]), `page refers to ${m[1]}, which was not written`);
+    }
+    assert.ok(!/(?:src|href)="https?:/.test(page), "the page loads nothing from the network");
+    const index = new TextDecoder().decode(f1.get("index.html"));
+    assert.match(
+      index,
+      /<span class="nb-title">Alpha<\/span>[\s\S]*<p>First <span class="math math-inline">/,
+    );
+    // an unreadable input is reported; the others are still exported
+    await Deno.writeTextFile(`${dir1}/broken.ipynb`, "{");
+    const s3 = await exportNotebooks([`${dir1}/broken.ipynb`, ...inputs], dir1);
+    assert.equal(s3.ok, false);
+    assert.equal(s3.pages.length, 2);
+    assert.match(s3.errors[0].message, /broken\.ipynb: not JSON/);
+  } finally {
+    await Deno.remove(dir1, { recursive: true });
+    await Deno.remove(dir2, { recursive: true });
+  }
+});
