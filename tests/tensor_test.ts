@@ -3,7 +3,15 @@
 // reference triple loop.
 import { deepStrictEqual, equal, ok, throws } from "node:assert";
 import { assertClose } from "@kit/check.ts";
-import { gemm, matmulReference } from "@kit/kernels.ts";
+import {
+  assembleGemmWasm,
+  gemm,
+  gemmBackend,
+  gemmBlocked,
+  gemmSimd,
+  matmulReference,
+  setGemmBackend,
+} from "@kit/kernels.ts";
 import { rng } from "@kit/random.ts";
 import {
   arange,
@@ -468,42 +476,84 @@ function transposeOf(a: Float64Array, rows: number, cols: number): Float64Array 
   return t;
 }
 
-Deno.test("gemm (all transpose variants, offsets, accumulation) equals matmulReference", () => {
-  const g = rng(2024);
-  const sizes = [1, 7, 33, 65, 129];
-  const fill = (n: number) => Float64Array.from({ length: n }, () => g.normal());
-  let cases = 0;
-  for (const m of sizes) {
-    for (const k of sizes) {
-      for (const n of sizes) {
-        if (m * k * n > 129 * 129 * 65) continue; // keep the test fast; 129^3 is covered below
-        const a = fill(m * k), b = fill(k * n);
-        const ref = matmulReference(a, b, m, k, n);
-        const at = transposeOf(a, m, k), bt = transposeOf(b, k, n);
-        for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]]) {
-          // offsets and a non-zero C check indexing and accumulation
-          const pad = 3;
-          const A = new Float64Array(pad + a.length), B = new Float64Array(pad + b.length);
-          A.set(ta ? at : a, pad);
-          B.set(tb ? bt : b, pad);
-          const C = new Float64Array(pad + m * n).fill(1);
-          gemm(ta, tb, m, n, k, A, pad, B, pad, C, pad);
-          const expected = ref.map((v) => v + 1);
-          assertClose(C.subarray(pad), expected, {
-            rtol: 1e-12,
-            atol: 1e-12,
-            msg: `gemm(transA=${ta}, transB=${tb}) m=${m} k=${k} n=${n}`,
-          });
-          equal(C[0], 1, "gemm wrote before cOff");
-          cases++;
+const kernels = { gemm, gemmBlocked, gemmSimd };
+
+for (const [name, kernel] of Object.entries(kernels)) {
+  Deno.test(`${name} (all transpose variants, offsets, accumulation) equals matmulReference`, () => {
+    const g = rng(2024);
+    const sizes = [1, 7, 33, 65, 129];
+    const fill = (n: number) => Float64Array.from({ length: n }, () => g.normal());
+    let cases = 0;
+    for (const m of sizes) {
+      for (const k of sizes) {
+        for (const n of sizes) {
+          if (m * k * n > 129 * 129 * 65) continue; // keep the test fast; 129^3 is covered below
+          const a = fill(m * k), b = fill(k * n);
+          const ref = matmulReference(a, b, m, k, n);
+          const at = transposeOf(a, m, k), bt = transposeOf(b, k, n);
+          for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]]) {
+            // offsets and a non-zero C check indexing and accumulation
+            const pad = 3;
+            const A = new Float64Array(pad + a.length), B = new Float64Array(pad + b.length);
+            A.set(ta ? at : a, pad);
+            B.set(tb ? bt : b, pad);
+            const C = new Float64Array(pad + m * n + pad).fill(1);
+            kernel(ta, tb, m, n, k, A, pad, B, pad, C, pad);
+            const expected = ref.map((v) => v + 1);
+            assertClose(C.subarray(pad, pad + m * n), expected, {
+              rtol: 1e-12,
+              atol: 1e-12,
+              msg: `${name}(transA=${ta}, transB=${tb}) m=${m} k=${k} n=${n}`,
+            });
+            ok(C[0] === 1 && C[pad + m * n] === 1, `${name} wrote outside C's block`);
+            cases++;
+          }
         }
       }
     }
+    ok(cases > 400);
+    const big = 129;
+    const a = fill(big * big), b = fill(big * big);
+    const c = new Float64Array(big * big);
+    kernel(false, false, big, big, big, a, 0, b, 0, c, 0);
+    assertClose(c, matmulReference(a, b, big, big, big), { rtol: 1e-12, atol: 1e-12 });
+  });
+}
+
+Deno.test("the SIMD and TypeScript kernels give bitwise identical results (same summation order)", () => {
+  const g = rng(7);
+  for (const [m, k, n] of [[64, 300, 70], [130, 64, 10], [7, 513, 9]]) {
+    const a = Float64Array.from({ length: m * k }, () => g.normal());
+    const b = Float64Array.from({ length: n * k }, () => g.normal());
+    const c1 = new Float64Array(m * n), c2 = new Float64Array(m * n);
+    gemmBlocked(false, true, m, n, k, a, 0, b, 0, c1, 0);
+    gemmSimd(false, true, m, n, k, a, 0, b, 0, c2, 0);
+    deepStrictEqual(c2, c1);
   }
-  ok(cases > 400);
-  const big = 129;
-  const a = fill(big * big), b = fill(big * big);
-  const c = new Float64Array(big * big);
-  gemm(false, false, big, big, big, a, 0, b, 0, c, 0);
-  assertClose(c, matmulReference(a, b, big, big, big), { rtol: 1e-12, atol: 1e-12 });
+});
+
+Deno.test("tensor ops give the same values on either gemm backend", () => {
+  const g = rng(8);
+  const x = randn([33, 65], g), w = randn([17, 65], g);
+  const before = gemmBackend();
+  try {
+    setGemmBackend("ts");
+    const viaTs = linear(x, w).data;
+    setGemmBackend("wasm");
+    deepStrictEqual(linear(x, w).data, viaTs);
+  } finally {
+    setGemmBackend(before);
+  }
+  equal(gemmBackend(), before);
+});
+
+Deno.test("the embedded WebAssembly kernel is the assembly of its WAT source", async () => {
+  // regenerate with `deno run -A lib/kernels.ts` after editing gemmWat()
+  const bytes = await assembleGemmWasm();
+  const src = await Deno.readTextFile(new URL("../lib/kernels.ts", import.meta.url));
+  const embedded = src.match(/GEMM_WASM_BASE64: string =\s*"([A-Za-z0-9+/=]*)"/);
+  ok(embedded, "embedded binary not found in lib/kernels.ts");
+  const decoded = Uint8Array.from(atob(embedded[1]), (ch) => ch.charCodeAt(0));
+  deepStrictEqual(decoded, bytes, "stale binary: run `deno run -A lib/kernels.ts`");
+  equal(gemmBackend(), "wasm", "WebAssembly SIMD should be available in Deno");
 });
