@@ -797,10 +797,7 @@ export function heatmap(z: Grid, options: HeatmapOptions = {}): Figure {
     colorbar: { thickness: 14, ...(options.zLabel ? { title: { text: options.zLabel } } : {}) },
     hoverongaps: false,
   };
-  if (options.diverging) {
-    trace.zmid = 0;
-    trace.reversescale = true; // RdBu: positive red, negative blue
-  }
+  if (options.diverging) trace.zmid = 0; // Plotly's RdBu: negative blue, positive red
   if (options.zRange) [trace.zmin, trace.zmax] = options.zRange;
   if (options.x !== undefined) trace.x = labelsOrNumbers(options.x);
   if (options.y !== undefined) trace.y = labelsOrNumbers(options.y);
@@ -809,9 +806,15 @@ export function heatmap(z: Grid, options: HeatmapOptions = {}): Figure {
     trace.texttemplate = "%{z:.3g}";
     trace.textfont = { size: 11 };
   }
+  // Without coordinates the axes are row and column indices: integer ticks only.
+  const indexTicks = (n: number) => (n <= 30 ? { dtick: 1 } : {});
   return xyFigureFromTraces([trace], options, {
-    yaxis: { autorange: (options.origin ?? "top") === "top" ? "reversed" : true, showgrid: false },
-    xaxis: { showgrid: false },
+    yaxis: {
+      autorange: (options.origin ?? "top") === "top" ? "reversed" : true,
+      showgrid: false,
+      ...(options.y === undefined ? indexTicks(nr) : {}),
+    },
+    xaxis: { showgrid: false, ...(options.x === undefined ? indexTicks(nc) : {}) },
   });
 }
 
@@ -1050,7 +1053,11 @@ export function subplots(figures: readonly Figure[], options: SubplotOptions = {
     const k = i === 0 ? "" : String(i + 1);
     const x0 = c * (w + xGap);
     const y1 = 1 - r * (h + yGap);
-    for (const t of fig.data) data.push({ ...t, xaxis: `x${k}`, yaxis: `y${k}` });
+    for (const t of fig.data) {
+      // Unnamed traces would show as "trace 3" in the shared legend.
+      const legend = t.name === undefined ? { showlegend: false } : {};
+      data.push({ ...t, ...legend, xaxis: `x${k}`, yaxis: `y${k}` });
+    }
     const xa = isPlainObject(fig.layout.xaxis) ? fig.layout.xaxis : {};
     const ya = isPlainObject(fig.layout.yaxis) ? fig.layout.yaxis : {};
     layout[`xaxis${k}`] = { ...xa, domain: [round6(x0), round6(x0 + w)], anchor: `y${k}` };

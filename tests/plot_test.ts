@@ -303,6 +303,10 @@ Deno.test("heatmap, surface3d and subplots", () => {
   });
   assert.deepEqual(hm.data[0].z, [[1, 2, 3], [4, 5, 6]]);
   assert.equal(hm.data[0].zmid, 0);
+  assert.equal(hm.data[0].reversescale, undefined, "RdBu as is: negative blue, positive red");
+  assert.equal((hm.layout.xaxis as { dtick: number }).dtick, 1, "index axes tick integers");
+  const labelled = plot.heatmap([[1, 2]], { x: ["a", "b"], y: ["r"] });
+  assert.equal((labelled.layout.xaxis as { dtick?: number }).dtick, undefined);
   assert.equal((hm.layout.yaxis as { autorange: unknown }).autorange, "reversed");
   assert.throws(() => plot.heatmap({ data: [1, 2], shape: [2] }), /expected a 2-D grid/);
 
@@ -319,6 +323,7 @@ Deno.test("heatmap, surface3d and subplots", () => {
 
   const sp = plot.subplots([plot.line([1, 2]), plot.line([2, 1]), plot.line([0, 0])], { cols: 2 });
   assert.deepEqual(sp.data.map((t) => t.xaxis), ["x", "x2", "x3"]);
+  assert.deepEqual(sp.data.map((t) => t.showlegend), [false, false, false], "no 'trace 0' legend");
   const ya = sp.layout.yaxis3 as { domain: number[]; anchor: string };
   assert.equal(ya.anchor, "x3");
   assert.ok(
