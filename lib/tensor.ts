@@ -458,9 +458,9 @@ export class Tensor {
    */
   add(o: Tensor | number): Tensor {
     const b = asTensor(o);
-    const { shape, x, y } = prepare(this, b, "add");
-    const out = new Float64Array(x.length);
-    for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
+    const { shape, n, x, y, sx, sy } = prepare(this, b, "add");
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = x[i * sx] + y[i * sy];
     return op("add", out, shape, [this, b], (g) => {
       if (this.requiresGrad) accReduced(this, g, shape);
       if (b.requiresGrad) accReduced(b, g, shape, true); // last use of g: may take it over
@@ -479,9 +479,9 @@ export class Tensor {
    */
   sub(o: Tensor | number): Tensor {
     const b = asTensor(o);
-    const { shape, x, y } = prepare(this, b, "sub");
-    const out = new Float64Array(x.length);
-    for (let i = 0; i < out.length; i++) out[i] = x[i] - y[i];
+    const { shape, n, x, y, sx, sy } = prepare(this, b, "sub");
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = x[i * sx] - y[i * sy];
     return op("sub", out, shape, [this, b], (g) => {
       if (this.requiresGrad) accReduced(this, g, shape);
       if (b.requiresGrad) {
@@ -504,18 +504,18 @@ export class Tensor {
    */
   mul(o: Tensor | number): Tensor {
     const b = asTensor(o);
-    const { shape, x, y } = prepare(this, b, "mul");
-    const out = new Float64Array(x.length);
-    for (let i = 0; i < out.length; i++) out[i] = x[i] * y[i];
+    const { shape, n, x, y, sx, sy } = prepare(this, b, "mul");
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = x[i * sx] * y[i * sy];
     return op("mul", out, shape, [this, b], (g) => {
       if (this.requiresGrad) {
         const ga = new Float64Array(g.length);
-        for (let i = 0; i < g.length; i++) ga[i] = g[i] * y[i];
+        for (let i = 0; i < g.length; i++) ga[i] = g[i] * y[i * sy];
         accReduced(this, ga, shape, true);
       }
       if (b.requiresGrad) {
         const gb = new Float64Array(g.length);
-        for (let i = 0; i < g.length; i++) gb[i] = g[i] * x[i];
+        for (let i = 0; i < g.length; i++) gb[i] = g[i] * x[i * sx];
         accReduced(b, gb, shape, true);
       }
     });
@@ -533,19 +533,19 @@ export class Tensor {
    */
   div(o: Tensor | number): Tensor {
     const b = asTensor(o);
-    const { shape, x, y } = prepare(this, b, "div");
-    const out = new Float64Array(x.length);
-    for (let i = 0; i < out.length; i++) out[i] = x[i] / y[i];
+    const { shape, n, x, y, sx, sy } = prepare(this, b, "div");
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = x[i * sx] / y[i * sy];
     return op("div", out, shape, [this, b], (g) => {
       if (this.requiresGrad) {
         const ga = new Float64Array(g.length);
-        for (let i = 0; i < g.length; i++) ga[i] = g[i] / y[i];
+        for (let i = 0; i < g.length; i++) ga[i] = g[i] / y[i * sy];
         accReduced(this, ga, shape, true);
       }
       if (b.requiresGrad) {
         // d(x/y)/dy = -x/y^2 = -out/y
         const gb = new Float64Array(g.length);
-        for (let i = 0; i < g.length; i++) gb[i] = -g[i] * out[i] / y[i];
+        for (let i = 0; i < g.length; i++) gb[i] = -g[i] * out[i] / y[i * sy];
         accReduced(b, gb, shape, true);
       }
     });
@@ -565,21 +565,21 @@ export class Tensor {
    */
   pow(o: Tensor | number): Tensor {
     const b = asTensor(o);
-    const { shape, x, y } = prepare(this, b, "pow");
-    const out = new Float64Array(x.length);
-    for (let i = 0; i < out.length; i++) out[i] = Math.pow(x[i], y[i]);
+    const { shape, n, x, y, sx, sy } = prepare(this, b, "pow");
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = Math.pow(x[i * sx], y[i * sy]);
     return op("pow", out, shape, [this, b], (g) => {
       if (this.requiresGrad) {
         const ga = new Float64Array(g.length);
         for (let i = 0; i < g.length; i++) {
-          ga[i] = y[i] === 0 ? 0 : g[i] * y[i] * Math.pow(x[i], y[i] - 1);
+          ga[i] = y[i * sy] === 0 ? 0 : g[i] * y[i * sy] * Math.pow(x[i * sx], y[i * sy] - 1);
         }
         accReduced(this, ga, shape, true);
       }
       if (b.requiresGrad) {
         const gb = new Float64Array(g.length);
         for (let i = 0; i < g.length; i++) {
-          gb[i] = x[i] === 0 && y[i] >= 0 ? 0 : g[i] * out[i] * Math.log(x[i]);
+          gb[i] = x[i * sx] === 0 && y[i * sy] >= 0 ? 0 : g[i] * out[i] * Math.log(x[i * sx]);
         }
         accReduced(b, gb, shape, true);
       }
@@ -617,12 +617,12 @@ export class Tensor {
 
   #extremum(o: Tensor | number, sign: 1 | -1, name: string): Tensor {
     const b = asTensor(o);
-    const { shape, x, y } = prepare(this, b, name);
-    const out = new Float64Array(x.length);
+    const { shape, n, x, y, sx, sy } = prepare(this, b, name);
+    const out = new Float64Array(n);
     // share[i]: fraction of the gradient going to `this` (1, 0, or 0.5 on ties); NaN propagates
-    const share = new Float64Array(x.length);
-    for (let i = 0; i < out.length; i++) {
-      const xi = x[i], yi = y[i];
+    const share = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const xi = x[i * sx], yi = y[i * sy];
       if (xi !== xi || yi !== yi) {
         out[i] = NaN;
         share[i] = xi !== xi ? 1 : 0;
@@ -1460,15 +1460,24 @@ function asTensor(o: Tensor | number): Tensor {
   return o;
 }
 
-/** Both operands' data expanded to their common broadcast shape. */
+/**
+ * Both operands' data for an elementwise loop over their broadcast shape: element i of the result
+ * reads x[i * sx] and y[i * sy]. A one-element operand keeps its data with stride 0 (no copy);
+ * other broadcasts are expanded to the full shape (stride 1).
+ */
 function prepare(
   a: Tensor,
   b: Tensor,
   name: string,
-): { shape: Shape; x: Float64Array; y: Float64Array } {
-  if (sameShape(a.shape, b.shape)) return { shape: a.shape, x: a.data, y: b.data };
+): { shape: Shape; n: number; x: Float64Array; y: Float64Array; sx: number; sy: number } {
+  if (sameShape(a.shape, b.shape)) {
+    return { shape: a.shape, n: a.size, x: a.data, y: b.data, sx: 1, sy: 1 };
+  }
   const shape = broadcastShapes(a.shape, b.shape, name);
-  return { shape, x: expandTo(a.data, a.shape, shape), y: expandTo(b.data, b.shape, shape) };
+  const n = numel(shape);
+  const x = a.size === 1 ? a.data : expandTo(a.data, a.shape, shape);
+  const y = b.size === 1 ? b.data : expandTo(b.data, b.shape, shape);
+  return { shape, n, x, y, sx: a.size === 1 ? 0 : 1, sy: b.size === 1 ? 0 : 1 };
 }
 
 function transposeData(
