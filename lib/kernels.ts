@@ -377,13 +377,13 @@ export function gemmWat(): string {
  * ok(WebAssembly.validate(bytes));
  * ```
  */
-export async function assembleGemmWasm(): Promise<Uint8Array> {
+export async function assembleGemmWasm(): Promise<Uint8Array<ArrayBuffer>> {
   const { default: init } = await import("wabt");
   const wabt = await init();
   const mod = wabt.parseWat("gemm.wat", gemmWat(), { simd: true });
   try {
     mod.validate();
-    return new Uint8Array(mod.toBinary({}).buffer);
+    return Uint8Array.from(mod.toBinary({}).buffer);
   } finally {
     mod.destroy();
   }
