@@ -34,6 +34,11 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
+/**
+ * A local backward rule: receives the gradient of the operation's output and adds the gradients
+ * of its inputs with `acc`. The array belongs to the rule (no other node holds it), so unary
+ * rules overwrite it in place instead of allocating a new one.
+ */
 type BackwardFn = (grad: Float64Array) => void;
 
 let gradEnabled = true;
@@ -665,9 +670,8 @@ export class Tensor {
     const x = this.data, out = new Float64Array(x.length);
     for (let i = 0; i < x.length; i++) out[i] = -x[i];
     return op("neg", out, this.shape, [this], (g) => {
-      const ga = new Float64Array(g.length);
-      for (let i = 0; i < g.length; i++) ga[i] = -g[i];
-      acc(this, ga, true);
+      for (let i = 0; i < g.length; i++) g[i] = -g[i];
+      acc(this, g, true);
     });
   }
 
@@ -685,9 +689,8 @@ export class Tensor {
     const x = this.data, out = new Float64Array(x.length);
     for (let i = 0; i < x.length; i++) out[i] = Math.exp(x[i]);
     return op("exp", out, this.shape, [this], (g) => {
-      const ga = new Float64Array(g.length);
-      for (let i = 0; i < g.length; i++) ga[i] = g[i] * out[i];
-      acc(this, ga, true);
+      for (let i = 0; i < g.length; i++) g[i] = g[i] * out[i];
+      acc(this, g, true);
     });
   }
 
@@ -705,9 +708,8 @@ export class Tensor {
     const x = this.data, out = new Float64Array(x.length);
     for (let i = 0; i < x.length; i++) out[i] = Math.log(x[i]);
     return op("log", out, this.shape, [this], (g) => {
-      const ga = new Float64Array(g.length);
-      for (let i = 0; i < g.length; i++) ga[i] = g[i] / x[i];
-      acc(this, ga, true);
+      for (let i = 0; i < g.length; i++) g[i] = g[i] / x[i];
+      acc(this, g, true);
     });
   }
 
@@ -725,9 +727,8 @@ export class Tensor {
     const x = this.data, out = new Float64Array(x.length);
     for (let i = 0; i < x.length; i++) out[i] = Math.sqrt(x[i]);
     return op("sqrt", out, this.shape, [this], (g) => {
-      const ga = new Float64Array(g.length);
-      for (let i = 0; i < g.length; i++) ga[i] = g[i] / (2 * out[i]);
-      acc(this, ga, true);
+      for (let i = 0; i < g.length; i++) g[i] = g[i] / (2 * out[i]);
+      acc(this, g, true);
     });
   }
 
@@ -745,9 +746,8 @@ export class Tensor {
     const x = this.data, out = new Float64Array(x.length);
     for (let i = 0; i < x.length; i++) out[i] = Math.abs(x[i]);
     return op("abs", out, this.shape, [this], (g) => {
-      const ga = new Float64Array(g.length);
-      for (let i = 0; i < g.length; i++) ga[i] = x[i] > 0 ? g[i] : x[i] < 0 ? -g[i] : 0;
-      acc(this, ga, true);
+      for (let i = 0; i < g.length; i++) g[i] = x[i] > 0 ? g[i] : x[i] < 0 ? -g[i] : 0;
+      acc(this, g, true);
     });
   }
 
@@ -782,9 +782,8 @@ export class Tensor {
     const x = this.data, n = x.length, out = new Float64Array(n);
     for (let i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
     return op("relu", out, this.shape, [this], (g) => {
-      const ga = new Float64Array(n);
-      for (let i = 0; i < n; i++) ga[i] = x[i] > 0 ? g[i] : 0;
-      acc(this, ga, true);
+      for (let i = 0; i < n; i++) g[i] = x[i] > 0 ? g[i] : 0;
+      acc(this, g, true);
     });
   }
 
@@ -809,9 +808,8 @@ export class Tensor {
       }
     }
     return op("sigmoid", out, this.shape, [this], (g) => {
-      const ga = new Float64Array(g.length);
-      for (let i = 0; i < g.length; i++) ga[i] = g[i] * out[i] * (1 - out[i]);
-      acc(this, ga, true);
+      for (let i = 0; i < g.length; i++) g[i] = g[i] * out[i] * (1 - out[i]);
+      acc(this, g, true);
     });
   }
 
@@ -829,9 +827,8 @@ export class Tensor {
     const x = this.data, out = new Float64Array(x.length);
     for (let i = 0; i < x.length; i++) out[i] = Math.tanh(x[i]);
     return op("tanh", out, this.shape, [this], (g) => {
-      const ga = new Float64Array(g.length);
-      for (let i = 0; i < g.length; i++) ga[i] = g[i] * (1 - out[i] * out[i]);
-      acc(this, ga, true);
+      for (let i = 0; i < g.length; i++) g[i] = g[i] * (1 - out[i] * out[i]);
+      acc(this, g, true);
     });
   }
 
@@ -858,9 +855,8 @@ export class Tensor {
     }
     if (lo > hi) out.fill(hi); // as torch.clamp when min > max
     return op("clamp", out, this.shape, [this], (g) => {
-      const ga = new Float64Array(g.length);
-      for (let i = 0; i < g.length; i++) ga[i] = x[i] >= lo && x[i] <= hi ? g[i] : 0;
-      acc(this, ga, true);
+      for (let i = 0; i < g.length; i++) g[i] = x[i] >= lo && x[i] <= hi ? g[i] : 0;
+      acc(this, g, true);
     });
   }
 
