@@ -134,6 +134,8 @@ function galleryNotebook(): Notebook {
 interface PageReport {
   plots: number;
   rendered: number;
+  /** 3-D figures whose WebGL canvas is missing or that show Plotly's "WebGL not supported". */
+  brokenGl: string[];
   maths: number;
   mathsWithKatex: number;
   katexErrors: number;
@@ -164,12 +166,21 @@ async function inspect(page: Page): Promise<PageReport> {
       const m = (clone.textContent ?? "").match(/\$[^$\n]+\$|\$\$/g);
       if (m) raw.push(...m);
     }
+    const brokenGl = plots.filter((p) => {
+      const json = document.querySelector(`script.plot-data[data-target="${p.id}"]`)?.textContent;
+      const types: string[] = JSON.parse(json ?? '{"data":[]}').data.map((t: { type?: string }) =>
+        t.type
+      );
+      if (!types.some((t) => t === "surface" || t === "scatter3d")) return false;
+      return p.querySelector(".gl-container canvas") === null || /WebGL/.test(p.textContent ?? "");
+    }).map((p) => p.id);
     const broken = [...document.querySelectorAll('nav.toc a[href^="#"]')]
       .map((a) => a.getAttribute("href")!.slice(1))
       .filter((id) => !document.getElementById(id));
     return {
       plots: plots.length,
       rendered: plots.filter((p) => p.querySelector("svg.main-svg") !== null).length,
+      brokenGl,
       maths: maths.length,
       mathsWithKatex: maths.filter((m) => m.querySelector(".katex") !== null).length,
       katexErrors: document.querySelectorAll(".katex-error").length,
@@ -258,6 +269,7 @@ Deno.test({
             r.plots,
             `${name}: ${r.plots - r.rendered} Plotly figure(s) not drawn`,
           );
+          assert.deepEqual(r.brokenGl, [], `${name}: 3-D figures without WebGL drawing`);
           assert.equal(r.mathsWithKatex, r.maths, `${name}: formulas without KaTeX markup`);
           assert.equal(r.katexErrors, 0, `${name}: KaTeX errors on the page`);
           assert.deepEqual(r.rawMath, [], `${name}: raw $...$ left in the text`);
