@@ -317,3 +317,72 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "the text/html fallback of lib/plot.ts draws in a plain page, loading plotly.js once",
+  ignore: !haveChromium && !inCI,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    assert.ok(haveChromium, `CI=true but ${CHROMIUM} is missing`);
+    plot.resetFigureIds();
+    // Two figures in one output area, as Jupyter front ends without a Plotly renderer show them.
+    const html = [
+      plot.line([1, 3, 2], { title: "first" }),
+      plot.slider([1, 2].map((k) => ({ label: k, data: plot.line([0, 1], [0, k]) })), {
+        sliderLabel: "k",
+      }),
+    ].map((f) => f.toMimeBundle()["text/html"]).join("\n");
+    const dir = await Deno.makeTempDir();
+    await Deno.writeTextFile(
+      `${dir}/fallback.html`,
+      `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>${html}</body></html>`,
+    );
+    const plotlyFile = new URL(import.meta.resolve("plotly.js-dist-min")).pathname;
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+    });
+    try {
+      const page = await browser.newPage();
+      const cdn: string[] = [];
+      const problems: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error") problems.push(m.text());
+      });
+      page.on("pageerror", (e) => problems.push(e.message));
+      await page.route("**/*", async (route) => {
+        const url = route.request().url();
+        if (url === plot.PLOTLY_CDN) {
+          cdn.push(url);
+          // Answer the CDN slowly from the local copy: drawing must wait for it.
+          await new Promise((r) => setTimeout(r, 500));
+          return route.fulfill({
+            body: await Deno.readTextFile(plotlyFile),
+            contentType: "application/javascript",
+          });
+        }
+        if (url.startsWith("file://")) return route.continue();
+        problems.push(`unexpected request ${url}`);
+        return route.abort();
+      });
+      await page.goto(`file://${dir}/fallback.html`);
+      await page.waitForFunction(
+        () => document.querySelectorAll(".kit-plot svg.main-svg").length >= 2,
+        undefined,
+        { timeout: 30_000 },
+      );
+      const drawn = await page.evaluate(() =>
+        [...document.querySelectorAll(".kit-plot")].map((d) =>
+          d.querySelector("svg.main-svg") !== null
+        )
+      );
+      assert.deepEqual(drawn, [true, true]);
+      assert.deepEqual(cdn, [plot.PLOTLY_CDN], "plotly.js requested exactly once");
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
