@@ -182,16 +182,26 @@ function packPanels(
   let o = dstOff;
   for (let r0 = 0; r0 < rows; r0 += w) {
     const h = Math.min(w, rows - r0);
-    for (let r = 0; r < w; r++) {
-      if (r < h) {
-        let s = off + (r0 + r) * rs, d = o + r;
-        for (let p = 0; p < depth; p++) {
-          dst[d] = src[s];
-          s += ps;
-          d += w;
+    if (rs === 1) {
+      // the w rows of a panel are adjacent in memory: copy w-wide runs, step by step along p
+      for (let p = 0; p < depth; p++) {
+        const s = off + r0 + p * ps, d = o + p * w;
+        for (let r = 0; r < h; r++) dst[d + r] = src[s + r];
+        for (let r = h; r < w; r++) dst[d + r] = 0;
+      }
+    } else {
+      // each row is contiguous along p (ps = 1): copy row by row
+      for (let r = 0; r < w; r++) {
+        if (r < h) {
+          let s = off + (r0 + r) * rs, d = o + r;
+          for (let p = 0; p < depth; p++) {
+            dst[d] = src[s];
+            s += ps;
+            d += w;
+          }
+        } else {
+          for (let p = 0, d = o + r; p < depth; p++, d += w) dst[d] = 0;
         }
-      } else {
-        for (let p = 0, d = o + r; p < depth; p++, d += w) dst[d] = 0;
       }
     }
     o += w * depth;
