@@ -1549,7 +1549,11 @@ function fallbackHtml(id: string, json: string, layout: Layout): string {
       window.__kitPlotly = new Promise(function (resolve, reject) {
         if (typeof window.requirejs === "function" && typeof window.define === "function" && window.define.amd) {
           window.requirejs.config({ paths: { "kit-plotly": ${JSON.stringify(amdPath)} } });
-          window.requirejs(["kit-plotly"], function (P) { window.Plotly = P; resolve(P); }, reject);
+          // plotly.js 4 sets window.Plotly and defines no AMD module: P is then undefined.
+          window.requirejs(["kit-plotly"], function (P) {
+            P = P || window.Plotly;
+            if (P) { window.Plotly = P; resolve(P); } else reject(new Error("plotly.js did not load"));
+          }, reject);
         } else {
           var s = document.createElement("script");
           s.src = ${JSON.stringify(src)};

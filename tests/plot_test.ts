@@ -116,6 +116,9 @@ function runFallback(
     drawn,
     scripts,
     required,
+    setWindowPlotly: () => {
+      win.Plotly = fakePlotly;
+    },
     load: () => {
       win.Plotly = fakePlotly;
       for (const s of scripts) s.onload?.();
@@ -158,6 +161,15 @@ Deno.test("html fallback uses window.Plotly when present and require.js in the c
   await tick();
   await tick();
   assert.equal(amd.drawn.length, 1);
+
+  // plotly.js 4 defines no AMD module: require.js passes undefined, window.Plotly is set.
+  const amd4 = runFallback([html], { amd: true });
+  await tick();
+  amd4.setWindowPlotly();
+  amd4.required.cb!(undefined);
+  await tick();
+  await tick();
+  assert.equal(amd4.drawn.length, 1, "drawn with window.Plotly when the AMD module is empty");
 });
 
 Deno.test("PLOTLY_VERSION matches the plotly.js-dist-min pinned in deno.json", async () => {
