@@ -491,21 +491,54 @@ export function gemmSimd(
 ): void {
   if (simd === null) throw new Error("gemmSimd: WebAssembly SIMD is not available here");
   if (m === 0 || n === 0 || k === 0) return;
-  const { block, mem } = simd;
   const ars = transA ? 1 : k, acs = transA ? m : 1;
   const brs = transB ? 1 : n, bcs = transB ? k : 1;
+  // The tile is 2 rows by 8 columns, so C's columns are padded to a multiple of 8. When that
+  // wastes more than the transposed problem would (say C is [64, 10]), compute C^T = op(B)^T op(A)^T
+  // instead and add it back transposed; each element is summed in the same order either way.
+  const padded = (x: number, w: number) => Math.ceil(x / w) * w;
+  if (padded(n, WMR) * padded(m, WNR) < padded(m, WMR) * padded(n, WNR)) {
+    simdProduct(n, m, k, b, bOff, bcs, brs, a, aOff, ars, acs, c, cOff, 1, n);
+  } else {
+    simdProduct(m, n, k, a, aOff, ars, acs, b, bOff, bcs, brs, c, cOff, n, 1);
+  }
+}
+
+/**
+ * C'[m, n] += X[m, k] · Y[k, n] on the SIMD block kernel, with X(i, p) = x[xOff + i*xrs + p*xps],
+ * Y(p, j) = y[yOff + j*yrs + p*yps] and C'(i, j) = c[cOff + i*crs + j*ccs].
+ */
+function simdProduct(
+  m: number,
+  n: number,
+  k: number,
+  x: Float64Array,
+  xOff: number,
+  xrs: number,
+  xps: number,
+  y: Float64Array,
+  yOff: number,
+  yrs: number,
+  yps: number,
+  c: Float64Array,
+  cOff: number,
+  crs: number,
+  ccs: number,
+): void {
+  const { block, mem } = simd!;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc), ncp = Math.ceil(nc / WNR) * WNR;
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc);
-      packPanels(b, bOff + pc * brs + jc * bcs, bcs, brs, nc, kc, WNR, mem, PB);
+      packPanels(y, yOff + pc * yps + jc * yrs, yrs, yps, nc, kc, WNR, mem, PB);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic), mcp = Math.ceil(mc / WMR) * WMR;
-        packPanels(a, aOff + ic * ars + pc * acs, ars, acs, mc, kc, WMR, mem, PA);
+        packPanels(x, xOff + ic * xrs + pc * xps, xrs, xps, mc, kc, WMR, mem, PA);
         block(mcp, ncp, kc, PA * 8, PB * 8, PC * 8);
         for (let i = 0; i < mc; i++) {
-          const co = cOff + (ic + i) * n + jc, so = PC + i * ncp;
-          for (let j = 0; j < nc; j++) c[co + j] += mem[so + j];
+          const co = cOff + (ic + i) * crs + jc * ccs, so = PC + i * ncp;
+          if (ccs === 1) { for (let j = 0; j < nc; j++) c[co + j] += mem[so + j]; }
+          else for (let j = 0; j < nc; j++) c[co + j * ccs] += mem[so + j];
         }
       }
     }
