@@ -6,8 +6,17 @@
  *
  * Conventions follow PyTorch: float64 data in a row-major `Float64Array`, NumPy broadcasting,
  * gradients accumulate into `.grad` of leaf tensors created with `{ requiresGrad: true }`,
- * intermediate gradients are freed, {@link noGrad} turns graph building off. Differences from
- * PyTorch are stated where they occur (search for "PyTorch").
+ * intermediate gradients are freed, {@link noGrad} turns graph building off, and the gradients at
+ * kinks are PyTorch's (relu'(0) = 0, abs'(0) = 0, clamp passes the gradient at its bounds).
+ *
+ * Differences from PyTorch, each documented where it occurs:
+ * - `reshape`, `unsqueeze`, `squeeze` and `detach` share data (views); `transpose` and `T` copy.
+ * - There are no in-place operations; optimizers update `param.data` directly.
+ * - `backward()` keeps the graph, so a second call adds the gradients again (PyTorch would need
+ *   `retain_graph=True`); gradients of non-leaf tensors are never kept (no `retain_grad`).
+ * - `noGrad(fn)` takes a synchronous function (the switch is a module-level flag).
+ * - Matrix products run on the WebAssembly SIMD kernel of `kernels.ts`: same results as the
+ *   TypeScript one, but not the same rounding as a BLAS (different summation order).
  *
  * @example
  * ```ts
