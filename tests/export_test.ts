@@ -332,3 +332,64 @@ Deno.test("exportNotebooks writes pages, index and offline assets, deterministic
     await Deno.remove(dir2, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "buildHandouts: a failing notebook is exported with its error flagged, an invalid one skipped",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { buildHandouts } = await import("../tools/handouts.ts");
+    const dir = await Deno.makeTempDir({ prefix: "handouts_test_" });
+    try {
+      const ok = notebook([md("# Fine\n\nRuns."), code("1 + 1", [], null)]);
+      const failing = notebook([
+        md("# Broken\n\nFails in cell 3."),
+        code('console.log("before")', [], null),
+        code('throw new RangeError("lambda must be >= 0, got -1")', [], null),
+        code('console.log("never")', [], null),
+      ]);
+      // nbformat 4.5 wants cell ids
+      const withIds = (nb: Notebook) => ({
+        ...nb,
+        cells: nb.cells.map((c, i) => ({ ...c, id: `c${i}` })),
+      });
+      await Deno.writeTextFile(`${dir}/a_ok.ipynb`, JSON.stringify(withIds(ok)));
+      await Deno.writeTextFile(`${dir}/b_fail.ipynb`, JSON.stringify(withIds(failing)));
+      await Deno.writeTextFile(`${dir}/c_invalid.ipynb`, "{ not a notebook");
+      await Deno.mkdir(`${dir}/html`);
+      await Deno.writeTextFile(`${dir}/html/c_invalid.html`, "stale page from an older run");
+      const s = await buildHandouts(
+        [`${dir}/a_ok.ipynb`, `${dir}/b_fail.ipynb`, `${dir}/c_invalid.ipynb`],
+        { notebooksDir: `${dir}/nb`, handoutsDir: `${dir}/html`, concurrency: 2 },
+      );
+      assert.equal(s.ok, false, "a failed or invalid notebook makes the build fail");
+      assert.deepEqual(s.run.runs.map((r) => r.status), ["ok", "failed", "invalid"]);
+      assert.deepEqual(s.export.pages.map((p) => [p.href, p.status]), [
+        ["a_ok.html", "ok"],
+        ["b_fail.html", "failed"],
+      ]);
+      const page = await Deno.readTextFile(`${dir}/html/b_fail.html`);
+      assert.match(
+        page,
+        /This notebook did not run to the end.*Cell <a href="#cell-3">3<\/a> raised an error/,
+      );
+      assert.match(
+        page,
+        /<div class="error-name">RangeError<\/div><pre>[\s\S]*lambda must be &gt;= 0, got -1/,
+      );
+      assert.ok(page.includes("before"), "outputs before the failure are kept");
+      assert.ok(!page.includes(">never"), "cells after the failure did not run");
+      const index = await Deno.readTextFile(`${dir}/html/index.html`);
+      assert.match(index, /b_fail\.html[\s\S]*did not run to the end/);
+      assert.ok(!index.includes("c_invalid"), "no entry for the invalid file");
+      assert.equal(
+        await Deno.stat(`${dir}/html/c_invalid.html`).then(() => true, () => false),
+        false,
+        "the stale page of the invalid notebook is removed",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
