@@ -1602,7 +1602,8 @@ function render(t: Tensor): string {
 // Creation
 
 /**
- * A tensor from a number or (rectangular) nested arrays of numbers; the data is copied.
+ * A tensor from a number, (rectangular) nested arrays of numbers, or a typed array (1-D); the
+ * data is copied.
  *
  * @example
  * ```ts
@@ -1610,10 +1611,18 @@ function render(t: Tensor): string {
  * import { tensor } from "@kit/tensor.ts";
  * const x = tensor([[1, 2, 3], [4, 5, 6]]);
  * deepStrictEqual(x.shape, [2, 3]);
+ * deepStrictEqual(tensor(Int32Array.of(2, 0, 1)).toArray(), [2, 0, 1]);
  * ```
  */
-export function tensor(values: number | NestedArray, opts: TensorOptions = {}): Tensor {
+export function tensor(
+  values: number | NestedArray | ArrayLike<number>,
+  opts: TensorOptions = {},
+): Tensor {
   if (typeof values === "number") return new Tensor(Float64Array.of(values), [], opts);
+  if (ArrayBuffer.isView(values)) {
+    const data = Float64Array.from(values as ArrayLike<number>);
+    return new Tensor(data, [data.length], opts);
+  }
   const shape: number[] = [];
   let probe: unknown = values;
   while (Array.isArray(probe)) {

@@ -51,6 +51,11 @@ Deno.test("tensor() infers the shape and copies nested arrays", () => {
   equal(tensor(3.5).item(), 3.5);
   deepStrictEqual(tensor([[[1], [2]]]).toArray(), [[[1], [2]]]);
   deepStrictEqual(tensor([]).shape, [0]);
+  const ints = Int32Array.of(3, 1);
+  const fromTyped = tensor(ints);
+  deepStrictEqual(fromTyped.toArray(), [3, 1]);
+  ints[0] = 9;
+  equal(fromTyped.data[0], 3); // copied
 });
 
 Deno.test("tensor() rejects ragged and non-numeric nested arrays, naming the position", () => {
