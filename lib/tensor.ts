@@ -789,7 +789,7 @@ export class Tensor {
    */
   relu(): Tensor {
     const x = this.data, n = x.length, out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
+    for (let i = 0; i < n; i++) out[i] = x[i] > 0 || x[i] !== x[i] ? x[i] : 0; // NaN stays NaN
     return op("relu", out, this.shape, [this], (g) => {
       for (let i = 0; i < n; i++) g[i] = x[i] > 0 ? g[i] : 0;
       acc(this, g, true);

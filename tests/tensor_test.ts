@@ -158,6 +158,7 @@ Deno.test("unary ops: values, including stable sigmoid and clamp", () => {
   deepStrictEqual(tensor([-2, 0, 3]).abs().toArray(), [2, 0, 3]);
   deepStrictEqual(tensor([-2, 0, 3]).sign().toArray(), [-1, 0, 1]);
   deepStrictEqual(tensor([-1, 0, 2]).relu().toArray(), [0, 0, 2]);
+  ok(Number.isNaN(tensor([NaN]).relu().item())); // as torch.relu
   deepStrictEqual(tensor([0, -1000, 1000]).sigmoid().toArray(), [0.5, 0, 1]);
   assertClose(tensor([2]).sigmoid(), [1 / (1 + Math.exp(-2))], { rtol: 1e-15, atol: 0 });
   assertClose(tensor([0.5]).tanh(), [Math.tanh(0.5)], { rtol: 0, atol: 0 });
