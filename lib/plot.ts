@@ -905,6 +905,116 @@ export function surface3d(
   });
 }
 
+/** Labelled 2-D points drawn over a {@link decisionBoundary}. */
+export interface LabelledPoints {
+  /** First coordinates. */
+  x: Numbers;
+  /** Second coordinates. */
+  y: Numbers;
+  /** Class label of each point (one colour per class). */
+  groups: ArrayLike<number | string> | { readonly data: ArrayLike<number> };
+  /** Legend names by label or by index. */
+  groupNames?: Readonly<Record<string, string>> | readonly string[];
+}
+
+/** Options of {@link decisionBoundary}. */
+export interface DecisionBoundaryOptions extends PlotOptions {
+  /** Horizontal extent of the grid. */
+  xRange: readonly [number, number];
+  /** Vertical extent of the grid. */
+  yRange: readonly [number, number];
+  /** Grid points per axis (default 80). */
+  resolution?: number;
+  /** The boundary is where the score crosses this level (default 0.5, for probabilities). */
+  level?: number;
+  /** The data set, drawn on top. */
+  points?: LabelledPoints;
+  /** Colour bar title (default "P(class 1)"). */
+  zLabel?: string;
+}
+
+/**
+ * The decision boundary of a binary classifier on 2-D inputs: its score over a grid (shaded),
+ * the level set `score = level` (a black line) and the data points by class. `predict` gets
+ * every grid point at once, as an `[n, 2]` array, so a model runs one batch:
+ * `(pts) => noGrad(() => model.forward(tensor(pts)).sigmoid())`.
+ *
+ * @example
+ * ```ts
+ * import * as plot from "@kit/plot.ts";
+ * // a linear classifier: P(class 1) = sigmoid(3 (x + y))
+ * const predict = (pts: number[][]) => pts.map(([x, y]) => 1 / (1 + Math.exp(-3 * (x + y))));
+ * const fig = plot.decisionBoundary(predict, {
+ *   xRange: [-1, 1], yRange: [-1, 1], resolution: 21,
+ *   points: { x: [-0.5, 0.5], y: [-0.5, 0.5], groups: [0, 1], groupNames: ["no", "yes"] },
+ * });
+ * if (fig.data.length !== 4 || fig.data[3].name !== "yes") throw new Error("grid, line, 2 classes");
+ * ```
+ */
+export function decisionBoundary(
+  predict: (points: number[][]) => Numbers,
+  options: DecisionBoundaryOptions,
+): Figure {
+  const res = options.resolution ?? 80;
+  const level = options.level ?? 0.5;
+  const { xs, ys } = sampleGrid("decisionBoundary", () => 0, options.xRange, options.yRange, res);
+  const pts = ys.flatMap((y) => xs.map((x) => [x, y]));
+  const scores = toArray(predict(pts), "decisionBoundary predict(points)");
+  if (scores.length !== pts.length) {
+    throw new Error(
+      `plot.decisionBoundary: predict returned ${scores.length} scores for ${pts.length} points; ` +
+        "return one score per row of its [n, 2] input",
+    );
+  }
+  const z = ys.map((_, j) => xs.map((_, i) => round6(scores[j * res + i])));
+  const prob = scores.every((v) => v >= 0 && v <= 1);
+  const data: Trace[] = [{
+    type: "contour",
+    x: xs,
+    y: ys,
+    z,
+    name: "score",
+    colorscale: [[0, "#cfe2f3"], [0.5, "#ffffff"], [1, "#f7d4bf"]],
+    ...(prob ? { zmin: 0, zmax: 1 } : { zmid: level }),
+    ncontours: 20,
+    contours: { coloring: "heatmap", showlines: false },
+    line: { width: 0 },
+    // The shading reads by itself (blue: class 0, orange: class 1); a colour bar would
+    // crowd the legend. Ask for it with {zLabel}.
+    showscale: options.zLabel !== undefined,
+    colorbar: { title: { text: options.zLabel ?? "P(class 1)" }, thickness: 14, x: 1.02 },
+    hovertemplate: "x=%{x:.3g}<br>y=%{y:.3g}<br>score=%{z:.3f}<extra></extra>",
+  }, {
+    type: "contour",
+    x: xs,
+    y: ys,
+    z,
+    name: `boundary (${level})`,
+    showscale: false,
+    hoverinfo: "skip",
+    autocontour: false,
+    contours: { start: level, end: level, size: 1, coloring: "none" },
+    line: { color: "#000000", width: 2 },
+  }];
+  if (options.points) {
+    const p = options.points;
+    const groups = scatter(p.x, p.y, { groups: p.groups, groupNames: p.groupNames });
+    for (const t of groups.data) {
+      t.marker = {
+        ...(t.marker as object),
+        size: 7,
+        opacity: 1,
+        line: { color: "#ffffff", width: 1 },
+      };
+      data.push(t);
+    }
+  }
+  return xyFigureFromTraces(data, { xLabel: "x1", yLabel: "x2", ...options }, {
+    xaxis: { range: [...options.xRange], showgrid: false, zeroline: false },
+    yaxis: { range: [...options.yRange], showgrid: false, zeroline: false },
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sliders and subplots
 

@@ -86,6 +86,16 @@ function galleryNotebook(): Notebook {
       [0.5, 1, 2].map((k) => ({ label: k, data: plot.line(xs, xs.map((x) => k * x)) })),
       { sliderLabel: "k", title: "slider" },
     ),
+    plot.decisionBoundary(
+      (pts) => pts.map(([x, y]) => 1 / (1 + Math.exp(-4 * (x * x + y * y - 1)))),
+      {
+        xRange: [-2, 2],
+        yRange: [-2, 2],
+        resolution: 40,
+        points: { x: [0, 0.2, 1.5, -1.6], y: [0, -0.3, 1.2, 0.4], groups: [0, 0, 1, 1] },
+        title: "decisionBoundary",
+      },
+    ),
     plot.subplots([plot.line([1, 2, 3], { title: "a" }), plot.line([3, 1, 2], { title: "b" })], {
       title: "subplots",
     }),
@@ -276,7 +286,7 @@ Deno.test({
           assert.deepEqual(r.brokenTocLinks, [], `${name}: TOC links without a target`);
           assert.ok(r.katexFontLoaded, `${name}: the KaTeX fonts did not load from assets/`);
           if (name === "gallery") {
-            assert.equal(r.plots, 10);
+            assert.equal(r.plots, 11);
             assert.ok(r.maths >= 6, `gallery has its formulas (${r.maths})`);
             // The slider's frames animate: the drawn trace takes the frame's data.
             const moved = await page.evaluate(async () => {

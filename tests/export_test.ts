@@ -184,6 +184,11 @@ Deno.test("errors, images, markdown and html outputs; cell tags", () => {
     { name: "outputs.ipynb" },
   );
   const h = page.html;
+  assert.ok(
+    h.includes('<div class="layout no-toc">'),
+    "no sections: one centred column, no empty sidebar",
+  );
+  assert.ok(!h.includes('<nav class="toc"'));
   assert.ok(h.includes(`<img class="output-image" alt="" src="data:image/png;base64,${png}">`));
   assert.ok(h.includes('src="data:image/svg+xml;base64,'));
   assert.match(

@@ -378,3 +378,34 @@ Deno.test("trainingCurves takes fit()'s History: empty arrays absent, best epoch
   assert.deepEqual(steps.data[0].x, [1, 2, 3, 4, 5, 6, 7, 8], "steps are not epochs");
   assert.throws(() => plot.trainingCurves(history, { metrics: ["acc"] }), /has no "acc"/);
 });
+
+Deno.test("decisionBoundary: one batch over the grid, the level line, the classes", () => {
+  let calls = 0;
+  const predict = (pts: number[][]) => {
+    calls++;
+    return { data: Float64Array.from(pts, ([x, y]) => (x > y ? 0.9 : 0.1)) };
+  };
+  const fig = plot.decisionBoundary(predict, {
+    xRange: [0, 1],
+    yRange: [0, 2],
+    resolution: 3,
+    level: 0.5,
+    points: { x: [0, 1], y: [1, 0], groups: [1, 0] },
+  });
+  assert.equal(calls, 1, "predict is called once, with every grid point");
+  const grid = fig.data[0] as { z: number[][]; zmin: number; zmax: number };
+  // rows are y = 0, 1, 2; columns x = 0, 0.5, 1
+  assert.deepEqual(grid.z, [[0.1, 0.9, 0.9], [0.1, 0.1, 0.1], [0.1, 0.1, 0.1]]);
+  assert.deepEqual([grid.zmin, grid.zmax], [0, 1], "probabilities span [0, 1]");
+  assert.deepEqual((fig.data[1] as { contours: unknown }).contours, {
+    start: 0.5,
+    end: 0.5,
+    size: 1,
+    coloring: "none",
+  });
+  assert.deepEqual(fig.data.slice(2).map((t) => [t.name, t.x]), [["0", [1]], ["1", [0]]]);
+  assert.throws(
+    () => plot.decisionBoundary(() => [1, 2], { xRange: [0, 1], yRange: [0, 1], resolution: 2 }),
+    /returned 2 scores for 4 points/,
+  );
+});

@@ -737,7 +737,7 @@ export function renderNotebook(nb: Notebook, opts: { name: string }): RenderedPa
       `<header class="topbar"><a href="index.html">&larr; All notebooks</a><span class="course">${
         escapeHtml(COURSE_TITLE)
       }</span></header>
-<div class="layout">
+<div class="layout${toc ? "" : " no-toc"}">
 ${toc}
 <main class="notebook" id="top">
 ${banner}
@@ -1050,6 +1050,7 @@ code, pre { font-family: var(--mono); font-size: 0.86em; }
   padding: 0 1.25rem; }
 @media (min-width: 1100px) {
   .layout { grid-template-columns: 240px minmax(0, 1fr); column-gap: 3rem; }
+  .layout.no-toc { grid-template-columns: minmax(0, 1fr); justify-items: center; }
   .toc { position: sticky; top: 0; align-self: start; max-height: 100vh; overflow-y: auto;
     padding: 2rem 0 2rem; }
 }
