@@ -22,7 +22,23 @@
  * the system font stack, light grid lines, and Viridis for colour scales.
  *
  * In a notebook, import the namespace: `import { plot } from "@kit/mod.ts"`, then
- * `plot.line(...)`, `plot.trainingCurves(...)`, `plot.slider(...)`.
+ *
+ * | builder | draws |
+ * | --- | --- |
+ * | `line(y)`, `line(x, y)`, `line(x, {name: y})`, `line([{name, x, y, dash}])` | curves |
+ * | `scatter(...)` (same forms), `scatter(x, y, {groups})` | points, one colour per class |
+ * | `histogram(values \| {name: values}, {bins})`, `bar(labels, values \| {name: values})` | distributions, comparisons |
+ * | `trainingCurves(history \| {run: history}, {metrics})` | train vs validation, runs overlaid |
+ * | `contourPaths(f, {xRange, yRange, paths})` | optimizer paths on a 2-D loss surface |
+ * | `surface3d(f, {xRange, yRange, paths})` | a loss landscape in 3-D |
+ * | `heatmap(matrix, {x, y, diverging})` | weights, confusion matrices, 2-D sweeps |
+ * | `decisionBoundary(predictBatch, {xRange, yRange, points})` | a binary classifier on 2-D data |
+ * | `slider([{label, data: figure}], {sliderLabel})` | one frame per swept hyperparameter value |
+ * | `subplots([figures], {cols})`, `figure({data, layout})` | panels, raw Plotly |
+ *
+ * Every builder takes the common {@link PlotOptions} (`title`, `xLabel`, `yLabel`, `logX`,
+ * `logY`, `xRange`, `yRange`, `height`, `layout`). Numbers may be arrays, typed arrays or 1-D
+ * tensors. To show several figures from one cell, `await plot.display(a, b)`.
  *
  * @module
  */

@@ -409,3 +409,19 @@ Deno.test("decisionBoundary: one batch over the grid, the level line, the classe
     /returned 2 scores for 4 points/,
   );
 });
+
+Deno.test("tensors from lib/tensor.ts plot directly", async () => {
+  const { tensor } = await import("@kit/tensor.ts");
+  const fig = plot.line(tensor([0, 1, 2]), tensor([[1], [4], [9]]));
+  assert.deepEqual(fig.data[0].x, [0, 1, 2]);
+  assert.deepEqual(fig.data[0].y, [1, 4, 9], "an [n, 1] tensor is a series of n values");
+  const hm = plot.heatmap(tensor([[1, 2], [3, 4]]));
+  assert.deepEqual(hm.data[0].z, [[1, 2], [3, 4]]);
+  const path = plot.contourPaths((x, y) => x + y, {
+    xRange: [0, 1],
+    yRange: [0, 1],
+    resolution: 2,
+    paths: [{ name: "p", points: tensor([[0, 0], [1, 1]]) }],
+  });
+  assert.deepEqual(path.data[1].x, [0, 1]);
+});
