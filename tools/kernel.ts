@@ -221,6 +221,18 @@ export class Kernel {
    * ```
    */
   static async start(opts: KernelStartOptions = {}): Promise<Kernel> {
+    // freePorts() releases its probe sockets before the kernel binds them, so a kernel started
+    // at the same moment can take one: retry on a fresh set of ports when that race is lost.
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await Kernel.#startOnce(opts);
+      } catch (e) {
+        if (attempt >= 3 || !/AddrInUse|Address already in use/.test((e as Error).message)) throw e;
+      }
+    }
+  }
+
+  static async #startOnce(opts: KernelStartOptions): Promise<Kernel> {
     const timeoutMs = opts.timeoutMs ?? 30_000;
     const cwd = opts.cwd ?? Deno.cwd();
     const keyText = hex(crypto.getRandomValues(new Uint8Array(32)));
