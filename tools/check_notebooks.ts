@@ -21,7 +21,13 @@
  *
  * @module
  */
-import { type Notebook, NotebookError, readNotebook, sourceText } from "./notebook.ts";
+import {
+  type Notebook,
+  NotebookError,
+  projectNotebooks,
+  readNotebook,
+  sourceText,
+} from "./notebook.ts";
 
 /** Where one code cell sits in the generated module. */
 export interface CellSpan {
@@ -337,18 +343,6 @@ export function formatDiagnostic(d: NotebookDiagnostic): string {
   return `${where}: ${d.code ? d.code + " " : ""}${d.message}`;
 }
 
-async function defaultNotebooks(): Promise<string[]> {
-  const dir = new URL("../notebooks/", import.meta.url).pathname;
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && e.name.endsWith(".ipynb")) out.push(`${dir}${e.name}`);
-    }
-  } catch { /* no folder */ }
-  const cwd = Deno.cwd() + "/";
-  return out.sort().map((p) => (p.startsWith(cwd) ? p.slice(cwd.length) : p));
-}
-
 async function main(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
     console.log(
@@ -358,7 +352,7 @@ async function main(args: string[]): Promise<number> {
     );
     return 0;
   }
-  const paths = args.length ? args : await defaultNotebooks();
+  const paths = args.length ? args : await projectNotebooks();
   if (paths.length === 0) {
     console.log("check_notebooks: no notebooks to check");
     return 0;

@@ -19,6 +19,7 @@
 import { parseArgs } from "node:util";
 import { formatFailure, type NotebookRun, runNotebooks, type RunSummary } from "./run.ts";
 import { exportNotebooks, type ExportSummary } from "./export.ts";
+import { projectNotebooks } from "./notebook.ts";
 
 /** Options of {@link buildHandouts}. */
 export interface HandoutOptions {
@@ -115,18 +116,6 @@ export async function buildHandouts(
   return { ok: run.ok && exported.ok, run, export: exported };
 }
 
-async function defaultNotebooks(): Promise<string[]> {
-  const dir = new URL("../notebooks/", import.meta.url).pathname;
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && e.name.endsWith(".ipynb")) out.push(`${dir}${e.name}`);
-    }
-  } catch { /* reported below */ }
-  const cwd = Deno.cwd() + "/";
-  return out.sort().map((p) => (p.startsWith(cwd) ? p.slice(cwd.length) : p));
-}
-
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -154,7 +143,7 @@ async function main(args: string[]): Promise<number> {
   };
   const jobs = num(values.jobs, "jobs");
   const timeout = num(values.timeout, "timeout");
-  const paths = positionals.length ? positionals : await defaultNotebooks();
+  const paths = positionals.length ? positionals : await projectNotebooks();
   if (paths.length === 0) {
     console.error("handouts: no notebooks found in notebooks/; nothing to do.");
     return 1;

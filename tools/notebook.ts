@@ -381,3 +381,16 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
     throw e;
   }
 }
+
+/** The project's `notebooks/*.ipynb`, sorted, relative to the cwd when inside it; [] without the folder. */
+export async function projectNotebooks(): Promise<string[]> {
+  const dir = new URL("../notebooks/", import.meta.url).pathname;
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.endsWith(".ipynb")) out.push(`${dir}${e.name}`);
+    }
+  } catch { /* no folder: the caller reports that nothing was found */ }
+  const cwd = Deno.cwd() + "/";
+  return out.sort().map((p) => (p.startsWith(cwd) ? p.slice(cwd.length) : p));
+}

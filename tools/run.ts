@@ -26,6 +26,7 @@ import {
   type CodeCell,
   type Notebook,
   NotebookError,
+  projectNotebooks,
   readNotebook,
   sourceText,
   writeNotebook,
@@ -383,19 +384,6 @@ export async function runNotebooks(
   return { ok: failed === 0, runs, failed, elapsedMs: performance.now() - t0 };
 }
 
-/** Lists `notebooks/*.ipynb` of the project, sorted. */
-async function defaultNotebooks(): Promise<string[]> {
-  const dir = new URL("../notebooks/", import.meta.url).pathname;
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && e.name.endsWith(".ipynb")) out.push(`${dir}${e.name}`);
-    }
-  } catch { /* no folder: reported by the caller */ }
-  const cwd = Deno.cwd() + "/";
-  return out.sort().map((p) => (p.startsWith(cwd) ? p.slice(cwd.length) : p));
-}
-
 function fmtSec(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
@@ -427,7 +415,7 @@ async function main(args: string[]): Promise<number> {
   };
   const jobs = Math.floor(num(values.jobs, "jobs", navigator.hardwareConcurrency ?? 1));
   const timeoutMs = num(values.timeout, "timeout", 120) * 1000;
-  const paths = positionals.length ? positionals : await defaultNotebooks();
+  const paths = positionals.length ? positionals : await projectNotebooks();
   if (paths.length === 0) {
     console.error("nb:run: no notebooks found (notebooks/*.ipynb is empty); nothing to run.");
     return 1;
