@@ -71,6 +71,40 @@ Deno.test({
         ]);
       });
 
+      await t.step("back-to-back cells: every printed line lands in its own cell", async () => {
+        // The kernel labels a printed line with the cell running when the line leaves its
+        // internal queue; under load the tail of one cell arrived labelled as the next one.
+        const rs = [];
+        for (let i = 0; i < 30; i++) {
+          rs.push(await kernel.execute(`console.log("p${i}"); console.error("q${i}"); ${i}`));
+        }
+        await kernel.settle();
+        rs.forEach((r, i) => {
+          assert.equal(r.status, "ok");
+          assert.deepEqual(r.outputs.slice(0, 2), [
+            { output_type: "stream", name: "stdout", text: `p${i}\n` },
+            { output_type: "stream", name: "stderr", text: `q${i}\n` },
+          ], `cell ${i}`);
+          assert.equal(plain(r.outputs[2]), String(i));
+          assert.equal(r.outputs.length, 3, `cell ${i}: ${JSON.stringify(r.outputs)}`);
+        });
+      });
+
+      await t.step(
+        "a timer that prints after its cell ended lands in the cell then running",
+        async () => {
+          const first = await kernel.execute('setTimeout(() => console.log("late"), 300); 1');
+          const second = await kernel.execute("await new Promise((r) => setTimeout(r, 600)); 2");
+          await kernel.settle();
+          assert.equal(first.outputs.length, 1, JSON.stringify(first.outputs));
+          assert.deepEqual(second.outputs[0], {
+            output_type: "stream",
+            name: "stdout",
+            text: "late\n",
+          });
+        },
+      );
+
       await t.step("error with ename, evalue, traceback; the kernel stays usable", async () => {
         const r = await kernel.execute('console.log("before");\nthrow new RangeError("too far")');
         assert.equal(r.status, "error");

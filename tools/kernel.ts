@@ -8,7 +8,17 @@
  * - a cell's `execute_result` sometimes arrives on IOPub after that cell's `status: idle`.
  *   Every IOPub message is therefore routed to its cell by `parent_header.msg_id`, the
  *   outputs array of a finished cell stays live, and {@link Kernel.settle} runs an empty
- *   sentinel cell so late messages land before a notebook is considered done.
+ *   sentinel cell so late messages land before a notebook is considered done;
+ * - `console.log` and `console.error` output travels through a queue inside the kernel and is
+ *   stamped with the request being executed when it leaves the queue, not when it was printed:
+ *   under load the last lines of a cell arrive labelled as the next cell's. So streams are not
+ *   routed by their label. After each cell, {@link Kernel.execute} runs a marker cell that
+ *   prints a unique line (about 3 ms); stdout and stderr share that one first-in, first-out
+ *   queue (their lines never swap order), so everything delivered before a cell's marker was
+ *   printed by that cell (or earlier), and everything after it by a later cell. (Printing the
+ *   marker to both streams would cost 40 ms a cell: a cell that writes to both is that slow.)
+ * - the kernel stops answering after about 500 requests (seen with Deno 2.9.6); with the
+ *   marker cells that is about 250 cells per kernel, far more than a notebook has.
  *
  * @module
  */
@@ -85,6 +95,8 @@ interface Pending {
   idle: boolean;
   clearOnNext: boolean;
   done?: () => void;
+  /** The marker line that ends this cell's stream output. */
+  marker?: string;
 }
 
 const DELIM = "<IDS|MSG>";
@@ -184,6 +196,11 @@ export class Kernel {
   #control = new Dealer({ linger: 0 });
   #iopub = new Subscriber({ linger: 0 });
   #pending = new Map<string, Pending>();
+  /** Cells, in order, whose stream output may still be arriving (see {@link Kernel.#stream}). */
+  #open: Pending[] = [];
+  #streamsDone?: () => void;
+  /** The last marker cell sent; {@link Kernel.settle} waits for its idle. */
+  #lastMarker?: Promise<void>;
   #displays = new Map<string, Output[]>();
   #exit: { code: number; signal: string | null } | null = null;
   #exitWaiters = new Set<() => void>();
@@ -447,6 +464,31 @@ export class Kernel {
     p.outputs.push(out);
   }
 
+  /**
+   * Gives stream text to the oldest cell whose marker has not arrived yet (see the module
+   * notes); text after all markers (a timer firing later) goes by its label `p`.
+   */
+  #stream(p: Pending, name: "stdout" | "stderr", text: string): void {
+    while (text) {
+      const owner = this.#open[0];
+      if (!owner) return this.#appendStream(p, name, text);
+      const line = `${owner.marker}\n`;
+      const at = name === "stdout" ? text.indexOf(line) : -1;
+      if (at < 0) return this.#appendStream(owner, name, text);
+      if (at > 0) this.#appendStream(owner, name, text.slice(0, at));
+      this.#open.shift();
+      if (!this.#open.length) this.#streamsDone?.();
+      text = text.slice(at + line.length);
+    }
+  }
+
+  #appendStream(p: Pending, name: "stdout" | "stderr", text: string): void {
+    const last = p.outputs.at(-1);
+    if (!p.clearOnNext && last?.output_type === "stream" && last.name === name) {
+      last.text = String(last.text) + text;
+    } else this.#push(p, { output_type: "stream", name, text });
+  }
+
   #route(p: Pending, msg: Message): void {
     const c = msg.content;
     switch (msg.header.msg_type) {
@@ -459,15 +501,9 @@ export class Kernel {
       case "execute_input":
         if (typeof c.execution_count === "number") p.executionCount = c.execution_count;
         break;
-      case "stream": {
-        const name = c.name === "stderr" ? "stderr" : "stdout";
-        const text = String(c.text ?? "");
-        const last = p.outputs.at(-1);
-        if (!p.clearOnNext && last?.output_type === "stream" && last.name === name) {
-          last.text = String(last.text) + text;
-        } else this.#push(p, { output_type: "stream", name, text });
+      case "stream":
+        this.#stream(p, c.name === "stderr" ? "stderr" : "stdout", String(c.text ?? ""));
         break;
-      }
       case "display_data": {
         const out: Output = {
           output_type: "display_data",
@@ -594,6 +630,7 @@ export class Kernel {
         elapsedMs: elapsed(),
       };
     }
+    await this.#sendMarker(p, Math.min(timeoutMs, 10_000));
     const reply = p.reply ?? {};
     if (reply.status === "ok") {
       return {
@@ -655,25 +692,65 @@ export class Kernel {
   }
 
   /**
-   * Runs an empty sentinel cell and waits for its idle, so that late IOPub messages of earlier
-   * cells (an `execute_result` after `idle`) have landed in their own cells' outputs.
+   * Runs the marker cell that closes `cell`'s stream output and waits for its idle, not for
+   * the markers. (Waiting matters: a request that reaches the kernel while it is busy waits
+   * about 40 ms more before it starts.)
+   */
+  async #sendMarker(cell: Pending, timeoutMs: number): Promise<void> {
+    cell.marker = `kit-end-of-cell-${crypto.randomUUID()}`;
+    this.#open.push(cell);
+    const p: Pending = { outputs: [], executionCount: null, idle: false, clearOnNext: false };
+    const done = new Promise<void>((r) => (p.done = r));
+    this.#lastMarker = done;
+    const msgId = crypto.randomUUID();
+    this.#pending.set(msgId, p);
+    const m = JSON.stringify(cell.marker);
+    await this.#sendWithId(msgId, "execute_request", {
+      code: `console.log(${m});`,
+      silent: false,
+      store_history: false,
+      user_expressions: {},
+      allow_stdin: false,
+      stop_on_error: false,
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      done,
+      this.#exited(),
+      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Waits until every output of the cells run so far has arrived: the streams up to each
+   * cell's marker, and an `execute_result` that comes after its cell's idle. Call it before
+   * reading the outputs of the last cell. Throws if that takes longer than `timeoutMs`.
    *
    * @example
    * ```ts
    * import assert from "node:assert";
    * import { Kernel } from "../tools/kernel.ts";
    * const k = await Kernel.start();
-   * const r = await k.execute("1 + 1");
+   * const r = await k.execute("console.log(1); 2 + 2");
    * await k.settle();
-   * assert.ok(r.outputs.some((o) => o.output_type === "execute_result"));
+   * assert.deepEqual(r.outputs.map((o) => o.output_type), ["stream", "execute_result"]);
    * await k.shutdown();
    * ```
    */
   async settle(timeoutMs = 10_000): Promise<void> {
     if (this.#exit || this.#closed) return;
-    await this.execute("", { timeoutMs, graceMs: 0, storeHistory: false }).then((r) => {
-      if (r.status === "timeout") throw new Error("Kernel.settle: the sentinel cell timed out");
-    });
+    const drained = this.#open.length
+      ? new Promise<void>((r) => (this.#streamsDone = r))
+      : Promise.resolve();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ok = await Promise.race([
+      Promise.all([drained, this.#lastMarker]).then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+      this.#exited().then(() => true),
+    ]);
+    clearTimeout(timer);
+    if (!ok) throw new Error(`Kernel.settle: the cells' output did not end within ${timeoutMs} ms`);
   }
 
   /** Kills the kernel process at once (SIGKILL) and closes the sockets, synchronously. Idempotent. */
