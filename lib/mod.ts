@@ -16,5 +16,6 @@ export * from "./optim.ts";
 export * from "./schedules.ts";
 export * from "./regularizers.ts";
 export * from "./train.ts";
+export * from "./parallel.ts";
 export * as init from "./init.ts";
 export * as plot from "./plot.ts";

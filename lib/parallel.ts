@@ -1,0 +1,136 @@
+/**
+ * Independent jobs of a sweep (seeds, widths, lambdas) spread over Web Workers, one per core.
+ *
+ * {@link parallelMap} sends the function's *source text* to each worker, which compiles it next
+ * to its own copy of the kit. So the function must be self-contained: it sees its arguments
+ * `(item, kit, shared)` and globals, never variables of the surrounding code (a worker has its own
+ * memory). Items, `shared` and results cross by structured clone: numbers, strings, arrays,
+ * plain objects and typed arrays survive; class instances such as `Tensor` arrive as plain
+ * objects, so return `t.data` or numbers rather than tensors.
+ *
+ * Each call starts its workers (about 0.1 s each, mostly loading the kit) and stops them at the
+ * end, so a notebook or script exits normally. It pays off when the jobs together take well
+ * over a second; `bench/parallel_bench.ts` measures it on the double-descent sweep.
+ *
+ * @module
+ */
+import type * as Kit from "./mod.ts";
+
+/** The kit's public API, as the job function receives it in the worker. */
+export type KitModule = typeof Kit;
+
+/** Options of {@link parallelMap}. */
+export interface ParallelOptions<S> {
+  /** Number of workers. Default: `navigator.hardwareConcurrency`, at most the number of items. */
+  workers?: number;
+  /** A value cloned once into every worker and passed as the job's third argument. */
+  shared?: S;
+}
+
+/** Messages between {@link parallelMap} and `parallel_worker.ts`. */
+export type ToWorker =
+  | { kind: "init"; source: string; shared: unknown }
+  | { kind: "job"; index: number; item: unknown };
+/** The worker's answers. */
+export type FromWorker =
+  | { kind: "ready" }
+  | { kind: "done"; index: number; result: unknown }
+  | { kind: "failed"; index: number; message: string; stack?: string };
+
+/**
+ * Applies `fn` to every item on a pool of Web Workers and resolves with the results in the
+ * items' order (like `Promise.all(items.map(fn))`, but on several cores). Jobs are handed out
+ * one at a time, so uneven jobs balance themselves. The first job that throws rejects the call
+ * with the item's index and the worker's message, and stops all workers.
+ *
+ * Deterministic results need per-item randomness: seed a generator from the item (as below),
+ * not from a shared one.
+ *
+ * @example
+ * ```ts
+ * import { parallelMap } from "@kit/parallel.ts";
+ * const seeds = [0, 1, 2, 3];
+ * const means = await parallelMap(seeds, (seed, kit) => {
+ *   const g = kit.rng(seed);
+ *   let s = 0;
+ *   for (let i = 0; i < 1000; i++) s += g.normal();
+ *   return s / 1000;
+ * });
+ * console.log(means.length); // 4, in the order of `seeds`
+ * ```
+ */
+export function parallelMap<T, R, S = undefined>(
+  items: readonly T[],
+  fn: (item: T, kit: KitModule, shared: S) => R | Promise<R>,
+  opts: ParallelOptions<S> = {},
+): Promise<Awaited<R>[]> {
+  if (typeof fn !== "function") {
+    return Promise.reject(new TypeError("parallelMap: the second argument must be a function"));
+  }
+  const source = functionSource(fn);
+  const n = items.length;
+  const size = Math.min(n, Math.max(1, Math.floor(opts.workers ?? navigator.hardwareConcurrency)));
+  const results = new Array<Awaited<R>>(n);
+  if (n === 0) return Promise.resolve(results);
+
+  return new Promise((resolve, reject) => {
+    const workers: Worker[] = [];
+    let next = 0, finished = 0, over = false;
+    const stop = () => {
+      over = true;
+      for (const w of workers) w.terminate();
+    };
+    const give = (w: Worker) => {
+      if (next < n) {
+        const msg: ToWorker = { kind: "job", index: next, item: items[next] };
+        next++;
+        w.postMessage(msg);
+      }
+    };
+    for (let k = 0; k < size; k++) {
+      const w = new Worker(new URL("./parallel_worker.ts", import.meta.url), { type: "module" });
+      workers.push(w);
+      w.onmessage = (e: MessageEvent<FromWorker>) => {
+        if (over) return;
+        const m = e.data;
+        if (m.kind === "ready") return give(w);
+        if (m.kind === "failed") {
+          stop();
+          return reject(new Error(`parallelMap: item ${m.index} failed in a worker: ${m.message}`));
+        }
+        results[m.index] = m.result as Awaited<R>;
+        if (++finished === n) {
+          stop();
+          resolve(results);
+        } else give(w);
+      };
+      w.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        if (over) return;
+        stop();
+        reject(new Error(`parallelMap: a worker failed to start or crashed: ${e.message}`));
+      };
+      const init: ToWorker = { kind: "init", source, shared: opts.shared };
+      w.postMessage(init);
+    }
+  });
+}
+
+/** The function's source as an expression, with a clear error for what cannot be sent. */
+function functionSource(fn: (...args: never[]) => unknown): string {
+  const src = fn.toString();
+  if (src.includes("[native code]")) {
+    throw new TypeError(
+      `parallelMap: ${fn.name || "the function"} is built in or bound; pass an arrow function ` +
+        "such as (item, kit) => kit.someFunction(item)",
+    );
+  }
+  // A method written as `name(x) { ... }` is not an expression; arrows and `function` are.
+  if (!/^(async\s*)?(function\b|\(|[\w$]+\s*=>)/.test(src)) {
+    throw new TypeError(
+      `parallelMap: cannot send the method ${fn.name || "(anonymous)"} to a worker; pass an ` +
+        "arrow function or a function expression",
+    );
+  }
+  return src;
+}
