@@ -553,9 +553,9 @@ export function bar(
  * empty arrays count as absent; a numeric `bestEpoch` (early stopping) is starred on the
  * validation curve.
  */
-export type HistoryLike =
-  | readonly Readonly<Record<string, unknown>>[]
-  | Readonly<Record<string, unknown>>;
+// `object`, not `Record<string, unknown>`: an interface such as fit()'s `History` has no index
+// signature and would not be accepted; the shape is checked at run time.
+export type HistoryLike = readonly object[] | object;
 
 /** Options of {@link trainingCurves}. */
 export interface TrainingCurvesOptions extends PlotOptions {

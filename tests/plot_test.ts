@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as plot from "@kit/plot.ts";
+import type { History } from "@kit/train.ts";
 
 const DISPLAY = Symbol.for("Jupyter.display");
 
@@ -356,7 +357,8 @@ Deno.test("histogram and bar", () => {
 });
 
 Deno.test("trainingCurves takes fit()'s History: empty arrays absent, best epoch starred", () => {
-  const history = {
+  // Typed as the interface (no index signature): this must type-check without a spread.
+  const history: History = {
     epoch: [0, 1, 2, 3],
     trainLoss: [1, 0.6, 0.4, 0.3],
     valLoss: [1.1, 0.7, 0.65, 0.8],
