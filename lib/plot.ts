@@ -1170,6 +1170,7 @@ export function subplots(figures: readonly Figure[], options: SubplotOptions = {
   const h = (1 - yGap * (rows - 1)) / rows;
   const data: Trace[] = [];
   const layout: Layout = { annotations: [] as unknown[] };
+  const inLegend = new Set<string>();
   figures.forEach((fig, i) => {
     if (fig.layout.scene || fig.data.some((t) => t.type === "surface")) {
       throw new Error(`plot.subplots: figure ${i} is 3-D; 3-D figures cannot be subplots`);
@@ -1180,9 +1181,7 @@ export function subplots(figures: readonly Figure[], options: SubplotOptions = {
     const x0 = c * (w + xGap);
     const y1 = 1 - r * (h + yGap);
     for (const t of fig.data) {
-      // Unnamed traces would show as "trace 3" in the shared legend.
-      const legend = t.name === undefined ? { showlegend: false } : {};
-      data.push({ ...t, ...legend, xaxis: `x${k}`, yaxis: `y${k}` });
+      data.push({ ...t, ...sharedLegend(t, inLegend), xaxis: `x${k}`, yaxis: `y${k}` });
     }
     const xa = isPlainObject(fig.layout.xaxis) ? fig.layout.xaxis : {};
     const ya = isPlainObject(fig.layout.yaxis) ? fig.layout.yaxis : {};
@@ -1222,6 +1221,23 @@ export function subplots(figures: readonly Figure[], options: SubplotOptions = {
 
 // ---------------------------------------------------------------------------------------------
 // Internals
+
+/**
+ * One legend for all panels: unnamed traces stay out (they would show as "trace 3"), and a trace
+ * with the name and colour of one listed already joins its legend group instead of repeating
+ * it, so one click hides "train" in every panel.
+ */
+function sharedLegend(t: Trace, inLegend: Set<string>): Partial<Trace> {
+  if (t.name === undefined) return { showlegend: false };
+  const style = (t.line as { color?: unknown } | undefined)?.color ??
+    (t.marker as { color?: unknown } | undefined)?.color ?? "";
+  const key = `${t.name}|${String(style)}`;
+  const group = { legendgroup: t.legendgroup ?? key };
+  if (t.showlegend === false) return group;
+  if (inLegend.has(key)) return { ...group, showlegend: false };
+  inLegend.add(key);
+  return group;
+}
 
 function templateLayout(hasTitle: boolean): Layout {
   return {

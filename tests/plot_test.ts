@@ -427,3 +427,26 @@ Deno.test("tensors from lib/tensor.ts plot directly", async () => {
   });
   assert.deepEqual(path.data[1].x, [0, 1]);
 });
+
+Deno.test("subplots: one legend entry per name and colour, grouped across panels", () => {
+  const panel = () =>
+    plot.line([{ name: "train", y: [1, 2] }, { name: "val", y: [2, 3] }, { y: [0, 0] }]);
+  const fig = plot.subplots([
+    panel(),
+    panel(),
+    plot.line([{ name: "train", y: [1], color: "#000" }]),
+  ]);
+  const shown = fig.data.filter((t) => t.showlegend !== false).map((t) => t.name);
+  assert.deepEqual(
+    shown,
+    ["train", "val", "train"],
+    "repeats hidden; a differently coloured train stays",
+  );
+  assert.equal(
+    fig.data[0].legendgroup,
+    fig.data[3].legendgroup,
+    "train in both panels toggles together",
+  );
+  assert.notEqual(fig.data[0].legendgroup, fig.data[6].legendgroup);
+  assert.equal(fig.data[2].showlegend, false, "unnamed traces stay out of the legend");
+});
