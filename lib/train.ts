@@ -126,6 +126,11 @@ export interface FitOptions {
 
 /** Thrown by {@link fit} when the loss becomes NaN or infinite. */
 export class TrainingDivergedError extends Error {
+  /**
+   * What was recorded before the blow-up: the finished epochs, and `stepLoss` up to the last
+   * finite step, so a curve of a diverging run can still be drawn. Set by {@link fit}.
+   */
+  history: History | null = null;
   constructor(
     readonly epoch: number,
     readonly step: number,
@@ -203,7 +208,13 @@ export function fit(model: Module, o: FitOptions): History {
     const t0 = performance.now();
     const lr = o.optimizer.paramGroups[0].lr;
     model.train();
-    const run = trainEpoch(model, o, epoch, counter, perBatch, h.stepLoss);
+    let run;
+    try {
+      run = trainEpoch(model, o, epoch, counter, perBatch, h.stepLoss);
+    } catch (e) {
+      if (e instanceof TrainingDivergedError) e.history = h;
+      throw e;
+    }
     const classify = o.classify ?? run.classify;
     let { loss: trainLoss, acc: trainAcc } = run;
     if (o.trainMetrics === "eval") {

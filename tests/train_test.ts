@@ -82,6 +82,10 @@ Deno.test("a diverging run stops with the NaN error naming the epoch and the ste
   assert.ok(err.step >= 1, "the first step is finite: the blow-up comes from the updates");
   assert.equal(err.epoch, Math.floor(err.step / Math.ceil(digits.train.X.shape[0] / 64)));
   assert.match(err.message, new RegExp(`epoch ${err.epoch}, step ${err.step} `));
+  const h = err.history!;
+  assert.equal(h.trainLoss.length, err.epoch, "the finished epochs are kept");
+  assert.equal(h.stepLoss.length, err.step, "one loss per finite step before the blow-up");
+  assert.ok(h.stepLoss.every(Number.isFinite));
 });
 
 /** A layer that records the mode and grad state of each forward pass. */
