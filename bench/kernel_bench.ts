@@ -1,26 +1,24 @@
-// Kernel client costs: start-up (spawn to first kernel_info_reply) and a trivial cell round trip.
-import { Kernel } from "../tools/kernel.ts";
+// Kernel client costs: start-up (spawn to the first kernel_info_reply and IOPub delivering) plus
+// shutdown, and a trivial cell round trip, timed in a child process (see _kernel_child.ts for why
+// and for the untimed cell between start-up and shutdown).
+import { KernelChild } from "./_kernel_child.ts";
+import { bench } from "./_stats.ts";
 
-Deno.bench({
-  name: "kernel: start + shutdown",
+const child = new KernelChild();
+globalThis.addEventListener("unload", () => child.kill());
+
+bench({
   group: "kernel",
+  name: "kernel: start + shutdown",
   n: 5,
   warmup: 1,
-  async fn() {
-    const k = await Kernel.start();
-    await k.shutdown();
-  },
+  fn: async () => await child.run({ cmd: "start" }),
 });
 
-const shared = await Kernel.start();
-Deno.bench({
-  name: "kernel: execute `1 + 1` (reply + idle)",
+bench({
   group: "kernel",
+  name: "kernel: execute `1 + 1` (reply + idle)",
   n: 50,
   warmup: 5,
-  async fn() {
-    const r = await shared.execute("1 + 1");
-    if (r.status !== "ok") throw new Error(`cell failed: ${r.status}`);
-  },
+  fn: async () => await child.run({ cmd: "execute", code: "1 + 1" }),
 });
-globalThis.addEventListener("unload", () => shared.killSync());

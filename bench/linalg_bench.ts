@@ -3,16 +3,17 @@
  * p = 10, 20, ..., 300 random ReLU features, n = 100 training rows, 200 test rows), each followed
  * by its test mean squared error. `minNormLstsqRaw` (pivoted Householder QR, Jacobi SVD of R only
  * near rank deficiency) against ml-matrix's `pseudoInverse` (a full SVD) in the same run, with
- * ml-matrix as the group's baseline. Before the benches run, both sweeps are computed once and
- * their test-error curves (mean over seeds for each p) must agree to a relative 1e-9.
+ * ml-matrix as the group's baseline (medians printed by bench/_stats.ts). Before the benches run,
+ * both sweeps are computed once and their test-error curves (mean over seeds for each p) must
+ * agree to a relative 1e-9.
  *
  * Run: `deno bench -A bench/linalg_bench.ts`; `BENCH_SMOKE=1` shrinks the sweep to 2 seeds.
  */
 import { Matrix, pseudoInverse } from "ml-matrix";
 import { minNormLstsqRaw } from "../lib/linalg.ts";
 import { rng } from "../lib/random.ts";
+import { bench, SMOKE } from "./_stats.ts";
 
-const SMOKE = Deno.env.get("BENCH_SMOKE") === "1";
 const SEEDS = SMOKE ? 2 : 20;
 const N = 100, N_TEST = 200, D = 10, P_MAX = 300, NOISE = 0.5;
 const PS = Array.from({ length: 30 }, (_, i) => 10 * (i + 1));
@@ -119,47 +120,19 @@ if (!(worst < 1e-9)) {
   throw new Error(`linalg_bench: test-error curves differ by ${worst} (> 1e-9) at p = ${worstP}`);
 }
 
-// Deno.bench reports means and percentiles but no median: time the same calls on the side
-// (dropping each bench's first, warm-up call) and print medians and their ratio at exit.
-const times = { mlMatrix: [] as number[], ours: [] as number[] };
-const median = (a: number[]) => {
-  const s = a.slice(1).sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-globalThis.addEventListener("unload", () => {
-  if (times.mlMatrix.length < 2 || times.ours.length < 2) return;
-  const a = median(times.mlMatrix), b = median(times.ours);
-  console.log(
-    `double-descent sweep medians: ml-matrix ${a.toFixed(0)} ms (${
-      times.mlMatrix.length - 1
-    } runs), ` +
-      `minNormLstsqRaw ${b.toFixed(0)} ms (${times.ours.length - 1} runs): ${
-        (a / b).toFixed(2)
-      }x faster`,
-  );
-});
-
-Deno.bench({
+bench({
+  group: "double-descent sweep",
   name: `ml-matrix pseudoInverse, ${fits.length} fits`,
-  group: "double-descent sweep",
   baseline: true,
-  n: SMOKE ? 1 : 3,
+  n: 3,
   warmup: 1,
-  fn: () => {
-    const t = performance.now();
-    sweepMlMatrix(fits);
-    times.mlMatrix.push(performance.now() - t);
-  },
+  fn: () => void sweepMlMatrix(fits),
 });
 
-Deno.bench({
-  name: `minNormLstsqRaw (pivoted QR), ${fits.length} fits`,
+bench({
   group: "double-descent sweep",
-  n: SMOKE ? 2 : 10,
+  name: `minNormLstsqRaw (pivoted QR), ${fits.length} fits`,
+  n: 10,
   warmup: 1,
-  fn: () => {
-    const t = performance.now();
-    sweepOurs(fits);
-    times.ours.push(performance.now() - t);
-  },
+  fn: () => void sweepOurs(fits),
 });

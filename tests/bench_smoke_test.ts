@@ -1,0 +1,65 @@
+// Smoke run of the benchmark suite: `deno bench -A bench/` with BENCH_SMOKE=1 (small sizes, few
+// iterations, one notebook; about 20 s) must pass and print every group's median table, each row
+// with a measured median, and the tfjs baselines where the group has one.
+import assert from "node:assert";
+
+const root = new URL("..", import.meta.url).pathname;
+
+/** The median tables in the output: group -> rows of cells (header row first). */
+function medianTables(out: string): Map<string, string[][]> {
+  const tables = new Map<string, string[][]>();
+  for (const block of out.split("\nmedians: ").slice(1)) {
+    const [group, ...lines] = block.split("\n");
+    const rows: string[][] = [];
+    for (const l of lines) {
+      const cells = l.split("|").slice(1, -1).map((c) => c.trim());
+      // Deno's own table rows may follow without a blank line: they have other columns.
+      if (!l.startsWith("|") || (rows.length && cells.length !== rows[0].length)) break;
+      if (!/^\| -/.test(l)) rows.push(cells);
+    }
+    tables.set(group, rows);
+  }
+  return tables;
+}
+
+Deno.test("bench: the suite runs in smoke mode and prints every group's medians", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bench", "-A", "bench/"],
+    cwd: root,
+    env: { BENCH_SMOKE: "1", NO_COLOR: "1" },
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  const tail = `\n--- stdout (end) ---\n${out.slice(-3000)}\n--- stderr (end) ---\n${
+    new TextDecoder().decode(stderr).slice(-3000)
+  }`;
+  assert.strictEqual(code, 0, `deno bench exited with ${code}${tail}`);
+
+  const tables = medianTables(out);
+  const expected: [string, string[]][] = [
+    ["matmul n=32", ["tfjs-wasm", "tfjs-cpu", "ours gemmSimd", "ours gemmBlocked"]],
+    ["matmul n=64", ["tfjs-wasm", "tfjs-cpu", "ours gemmSimd", "ours gemmBlocked"]],
+    ["train step MLP 64-128-128-10 (batch 64, cross-entropy, Adam)", ["tfjs-wasm", "ours"]],
+    ["train step MLP 2-16-16-1 (batch 32, mse, Adam)", ["tfjs-wasm", "ours"]],
+    ["double-descent sweep", ["ml-matrix", "minNormLstsqRaw"]],
+    ["notebooks (end to end on the Deno kernel)", [".ipynb"]],
+    ["kernel", ["start + shutdown"]],
+  ];
+  for (const [group, names] of expected) {
+    const rows = tables.get(group);
+    assert.ok(rows, `no median table "medians: ${group}"; tables: ${[...tables.keys()]}${tail}`);
+    const [head, ...body] = rows;
+    assert.deepStrictEqual(head.slice(0, 3), ["benchmark", "runs", "median"], group);
+    for (const name of names) {
+      assert.ok(body.some((r) => r[0].includes(name)), `${group}: no row for "${name}"`);
+    }
+    for (const r of body) {
+      assert.match(r[2], /^\d[\d.]* (µs|ms|s)$/, `${group}, ${r[0]}: median "${r[2]}"`);
+      assert.ok(Number(r[1]) >= 1, `${group}, ${r[0]}: no measured runs`);
+      if (group.startsWith("matmul")) assert.ok(Number(r[3]) > 0, `${group}, ${r[0]}: GFLOP/s`);
+    }
+    if (names[0].startsWith("tfjs") || names[0] === "ml-matrix") {
+      assert.strictEqual(body[0].at(-1), "baseline", `${group}: the first row is the baseline`);
+      for (const r of body.slice(1)) assert.match(r.at(-1)!, /^\d[\d.e-]*x$/, `${group}: ratio`);
+    }
+  }
+});
