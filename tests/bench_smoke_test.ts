@@ -41,6 +41,7 @@ Deno.test("bench: the suite runs in smoke mode and prints every group's medians"
     ["train step MLP 64-128-128-10 (batch 64, cross-entropy, Adam)", ["tfjs-wasm", "ours"]],
     ["train step MLP 2-16-16-1 (batch 32, mse, Adam)", ["tfjs-wasm", "ours"]],
     ["double-descent sweep", ["ml-matrix", "minNormLstsqRaw"]],
+    ["double-descent sweep on Web Workers (2 seeds x 30 fits)", ["main thread", "parallelMap"]],
     ["notebooks (end to end on the Deno kernel)", [".ipynb"]],
     ["kernel", ["start + shutdown"]],
   ];
@@ -57,7 +58,7 @@ Deno.test("bench: the suite runs in smoke mode and prints every group's medians"
       assert.ok(Number(r[1]) >= 1, `${group}, ${r[0]}: no measured runs`);
       if (group.startsWith("matmul")) assert.ok(Number(r[3]) > 0, `${group}, ${r[0]}: GFLOP/s`);
     }
-    if (names[0].startsWith("tfjs") || names[0] === "ml-matrix") {
+    if (names[0].startsWith("tfjs") || ["ml-matrix", "main thread"].includes(names[0])) {
       assert.strictEqual(body[0].at(-1), "baseline", `${group}: the first row is the baseline`);
       for (const r of body.slice(1)) assert.match(r.at(-1)!, /^\d[\d.e-]*x$/, `${group}: ratio`);
     }
