@@ -11,12 +11,10 @@
  */
 import { Matrix, pseudoInverse } from "ml-matrix";
 import { minNormLstsqRaw } from "../lib/linalg.ts";
-import { rng } from "../lib/random.ts";
+import { mse, N, PS, seedData } from "./_sweep.ts";
 import { bench, SMOKE } from "./_stats.ts";
 
 const SEEDS = SMOKE ? 2 : 20;
-const N = 100, N_TEST = 200, D = 10, P_MAX = 300, NOISE = 0.5;
-const PS = Array.from({ length: 30 }, (_, i) => 10 * (i + 1));
 
 interface Fit {
   p: number;
@@ -27,47 +25,20 @@ interface Fit {
   mat: Matrix; // the same training features for ml-matrix, built outside the timed loop
 }
 
-/** Random ReLU features relu(x W), W ~ N(0, 1/d), of a noisy linear teacher on Gaussian inputs. */
+/** Every seed's features for every p, built once outside the timed loops. */
 function makeFits(): Fit[] {
   const fits: Fit[] = [];
   for (let s = 0; s < SEEDS; s++) {
-    const g = rng(s);
-    const beta = Float64Array.from({ length: D }, () => g.normal() / Math.sqrt(D));
-    const draw = (m: number) => {
-      const x = Float64Array.from({ length: m * D }, () => g.normal());
-      const y = new Float64Array(m);
-      for (let i = 0; i < m; i++) {
-        let t = 0;
-        for (let j = 0; j < D; j++) t += x[i * D + j] * beta[j];
-        y[i] = t + NOISE * g.normal();
-      }
-      return { x, y };
-    };
-    const tr = draw(N), te = draw(N_TEST);
-    const W = Float64Array.from({ length: D * P_MAX }, () => g.normal() / Math.sqrt(D));
-    const feats = (x: Float64Array, m: number, p: number) => {
-      const f = new Float64Array(m * p);
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < p; j++) {
-          let t = 0;
-          for (let k = 0; k < D; k++) t += x[i * D + k] * W[k * P_MAX + j];
-          f[i * p + j] = t > 0 ? t : 0;
-        }
-      }
-      return f;
-    };
+    const { train, test, features } = seedData(s);
     for (const p of PS) {
-      const train = feats(tr.x, N, p);
-      const rows = Array.from(
-        { length: N },
-        (_, i) => Array.from(train.subarray(i * p, i * p + p)),
-      );
+      const f = features(train, p);
+      const rows = Array.from({ length: N }, (_, i) => Array.from(f.subarray(i * p, i * p + p)));
       fits.push({
         p,
-        train,
-        test: feats(te.x, N_TEST, p),
-        y: tr.y,
-        yTest: te.y,
+        train: f,
+        test: features(test, p),
+        y: train.y,
+        yTest: test.y,
         mat: new Matrix(rows),
       });
     }
@@ -75,15 +46,7 @@ function makeFits(): Fit[] {
   return fits;
 }
 
-function testMSE(f: Fit, w: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < N_TEST; i++) {
-    let t = 0;
-    for (let j = 0; j < f.p; j++) t += f.test[i * f.p + j] * w[j];
-    s += (t - f.yTest[i]) ** 2;
-  }
-  return s / N_TEST;
-}
+const testMSE = (f: Fit, w: ArrayLike<number>) => mse(f.test, w, f.yTest);
 
 /** Test MSE of every fit, with our pivoted-QR minimum-norm solver. */
 function sweepOurs(fits: Fit[]): Float64Array {

@@ -1,12 +1,17 @@
 /**
  * Independent jobs of a sweep (seeds, widths, lambdas) spread over Web Workers, one per core.
  *
- * {@link parallelMap} sends the function's *source text* to each worker, which compiles it next
- * to its own copy of the kit. So the function must be self-contained: it sees its arguments
- * `(item, kit, shared)` and globals, never variables of the surrounding code (a worker has its own
- * memory). Items, `shared` and results cross by structured clone: numbers, strings, arrays,
- * plain objects and typed arrays survive; class instances such as `Tensor` arrive as plain
- * objects, so return `t.data` or numbers rather than tensors.
+ * The job is given in one of two forms:
+ * - a function: {@link parallelMap} sends its *source text* to each worker, which compiles it
+ *   next to its own copy of the kit. So the function must be self-contained: it sees its
+ *   arguments `(item, kit, shared)` and globals, never variables of the surrounding code (a
+ *   worker has its own memory). Handy in a notebook;
+ * - `{ module, name }`: a function exported by a module file, imported by each worker, so it may
+ *   use its module's imports and helpers. Handy in scripts and benches.
+ *
+ * Items, `shared` and results cross by structured clone: numbers, strings, arrays, plain objects
+ * and typed arrays survive; class instances such as `Tensor` arrive as plain objects, so return
+ * `t.data` or numbers rather than tensors.
  *
  * Each call starts its workers (about 0.1 s each, mostly loading the kit) and stops them at the
  * end, so a notebook or script exits normally. It pays off when the jobs together take well
@@ -27,9 +32,18 @@ export interface ParallelOptions<S> {
   shared?: S;
 }
 
+/** A job function exported by a module: `{ module: new URL("./jobs.ts", import.meta.url), name }`. */
+export interface ModuleJob {
+  /** Absolute URL of the module (relative specifiers would resolve against lib/). */
+  module: string | URL;
+  /** The export's name. */
+  name: string;
+}
+
 /** Messages between {@link parallelMap} and `parallel_worker.ts`. */
 export type ToWorker =
   | { kind: "init"; source: string; shared: unknown }
+  | { kind: "init"; module: string; name: string; shared: unknown }
   | { kind: "job"; index: number; item: unknown };
 /** The worker's answers. */
 export type FromWorker =
@@ -61,13 +75,25 @@ export type FromWorker =
  */
 export function parallelMap<T, R, S = undefined>(
   items: readonly T[],
-  fn: (item: T, kit: KitModule, shared: S) => R | Promise<R>,
+  fn: ((item: T, kit: KitModule, shared: S) => R | Promise<R>) | ModuleJob,
   opts: ParallelOptions<S> = {},
 ): Promise<Awaited<R>[]> {
-  if (typeof fn !== "function") {
-    return Promise.reject(new TypeError("parallelMap: the second argument must be a function"));
+  let job: { source: string } | { module: string; name: string };
+  if (typeof fn === "function") job = { source: functionSource(fn) };
+  else if (fn && (typeof fn.module === "string" || fn.module instanceof URL) && fn.name) {
+    const module = String(fn.module);
+    if (!/^[a-z][a-z0-9+.-]*:/i.test(module)) {
+      throw new TypeError(
+        `parallelMap: module "${module}" is not an absolute URL; ` +
+          'use new URL("./file.ts", import.meta.url)',
+      );
+    }
+    job = { module, name: fn.name };
+  } else {
+    throw new TypeError(
+      "parallelMap: the second argument must be a function or { module: URL, name: string }",
+    );
   }
-  const source = functionSource(fn);
   const n = items.length;
   const size = Math.min(n, Math.max(1, Math.floor(opts.workers ?? navigator.hardwareConcurrency)));
   const results = new Array<Awaited<R>>(n);
@@ -96,7 +122,8 @@ export function parallelMap<T, R, S = undefined>(
         if (m.kind === "ready") return give(w);
         if (m.kind === "failed") {
           stop();
-          return reject(new Error(`parallelMap: item ${m.index} failed in a worker: ${m.message}`));
+          const what = m.index < 0 ? "a worker could not load the job" : `item ${m.index} failed`;
+          return reject(new Error(`parallelMap: ${what}: ${m.message}`));
         }
         results[m.index] = m.result as Awaited<R>;
         if (++finished === n) {
@@ -110,7 +137,7 @@ export function parallelMap<T, R, S = undefined>(
         stop();
         reject(new Error(`parallelMap: a worker failed to start or crashed: ${e.message}`));
       };
-      const init: ToWorker = { kind: "init", source, shared: opts.shared };
+      const init: ToWorker = { kind: "init", ...job, shared: opts.shared };
       w.postMessage(init);
     }
   });

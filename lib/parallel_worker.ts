@@ -16,9 +16,19 @@ const post = (m: FromWorker) => self.postMessage(m);
 self.onmessage = async (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   if (m.kind === "init") {
-    // Indirect eval: the source sees only globals, as the docs of parallelMap say.
-    job = (0, eval)(`(${m.source})`);
     shared = m.shared;
+    if ("source" in m) {
+      // Indirect eval: the source sees only globals, as the docs of parallelMap say.
+      job = (0, eval)(`(${m.source})`);
+    } else {
+      try {
+        job = (await import(m.module))[m.name];
+        if (typeof job !== "function") throw new TypeError(`it exports no function "${m.name}"`);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        return post({ kind: "failed", index: -1, message: `cannot load ${m.module}: ${why}` });
+      }
+    }
     return post({ kind: "ready" });
   }
   try {

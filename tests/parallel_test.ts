@@ -41,7 +41,7 @@ Deno.test("parallelMap: a failing job rejects with its index and message", async
       if (i === 2) throw new RangeError("bad lambda");
       return i;
     }),
-    /parallelMap: item 2 failed in a worker: RangeError: bad lambda/,
+    /parallelMap: item 2 failed: RangeError: bad lambda/,
   );
 });
 
@@ -60,4 +60,17 @@ Deno.test("parallelMap: methods and built-ins are refused before any worker star
   };
   throws(() => parallelMap([1], obj.f), /cannot send the method f/);
   throws(() => parallelMap([1], Math.sqrt), /sqrt is built in or bound/);
+});
+
+Deno.test("parallelMap: a job exported by a module, with its own imports", async () => {
+  const module = new URL("./fixtures/parallel_job.ts", import.meta.url);
+  deepStrictEqual(await parallelMap([2, 3], { module, name: "cube" }), [8, 27]);
+  await rejects(
+    parallelMap([1], { module, name: "missing" }),
+    /a worker could not load the job: cannot load .*parallel_job\.ts: it exports no function "missing"/,
+  );
+  throws(
+    () => parallelMap([1], { module: "./fixtures/parallel_job.ts", name: "cube" }),
+    /not an absolute URL; use new URL/,
+  );
 });
