@@ -28,6 +28,7 @@ import {
   readNotebook,
   sourceText,
 } from "./notebook.ts";
+import { runMain } from "./cli.ts";
 
 /** Where one code cell sits in the generated module. */
 export interface CellSpan {
@@ -373,11 +374,4 @@ async function main(args: string[]): Promise<number> {
   return s.ok ? 0 : 1;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(2);
-  }
-}
+if (import.meta.main) await runMain(main);

@@ -46,6 +46,7 @@ import {
   sourceText,
   writeFileAtomic,
 } from "./notebook.ts";
+import { runMain } from "./cli.ts";
 
 hljs.registerLanguage("typescript", typescript);
 hljs.registerLanguage("javascript", javascript);
@@ -1165,11 +1166,4 @@ main.index h1 { font-size: 2.3rem; margin-bottom: 0.4rem; }
 }
 `;
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(2);
-  }
-}
+if (import.meta.main) await runMain(main);

@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { formatFailure, type NotebookRun, runNotebooks, type RunSummary } from "./run.ts";
 import { exportNotebooks, type ExportSummary } from "./export.ts";
 import { projectNotebooks } from "./notebook.ts";
+import { positiveOption, runMain } from "./cli.ts";
 
 /** Options of {@link buildHandouts}. */
 export interface HandoutOptions {
@@ -135,14 +136,8 @@ async function main(args: string[]): Promise<number> {
     );
     return 0;
   }
-  const num = (v: string | undefined, name: string): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!(n > 0)) throw new Error(`handouts: --${name} must be a positive number, got "${v}"`);
-    return n;
-  };
-  const jobs = num(values.jobs, "jobs");
-  const timeout = num(values.timeout, "timeout");
+  const jobs = positiveOption("handouts", "jobs", values.jobs);
+  const timeout = positiveOption("handouts", "timeout", values.timeout);
   const paths = positionals.length ? positionals : await projectNotebooks();
   if (paths.length === 0) {
     console.error("handouts: no notebooks found in notebooks/; nothing to do.");
@@ -169,11 +164,4 @@ async function main(args: string[]): Promise<number> {
   return s.ok ? 0 : 1;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(2);
-  }
-}
+if (import.meta.main) await runMain(main);

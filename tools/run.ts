@@ -31,6 +31,7 @@ import {
   sourceText,
   writeNotebook,
 } from "./notebook.ts";
+import { positiveOption, runMain } from "./cli.ts";
 
 /** Progress of one notebook, reported after start-up and after each code cell. */
 export interface Progress {
@@ -407,14 +408,10 @@ async function main(args: string[]): Promise<number> {
     );
     return 0;
   }
-  const num = (v: string | undefined, name: string, def: number) => {
-    if (v === undefined) return def;
-    const n = Number(v);
-    if (!(n > 0)) throw new Error(`nb:run: --${name} must be a positive number, got "${v}"`);
-    return n;
-  };
-  const jobs = Math.floor(num(values.jobs, "jobs", navigator.hardwareConcurrency ?? 1));
-  const timeoutMs = num(values.timeout, "timeout", 120) * 1000;
+  const jobs = Math.floor(
+    positiveOption("nb:run", "jobs", values.jobs) ?? navigator.hardwareConcurrency ?? 1,
+  );
+  const timeoutMs = (positiveOption("nb:run", "timeout", values.timeout) ?? 120) * 1000;
   const paths = positionals.length ? positionals : await projectNotebooks();
   if (paths.length === 0) {
     console.error("nb:run: no notebooks found (notebooks/*.ipynb is empty); nothing to run.");
@@ -480,11 +477,4 @@ async function main(args: string[]): Promise<number> {
   return summary.ok ? 0 : 1;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(2);
-  }
-}
+if (import.meta.main) await runMain(main);
