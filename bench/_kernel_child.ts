@@ -9,6 +9,8 @@
  * one cell run in between: none in 10), and also with two kernels alive at once. Inside
  * `deno bench` that would take every other bench file down with it; here it fails one bench.
  * For the same reason "start" runs one (untimed) cell between start-up and shutdown.
+ * `Kernel.shutdown` has since learnt to let pending socket events drain before closing, which
+ * removed the crash in 20 runs of 15 cycles; the child stays as a guard.
  *
  * @module
  */
