@@ -605,6 +605,11 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
         const decay = this.decoupled ? 1 - lr * weightDecay : 1;
         const wd = this.decoupled ? 0 : weightDecay;
         const w1 = 1 - beta1;
+        if (decay === 1 && wd === 0 && !maximize && vMax === null && Math.abs(w1) < 0.5) {
+          // the common case as one tight loop: the same operations in the same order as below
+          adamPlain(w, grad, m, v, w1, beta2, stepSize, bc2Sqrt, eps);
+          continue;
+        }
         for (let i = 0; i < w.length; i++) {
           if (decay !== 1) w[i] = w[i] * decay;
           let d = maximize ? -grad[i] : grad[i];
@@ -620,6 +625,31 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
         }
       }
     }
+  }
+}
+
+/**
+ * One Adam update without weight decay, maximize or AMSGrad, for `|1 - β₁| < 0.5` (where
+ * {@link lerp} is `a + w (b - a)`): bitwise the general loop of {@link Adam.step}, without its
+ * per-element tests.
+ */
+function adamPlain(
+  w: Float64Array,
+  grad: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  w1: number,
+  beta2: number,
+  stepSize: number,
+  bc2Sqrt: number,
+  eps: number,
+): void {
+  const w2 = 1 - beta2;
+  for (let i = 0; i < w.length; i++) {
+    const d = grad[i], mi = m[i] + w1 * (d - m[i]), vi = v[i] * beta2 + w2 * d * d;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = w[i] - stepSize * (mi / (Math.sqrt(vi) / bc2Sqrt + eps));
   }
 }
 

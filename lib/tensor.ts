@@ -31,7 +31,7 @@
  * @module
  */
 import type { Rng } from "./random.ts";
-import { gemm } from "./kernels.ts";
+import { gemm, reluBackward } from "./kernels.ts";
 
 /** A tensor shape: sizes of the dimensions, outermost first. */
 export type Shape = readonly number[];
@@ -791,7 +791,7 @@ export class Tensor {
     const x = this.data, n = x.length, out = new Float64Array(n);
     for (let i = 0; i < n; i++) out[i] = x[i] > 0 || x[i] !== x[i] ? x[i] : 0; // NaN stays NaN
     return op("relu", out, this.shape, [this], (g) => {
-      for (let i = 0; i < n; i++) g[i] = x[i] > 0 ? g[i] : 0;
+      reluBackward(x, g); // g[i] = x[i] > 0 ? g[i] : 0
       acc(this, g, true);
     });
   }

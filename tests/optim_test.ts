@@ -211,6 +211,27 @@ Deno.test("Adam with bias correction: parameters and raw moments after 4 steps",
   }
 });
 
+Deno.test("Adam's plain fast path equals its general loop bitwise (maximize on -g)", () => {
+  // no decay, AMSGrad or maximize takes a separate loop; maximize on the negated gradients runs
+  // the general loop on the same numbers, so both must agree to the last bit
+  let seed = 1;
+  const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5;
+  const init = Array.from({ length: 37 }, rand);
+  const a = new Tensor(Float64Array.from(init), [37], { requiresGrad: true });
+  const b = new Tensor(Float64Array.from(init), [37], { requiresGrad: true });
+  const plain = new Adam([a], { lr: 0.01 }), general = new Adam([b], { lr: 0.01, maximize: true });
+  for (let t = 0; t < 5; t++) {
+    const g = Float64Array.from({ length: 37 }, rand);
+    a.grad = new Tensor(g, [37]);
+    b.grad = new Tensor(g.map((x) => -x), [37]);
+    plain.step();
+    general.step();
+  }
+  assert.deepEqual(a.data, b.data);
+  assert.deepEqual(plain.state.get(a)!.expAvg.data, general.state.get(b)!.expAvg.data);
+  assert.deepEqual(plain.state.get(a)!.expAvgSq.data, general.state.get(b)!.expAvgSq.data);
+});
+
 Deno.test("Adam without bias correction uses m and v raw", () => {
   const lr = 0.01;
   const { p } = run((p) => new Adam([p], { lr, biasCorrection: false }));

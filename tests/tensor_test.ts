@@ -10,6 +10,7 @@ import {
   gemmBlocked,
   gemmSimd,
   matmulReference,
+  reluBackward,
   setGemmBackend,
 } from "@kit/kernels.ts";
 import { rng } from "@kit/random.ts";
@@ -535,6 +536,76 @@ Deno.test("the SIMD and TypeScript kernels give bitwise identical results (same 
     gemmBlocked(false, true, m, n, k, a, 0, b, 0, c1, 0);
     gemmSimd(false, true, m, n, k, a, 0, b, 0, c2, 0);
     deepStrictEqual(c2, c1);
+  }
+});
+
+Deno.test("gemmSimd on single blocks (operands read in place, C whole tiles wide) is bitwise gemmBlocked", () => {
+  // m <= 128, n <= 512, k <= 256 take the unpacked single-block path; widths that are multiples
+  // of 8 make the kernel accumulate into a copy of C; other widths add a scratch block back.
+  const g = rng(11);
+  const fill = (len: number) => Float64Array.from({ length: len }, () => g.normal());
+  const shapes = [[1, 8, 1], [2, 8, 3], [3, 16, 5], [8, 8, 8], [32, 32, 32], [5, 24, 256]];
+  shapes.push([128, 64, 17], [17, 512, 9], [64, 10, 128], [10, 64, 128], [9, 7, 2], [2, 3, 1]);
+  for (const [m, n, k] of shapes) {
+    for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]]) {
+      const a = fill(m * k + 2), b = fill(k * n + 2), c0 = fill(m * n + 4);
+      const c1 = c0.slice(), c2 = c0.slice();
+      gemmBlocked(ta, tb, m, n, k, a, 2, b, 2, c1, 2);
+      gemmSimd(ta, tb, m, n, k, a, 2, b, 2, c2, 2);
+      deepStrictEqual(c2, c1, `transA=${ta} transB=${tb} m=${m} n=${n} k=${k}`);
+    }
+  }
+});
+
+Deno.test("gemmSimd ignores what earlier products left in its scratch memory (padding reads)", () => {
+  // a product full of NaN, then small odd shapes whose padding rows and columns read past the
+  // operands into that leftover memory: none of it may reach C
+  const big = 130, nan = new Float64Array(big * big).fill(NaN);
+  gemmSimd(false, false, big, big, big, nan, 0, nan, 0, new Float64Array(big * big), 0);
+  gemmSimd(
+    false,
+    true,
+    100,
+    500,
+    250,
+    nan,
+    0,
+    new Float64Array(500 * 250).fill(NaN),
+    0,
+    new Float64Array(100 * 500),
+    0,
+  );
+  const g = rng(12);
+  for (const [m, n, k] of [[3, 5, 7], [7, 9, 33], [33, 17, 65], [5, 16, 3]]) {
+    for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]]) {
+      const a = Float64Array.from({ length: m * k }, () => g.normal());
+      const b = Float64Array.from({ length: k * n }, () => g.normal());
+      const c = new Float64Array(m * n);
+      gemmSimd(ta, tb, m, n, k, a, 0, b, 0, c, 0);
+      const ref = matmulReference(
+        ta ? transposeOf(a, k, m) : a,
+        tb ? transposeOf(b, n, k) : b,
+        m,
+        k,
+        n,
+      );
+      assertClose(c, ref, { rtol: 1e-12, atol: 1e-12, msg: `${ta} ${tb} ${m} ${n} ${k}` });
+    }
+  }
+});
+
+Deno.test("reluBackward (WebAssembly SIMD, in chunks) equals the plain loop bitwise", () => {
+  const g = rng(13);
+  const special = [0, -0, NaN, Infinity, -Infinity, 1e-300, -1e-300];
+  for (const n of [1, 63, 64, 65, 1001, 131072 * 2 + 3]) {
+    const x = Float64Array.from({ length: n }, (_, i) => i < 7 ? special[i] : g.normal());
+    const grad = Float64Array.from(
+      { length: n },
+      (_, i) => i % 5 === 0 ? special[i % 7] : g.normal(),
+    );
+    const expected = grad.map((v, i) => (x[i] > 0 ? v : 0));
+    reluBackward(x, grad);
+    deepStrictEqual(grad, expected, `n=${n}`);
   }
 });
 
