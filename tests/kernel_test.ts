@@ -285,3 +285,22 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "kernel: 600 cells on one kernel (1200 requests with the marker cells)",
+  ...zmq,
+  async fn() {
+    // With zeromq's default high-water mark on the shell socket the client stalled after 500 to
+    // 1000 requests and the cell timed out.
+    const kernel = await Kernel.start();
+    try {
+      for (let i = 0; i < 600; i++) {
+        const r = await kernel.execute(`${i} + 1`, { timeoutMs: 10_000 });
+        assert.equal(r.status, "ok", `cell ${i}: ${r.status}`);
+        assert.equal(r.executionCount, i + 1);
+      }
+    } finally {
+      await kernel.shutdown();
+    }
+  },
+});

@@ -17,10 +17,8 @@
  *   queue (their lines never swap order), so everything delivered before a cell's marker was
  *   printed by that cell (or earlier), and everything after it by a later cell. (Printing the
  *   marker to both streams would cost 40 ms a cell: a cell that writes to both is that slow.)
- * Known limit, cause not found yet: through this client a kernel stops answering after about 500
- * requests (497 one-line cells; 249 cells with their marker cells), whatever the cells print.
- * `jupyter nbconvert` ran 600 cells on the same kernel, so the fault is on this side (the
- * zeromq sockets, most likely), not in the kernel. A notebook has fewer than 50 cells.
+ * The shell socket's high-water marks are raised (see its declaration): with zeromq's defaults the
+ * client stalled after 500 to 1000 requests.
  *
  * @module
  */
@@ -194,8 +192,12 @@ export class Kernel {
   #connDir: string;
   #key: CryptoKey;
   #session = crypto.randomUUID();
-  #shell = new Dealer({ linger: 0 });
-  #control = new Dealer({ linger: 0 });
+  // High-water marks far above zeromq's default of 1000 on the request sockets: with the default
+  // the shell socket stopped passing requests after 500 to 1000 of them (replies had all been
+  // read), and the client waited forever; `jupyter nbconvert` ran 600 cells on the same kernel.
+  // With these, 800 cells with their marker cells (1600 requests) ran, twice.
+  #shell = new Dealer({ linger: 0, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 });
+  #control = new Dealer({ linger: 0, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 });
   #iopub = new Subscriber({ linger: 0 });
   #pending = new Map<string, Pending>();
   /** Cells, in order, whose stream output may still be arriving (see {@link Kernel.#stream}). */
