@@ -7,8 +7,9 @@
  *   a reply arrives (as jupyter_client does);
  * - a cell's `execute_result` sometimes arrives on IOPub after that cell's `status: idle`.
  *   Every IOPub message is therefore routed to its cell by `parent_header.msg_id`, the
- *   outputs array of a finished cell stays live, and {@link Kernel.settle} runs an empty
- *   sentinel cell so late messages land before a notebook is considered done;
+ *   outputs array of a finished cell stays live, and {@link Kernel.execute} returns only after
+ *   the marker cell that follows each cell (below) is idle, by when such late messages have
+ *   landed; {@link Kernel.settle} also waits for the last markers;
  * - `console.log` and `console.error` output travels through a queue inside the kernel and is
  *   stamped with the request being executed when it leaves the queue, not when it was printed:
  *   under load the last lines of a cell arrive labelled as the next cell's. So streams are not
