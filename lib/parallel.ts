@@ -106,11 +106,26 @@ export function parallelMap<T, R, S = undefined>(
       over = true;
       for (const w of workers) w.terminate();
     };
+    const fail = (message: string) => {
+      stop();
+      reject(new Error(`parallelMap: ${message}`));
+    };
+    /** postMessage, or a clear failure when `what` cannot be cloned (a function, a class...). */
+    const send = (w: Worker, msg: ToWorker, what: string) => {
+      try {
+        w.postMessage(msg);
+      } catch (err) {
+        fail(
+          `${what} cannot be sent to a worker (${(err as Error).message}); items, shared and ` +
+            "results must be structured-cloneable: numbers, strings, arrays, plain objects, " +
+            "typed arrays",
+        );
+      }
+    };
     const give = (w: Worker) => {
       if (next < n) {
-        const msg: ToWorker = { kind: "job", index: next, item: items[next] };
-        next++;
-        w.postMessage(msg);
+        const index = next++;
+        send(w, { kind: "job", index, item: items[index] }, `item ${index}`);
       }
     };
     for (let k = 0; k < size; k++) {
@@ -121,9 +136,8 @@ export function parallelMap<T, R, S = undefined>(
         const m = e.data;
         if (m.kind === "ready") return give(w);
         if (m.kind === "failed") {
-          stop();
           const what = m.index < 0 ? "a worker could not load the job" : `item ${m.index} failed`;
-          return reject(new Error(`parallelMap: ${what}: ${m.message}`));
+          return fail(`${what}: ${m.message}`);
         }
         results[m.index] = m.result as Awaited<R>;
         if (++finished === n) {
@@ -133,12 +147,10 @@ export function parallelMap<T, R, S = undefined>(
       };
       w.onerror = (e: ErrorEvent) => {
         e.preventDefault();
-        if (over) return;
-        stop();
-        reject(new Error(`parallelMap: a worker failed to start or crashed: ${e.message}`));
+        if (!over) fail(`a worker failed to start or crashed: ${e.message}`);
       };
-      const init: ToWorker = { kind: "init", ...job, shared: opts.shared };
-      w.postMessage(init);
+      send(w, { kind: "init", ...job, shared: opts.shared }, "shared");
+      if (over) return;
     }
   });
 }

@@ -32,7 +32,12 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     return post({ kind: "ready" });
   }
   try {
-    post({ kind: "done", index: m.index, result: await job!(m.item, kit, shared) });
+    const result = await job!(m.item, kit, shared);
+    try {
+      post({ kind: "done", index: m.index, result });
+    } catch (err) {
+      throw new TypeError(`its result cannot be sent back: ${(err as Error).message}`);
+    }
   } catch (err) {
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     const hint = err instanceof ReferenceError

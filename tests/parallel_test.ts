@@ -74,3 +74,18 @@ Deno.test("parallelMap: a job exported by a module, with its own imports", async
     /not an absolute URL; use new URL/,
   );
 });
+
+Deno.test("parallelMap: what cannot be cloned is named, and no worker is left running", async () => {
+  await rejects(
+    parallelMap([1, () => 2, 3], (x: unknown) => x),
+    /item 1 cannot be sent to a worker .*structured-cloneable/,
+  );
+  await rejects(
+    parallelMap([1], (x, _kit, s) => x + s.k, { shared: { k: 1, f: () => 0 } }),
+    /shared cannot be sent to a worker/,
+  );
+  await rejects(
+    parallelMap([1], () => () => 0),
+    /item 0 failed: TypeError: its result cannot be sent back/,
+  );
+});
