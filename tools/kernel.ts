@@ -203,7 +203,8 @@ export class Kernel {
   #pending = new Map<string, Pending>();
   /** Cells, in order, whose stream output may still be arriving (see {@link Kernel.#stream}). */
   #open: Pending[] = [];
-  #streamsDone?: () => void;
+  /** Waiters of {@link Kernel.settle} for `#open` to empty (several settles may overlap). */
+  #streamsDone = new Set<() => void>();
   /** The last marker cell sent; {@link Kernel.settle} waits for its idle. */
   #lastMarker?: Promise<void>;
   #displays = new Map<string, Output[]>();
@@ -482,7 +483,10 @@ export class Kernel {
       if (at < 0) return this.#appendStream(owner, name, text);
       if (at > 0) this.#appendStream(owner, name, text.slice(0, at));
       this.#open.shift();
-      if (!this.#open.length) this.#streamsDone?.();
+      if (!this.#open.length) {
+        for (const done of this.#streamsDone) done();
+        this.#streamsDone.clear();
+      }
       text = text.slice(at + line.length);
     }
   }
@@ -746,7 +750,7 @@ export class Kernel {
   async settle(timeoutMs = 10_000): Promise<void> {
     if (this.#exit || this.#closed) return;
     const drained = this.#open.length
-      ? new Promise<void>((r) => (this.#streamsDone = r))
+      ? new Promise<void>((r) => this.#streamsDone.add(r))
       : Promise.resolve();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const ok = await Promise.race([
