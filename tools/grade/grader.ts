@@ -186,6 +186,18 @@ export function assemble(
   return { cells, notes };
 }
 
+/** What the sandbox refused a cell, from the errors it printed (one note per kind). */
+function refusals(output: string, cell: number): string[] {
+  const out = new Set<string>();
+  for (const m of output.matchAll(/NotCapable: Requires (\w+) access(?: to ("[^"\n]{0,200}"))?/g)) {
+    out.add(`cell ${cell} was refused ${m[1]} access${m[2] ? ` to ${m[2]}` : ""} (sandbox)`);
+  }
+  if (output.includes("grading: ending the process is disabled")) {
+    out.add(`cell ${cell} tried to end the process (disabled while grading)`);
+  }
+  return [...out];
+}
+
 /**
  * Grades one submission file's text against an instructor notebook. Never throws for a bad
  * submission: it comes back with `invalid` set and zero points.
@@ -233,6 +245,7 @@ export async function gradeSubmission(
     } else if (r.reason) {
       notes.push(`the run stopped in cell ${i + 1}: ${r.reason}`);
     }
+    if (c.kind === "code") notes.push(...refusals(r.output, i + 1));
   });
   const byId = new Map(cells.filter((c) => c.kind === "check").map((c) => [c.checkId!, c.result]));
   const rows = inst.checks.map((c) => {

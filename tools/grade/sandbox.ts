@@ -143,6 +143,18 @@ export function preludeSource(name: string, mark: string, bindings: readonly Imp
   const imports = { __proto__: null };
 ${importLines.join("\n")}
 ${bindLines.join("\n")}
+  // Leaving early would end the run: make it an ordinary error instead. node:process is loaded
+  // before the built-ins are frozen (its lazy set-up assigns to a Set's Symbol.iterator).
+  const noExit = () => { throw new Error("grading: ending the process is disabled"); };
+  for (const [obj, k] of [[Deno, "exit"], [g, "close"]]) {
+    try { defineProperty(obj, k, { value: noExit, writable: false, configurable: false }); } catch {}
+  }
+  try {
+    const proc = (await import("node:process")).default;
+    for (const k of ["exit", "reallyExit", "abort", "kill"]) {
+      try { defineProperty(proc, k, { value: noExit, writable: false, configurable: false }); } catch {}
+    }
+  } catch {}
   // Built-ins: the checks and lib/ read them by name, so pin the global bindings and freeze them.
   const intrinsics = { __proto__: null };
   const seen = new WeakSet();
@@ -188,17 +200,6 @@ ${bindLines.join("\n")}
   harden(getPrototypeOf(async function () {}), 1);
   for (const k of ownKeys(intrinsics)) harden(intrinsics[k], 2);
   for (const k of ownKeys(imports)) harden(imports[k], 2);
-  // Leaving early would end the run: make it an ordinary error instead.
-  const noExit = () => { throw new Error("grading: ending the process is disabled"); };
-  for (const [obj, k] of [[Deno, "exit"], [g, "close"]]) {
-    try { defineProperty(obj, k, { value: noExit, writable: false, configurable: false }); } catch {}
-  }
-  try {
-    const proc = (await import("node:process")).default;
-    for (const k of ["exit", "reallyExit", "abort", "kill"]) {
-      try { defineProperty(proc, k, { value: noExit, writable: false, configurable: false }); } catch {}
-    }
-  } catch {}
   const message = (e) => {
     try {
       if (e !== null && typeof e === "object") {
@@ -348,8 +349,12 @@ async function runOnce(
     stderr: "",
   };
   let current = -1, ended = false, killedFor = "";
-  const append = (text: string) => {
-    if (current < 0 || ended || !text) return;
+  const append = (raw: string) => {
+    if (current < 0 || ended || !raw) return;
+    const text = raw.replace(
+      /Error in --eval-file file "[^"]*\/cell(\d+)\.ts": /g,
+      "Error in cell $1: ",
+    );
     const o = att.outputs[current];
     if (o.length < OUTPUT_CAP) {
       att.outputs[current] = (o + text).slice(0, OUTPUT_CAP);
