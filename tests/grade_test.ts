@@ -9,7 +9,8 @@
  */
 import assert from "node:assert";
 import { type CodeCell, type Notebook, projectNotebooks, sourceText } from "../tools/notebook.ts";
-import { isGraded, studentNotebook } from "../tools/grade/exercises.ts";
+import { importBindings, isGraded, studentNotebook } from "../tools/grade/exercises.ts";
+import { runSandboxed, type SandboxCell } from "../tools/grade/sandbox.ts";
 import { gradeAll } from "../tools/grade/grade.ts";
 import { mergeShards } from "../tools/grade/merge.ts";
 import type { ResultRecord } from "../tools/grade/report.ts";
@@ -488,5 +489,42 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "sandbox: a value whose getters lie cannot slip through assertClose in a check",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const cells: SandboxCell[] = [
+      { kind: "code", source: 'import { assertClose } from "@kit/mod.ts";' },
+      {
+        kind: "code",
+        source: "class Liar extends Float64Array {\n  reads = 0;\n" +
+          "  get length() { return this.reads++ === 0 ? 3 : 0; }\n}\n" +
+          "function ex() { return new Liar(3); }\n" +
+          'try { assertClose(ex(), [1, 2, 3]); console.log("unwrapped: passed"); }\n' +
+          'catch { console.log("unwrapped: failed"); }',
+      },
+      { kind: "check", checkId: "liar", source: "assertClose(ex(), [1, 2, 3]);" },
+      {
+        kind: "check",
+        checkId: "honest",
+        source: "assertClose(new Float64Array([1, 2]), [1, 2]);",
+      },
+    ];
+    const r = await runSandboxed(cells, {
+      root: ROOT,
+      bindings: importBindings(cells.map((c) => c.source)),
+      timeoutSec: TIMEOUT,
+      memoryMb: MEMORY,
+    });
+    // The attack works on the library function as such (the student's own call)...
+    assert.match(r.cells[1].output, /unwrapped: passed/);
+    // ...but not in a check, which compares a copy read once.
+    assert.strictEqual(r.cells[2].passed, false);
+    assert.match(r.cells[2].message!, /shapes differ|differ/);
+    assert.strictEqual(r.cells[3].passed, true, r.cells[3].message);
   },
 });

@@ -36,7 +36,8 @@ export function studentSlug(student: string): string {
 
 /**
  * The notebook shown on a feedback page: the cells that ran with what they printed. Hidden
- * checks show their id and outcome only (never their source); markdown from the submission is
+ * checks show their id, outcome and message only (never their source, nor what the submission
+ * printed while they ran); markdown from the submission is
  * shown with `<` escaped, so raw HTML in it is text.
  */
 export function gradedNotebook(g: NotebookGrade, submitted: Notebook | null): Notebook {
@@ -50,7 +51,9 @@ export function gradedNotebook(g: NotebookGrade, submitted: Notebook | null): No
   const hidden = new Set(g.rows.filter((r) => r.hidden).map((r) => r.check));
   g.cells.forEach((c, i) => {
     const outputs: Output[] = [];
-    if (c.result.output.trim()) {
+    const isHidden = c.kind === "check" && hidden.has(c.checkId!);
+    // What a submission prints while a hidden check calls it would show the hidden inputs.
+    if (c.result.output.trim() && !isHidden) {
       outputs.push({ output_type: "stream", name: "stdout", text: splitLines(c.result.output) });
     }
     if (c.kind === "check") {
@@ -71,9 +74,7 @@ export function gradedNotebook(g: NotebookGrade, submitted: Notebook | null): No
         text: [`not run: ${c.result.reason ?? c.result.status}\n`],
       });
     }
-    const source = c.kind === "check" && hidden.has(c.checkId!)
-      ? `// hidden check ${c.checkId}`
-      : c.source;
+    const source = isHidden ? `// hidden check ${c.checkId}` : c.source;
     cells.push({
       cell_type: "code",
       metadata: {},
