@@ -316,6 +316,8 @@ interface Attempt {
   stopReason: string;
   ready: boolean;
   stderr: string;
+  /** What was printed before the first cell (the prelude's errors). */
+  preamble: string;
 }
 
 async function runOnce(
@@ -393,9 +395,11 @@ async function runOnce(
     stopReason: "",
     ready: false,
     stderr: "",
+    preamble: "",
   };
   let current = -1, ended = false, killedFor = "";
   const append = (raw: string) => {
+    if (current < 0 && !ended && att.preamble.length < OUTPUT_CAP) att.preamble += raw;
     if (current < 0 || ended || !raw) return;
     const text = raw.replace(
       /Error in --eval-file file "[^"]*\/cell(\d+)\.ts": /g,
@@ -520,7 +524,7 @@ export async function runSandboxed(
       if (!last.ready) {
         problems.push(
           `the sandbox did not start (${last.stopReason || "no prelude"}): ${
-            last.stderr.slice(0, 2000)
+            (last.preamble + last.stderr).slice(0, 2000)
           }`,
         );
         break;
