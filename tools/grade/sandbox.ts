@@ -245,6 +245,13 @@ ${bindLines.join("\n")}
   harden(getPrototypeOf(function* () {}), 1);
   harden(getPrototypeOf(async function () {}), 1);
   for (const k of ownKeys(intrinsics)) harden(intrinsics[k], 2);
+  // Every export of every module the notebook imports, not only the names it binds: a check's
+  // tensor() builds Tensors whose methods must be the library's even if Tensor is not imported.
+  const modules = [${specs.map((_, i) => `m${i}`).join(", ")}];
+  try { modules.push(await import("@kit/mod.ts")); } catch { /* not this kit */ }
+  for (const m of modules) {
+    for (const k of ownKeys(m)) harden(m[k], 2);
+  }
   for (const k of ownKeys(imports)) harden(imports[k], 2);
   const message = (e) => {
     try {
