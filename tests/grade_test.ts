@@ -153,6 +153,27 @@ console.log("grader names seen:", Object.getOwnPropertyNames(globalThis).filter(
   ),
 };
 
+// Student-controlled text that would run as HTML if a page did not escape it.
+const XSS = "<script>alert(1)</script>";
+const XSS_NAME = "h-html<b onmouseover=alert(3)>"; // a folder name: no "/"
+hostile[XSS_NAME] = insertAfter(
+  answer(clone(student), 1, `throw new Error("${XSS}");`),
+  "c10",
+  `console.log("<img src=x onerror=alert(2)>");`,
+);
+hostile[XSS_NAME].cells.push({
+  cell_type: "markdown",
+  id: "md-x",
+  metadata: {},
+  source: XSS,
+});
+hostile[XSS_NAME].cells[0] = {
+  cell_type: "markdown",
+  id: "m01",
+  metadata: {},
+  source: `# Title ${XSS}<iframe src="https://example.com"></iframe>`,
+};
+
 const submissions: Record<string, Record<string, string>> = {
   teacher: { [NB]: JSON.stringify(instructor) },
   untouched: { [NB]: JSON.stringify(student) },
@@ -382,6 +403,23 @@ Deno.test({
         assert.deepStrictEqual([...after].filter((x) => !before.has(x)), []);
       });
       await t.step("feedback pages escape student text and hide hidden checks", async () => {
+        const pages: string[] = [];
+        for await (const e of Deno.readDir(`${dir}/out/feedback`)) {
+          if (e.name.startsWith("h-html")) pages.push(`${dir}/out/feedback/${e.name}`);
+        }
+        assert.strictEqual(pages.length, 2, pages.join());
+        for (const p of pages) {
+          const html = await Deno.readTextFile(p);
+          for (const bad of ["<script>alert", "<img src=x", "<iframe", "<b onmouseover"]) {
+            assert.ok(!html.includes(bad), `${p} contains ${bad}`);
+          }
+        }
+        const own = await Deno.readTextFile(
+          pages.find((p) => !p.endsWith("__90_grading_fixture.html"))!,
+        );
+        assert.match(own, /Feedback for h-html&lt;b onmouseover=alert\(3\)&gt;/);
+        assert.match(own, /Error: &lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+        assert.strictEqual(points(records, XSS_NAME), 0);
         const page = await Deno.readTextFile(`${dir}/out/feedback/untouched.html`);
         assert.match(page, /0 \/ 10 points/);
         const nbPage = await Deno.readTextFile(out("teacher"));
