@@ -54,9 +54,10 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { loadCSV } from "@kit/data.ts";
  * const { X, y, columns } = loadCSV("data/diabetes.csv", { target: "progression" });
- * console.log(X.shape, y!.shape, columns[2]); // [442, 10] [442] "bmi"
+ * deepStrictEqual([X.shape, y!.shape, columns[2]], [[442, 10], [442], "bmi"]);
  * ```
  */
 export function loadCSV(
@@ -178,10 +179,11 @@ function rowsOf(op: string, name: string, t: Tensor): number {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor } from "@kit/tensor.ts";
  * import { takeRows } from "@kit/data.ts";
  * const t = takeRows(tensor([[1, 2], [3, 4], [5, 6]]), [2, 0]);
- * console.log(t.toArray()); // [[5, 6], [1, 2]]
+ * deepStrictEqual(t.toArray(), [[5, 6], [1, 2]]);
  * ```
  */
 export function takeRows(t: Tensor, idx: ArrayLike<number>): Tensor {
@@ -228,11 +230,12 @@ export interface SplitOptions {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { loadCSV, trainValTestSplit } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const { X, y } = loadCSV("data/breast_cancer.csv", { target: "malignant" });
  * const { train, val, test } = trainValTestSplit(X, y, [0.6, 0.2, 0.2], rng(0));
- * console.log(train.x.shape, val.x.shape, test.x.shape); // [341, 30] [114, 30] [114, 30]
+ * deepStrictEqual([train.x.shape, val.x.shape, test.x.shape], [[341, 30], [114, 30], [114, 30]]);
  * ```
  */
 export function trainValTestSplit<Y extends Tensor | null>(
@@ -361,11 +364,12 @@ export interface Standardizer {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor } from "@kit/tensor.ts";
  * import { standardize } from "@kit/data.ts";
  * const s = standardize(tensor([[1, 5], [3, 5]]), tensor([[5, 6]]));
- * console.log(s.transformed[0].toArray()); // [[-1, 0], [1, 0]]
- * console.log(s.transformed[1].toArray()); // [[3, 1]]
+ * deepStrictEqual(s.transformed[0].toArray(), [[-1, 0], [1, 0]]);
+ * deepStrictEqual(s.transformed[1].toArray(), [[3, 1]]);
  * ```
  */
 export function standardize(trainX: Tensor, ...others: Tensor[]): Standardizer {
@@ -441,12 +445,14 @@ export interface Batch<Y extends Tensor | null = Tensor | null> {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor } from "@kit/tensor.ts";
  * import { batches } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const X = tensor([[0], [1], [2], [3], [4]]);
  * const y = tensor([0, 1, 0, 1, 0]);
- * for (const b of batches(X, y, 2, rng(0))) console.log(b.x.shape); // [2, 1] [2, 1] [1, 1]
+ * const shapes = [...batches(X, y, 2, rng(0))].map((b) => b.x.shape);
+ * deepStrictEqual(shapes, [[2, 1], [2, 1], [1, 1]]);
  * ```
  */
 export function* batches<Y extends Tensor | null>(
@@ -481,9 +487,10 @@ export function* batches<Y extends Tensor | null>(
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor } from "@kit/tensor.ts";
  * import { oneHot } from "@kit/data.ts";
- * console.log(oneHot(tensor([2, 0]), 3).toArray()); // [[0, 0, 1], [1, 0, 0]]
+ * deepStrictEqual(oneHot(tensor([2, 0]), 3).toArray(), [[0, 0, 1], [1, 0, 0]]);
  * ```
  */
 export function oneHot(y: Tensor, numClasses: number): Tensor {
@@ -528,10 +535,13 @@ export interface Sample {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { noisySinusoid } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const { X, y } = noisySinusoid(20, { rng: rng(0), gap: [0.4, 0.6] });
- * console.log(X.shape, y.shape); // [20, 1] [20]
+ * deepStrictEqual([X.shape, y.shape], [[20, 1], [20]]);
+ * // no point falls in the gap
+ * deepStrictEqual(X.data.some((x) => x > 0.4 && x < 0.6), false);
  * ```
  */
 export function noisySinusoid(
@@ -576,10 +586,12 @@ export function noisySinusoid(
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { twoMoons } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const { X, y } = twoMoons(200, { noise: 0.1, rng: rng(0) });
- * console.log(X.shape, y.shape); // [200, 2] [200]
+ * deepStrictEqual([X.shape, y.shape], [[200, 2], [200]]);
+ * deepStrictEqual(y.data.filter((c) => c === 1).length, 100); // two balanced classes
  * ```
  */
 export function twoMoons(n: number, { noise = 0, rng }: { noise?: number; rng: Rng }): Sample {
@@ -619,10 +631,12 @@ export function twoMoons(n: number, { noise = 0, rng }: { noise?: number; rng: R
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { sparseLinear } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const { X, coef, support } = sparseLinear(100, 20, { nonzero: 3, noise: 0.5, rng: rng(0) });
- * console.log(X.shape, coef.shape, support.length); // [100, 20] [20] 3
+ * deepStrictEqual([X.shape, coef.shape, support.length], [[100, 20], [20], 3]);
+ * deepStrictEqual(coef.data.filter((c) => c !== 0).length, 3);
  * ```
  */
 export function sparseLinear(
@@ -673,10 +687,11 @@ export interface GaussianDesign {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { gaussianDesign } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const d = gaussianDesign(100, 50, { rng: rng(0), signal: 1, noise: 0.5, nTest: 200 });
- * console.log(d.X.shape, d.beta.shape, d.XTest.shape); // [100, 50] [50] [200, 50]
+ * deepStrictEqual([d.X.shape, d.beta.shape, d.XTest.shape], [[100, 50], [50], [200, 50]]);
  * ```
  */
 export function gaussianDesign(
@@ -742,11 +757,13 @@ export interface RandomFeatures {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor } from "@kit/tensor.ts";
  * import { randomReluFeatures } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const rf = randomReluFeatures(tensor([[1, 0], [0, 1], [1, 1]]), 5, rng(0));
- * console.log(rf.features.shape, rf.apply(tensor([[2, 2]])).shape); // [3, 5] [1, 5]
+ * deepStrictEqual([rf.features.shape, rf.apply(tensor([[2, 2]])).shape], [[3, 5], [1, 5]]);
+ * deepStrictEqual(rf.features.data.every((v) => v >= 0), true); // ReLU features
  * ```
  */
 export function randomReluFeatures(X: Tensor, p: number, rng: Rng): RandomFeatures {
