@@ -481,58 +481,89 @@ export class AveragedModel {
   }
 }
 
+/** Options of {@link EMA}. */
+export interface EMAOptions {
+  /**
+   * Where the average starts. `"firstUpdate"` (default, PyTorch's `AveragedModel`): the first
+   * `update()` copies the weights, later updates blend. `"construction"`: the average starts at
+   * the weights the model had when the `EMA` was constructed, and every update blends, the first
+   * included (the lecture's EMA with e₀ = the initial weights).
+   */
+  start?: "firstUpdate" | "construction";
+}
+
 /**
  * Exponential moving average of the weights (Polyak averaging with decay; the lecture's EMA
- * applied to parameters), as `AveragedModel` with PyTorch's `get_ema_multi_avg_fn(decay)`:
+ * applied to parameters), as PyTorch's
+ * `AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))`:
  *
  * ```text
- * ŵ ← decay · ŵ + (1 − decay) · w          (ŵ starts as a copy of w at construction)
+ * first update:  ŵ ← w
+ * later updates: ŵ ← decay · ŵ + (1 − decay) · w
  * ```
- * computed as PyTorch's `lerp` (`ŵ + (1 − decay)(w − ŵ)`). No bias correction: the shadow starts
- * at the initial weights, not at 0. Call `update()` after each optimizer step; evaluate with
- * `applyTo(model)` (save `model.stateDict()` first to resume training with the raw weights).
- * Buffers (batch-norm statistics) are not averaged.
+ * computed as PyTorch's `lerp` (`ŵ + (1 − decay)(w − ŵ)`). No bias correction is needed: the
+ * average starts at the first weights it sees, not at 0. With `{ start: "construction" }` the
+ * first update blends too, from the weights at construction. Before any update the average holds
+ * the weights at construction (PyTorch's deep copy). Call `update()` after each optimizer step;
+ * evaluate with `applyTo(model)` (save `model.stateDict()` first to resume training with the raw
+ * weights). Buffers (batch-norm statistics) are not averaged (PyTorch's `use_buffers=False`).
  *
  * @example
  * ```ts
- * import assert from "node:assert";
+ * import { assertClose } from "@kit/check.ts";
  * import { EMA } from "@kit/regularizers.ts";
  * import { Linear } from "@kit/nn.ts";
  * import { rng } from "@kit/random.ts";
  * const model = new Linear(1, 1, { rng: rng(0), bias: false });
- * model.weight.data[0] = 0;
  * const ema = new EMA(model, 0.9);
  * model.weight.data[0] = 1;
- * ema.update(); // 0.9 * 0 + 0.1 * 1
- * assert.ok(Math.abs(ema.shadow.get("weight")!.data[0] - 0.1) < 1e-15);
+ * ema.update(); // the first update copies: 1
+ * model.weight.data[0] = 3;
+ * ema.update(); // 0.9 * 1 + 0.1 * 3
+ * assertClose(ema.shadow.get("weight")!.data[0], 1.2);
  * ```
  */
 export class EMA {
   readonly model: Module;
   readonly decay: number;
+  /** Where the average starts (see {@link EMAOptions}). */
+  readonly start: "firstUpdate" | "construction";
   /** The averaged parameters, by name. */
   readonly shadow: Map<string, Tensor>;
-  /** Number of `update()` calls. */
+  /** Number of `update()` calls (PyTorch's `n_averaged`). */
   numUpdates = 0;
 
-  constructor(model: Module, decay: number) {
+  constructor(model: Module, decay: number, { start = "firstUpdate" }: EMAOptions = {}) {
     if (!(decay >= 0 && decay <= 1)) {
       throw new RangeError(`EMA: decay must be in [0, 1], got ${decay}`);
     }
+    if (start !== "firstUpdate" && start !== "construction") {
+      throw new RangeError(`EMA: start must be "firstUpdate" or "construction", got ${start}`);
+    }
     this.model = model;
     this.decay = decay;
+    this.start = start;
     this.shadow = copyParams(model);
   }
 
-  /** Moves the shadow weights towards the model's current weights. */
+  /** Moves the average towards the model's current weights (the first update copies them). */
   update(model: Module = this.model): void {
+    const copy = this.numUpdates === 0 && this.start === "firstUpdate";
     const w = 1 - this.decay;
     for (const [name, p] of model.namedParameters()) {
       const s = this.shadow.get(name);
       if (s === undefined || s.data.length !== p.data.length) {
-        throw new Error(`EMA.update: unknown parameter "${name}" [${p.shape}]`);
+        throw new Error(
+          `EMA.update: the model's parameter "${name}" [${p.shape}] is not in the average; ` +
+            "update with the model the EMA was built from (or one of the same architecture)",
+        );
       }
       const sd = s.data, pd = p.data;
+      if (copy) {
+        sd.set(pd);
+        continue;
+      }
+      // torch.lerp's two formulas, for the same rounding as PyTorch
       for (let i = 0; i < sd.length; i++) {
         sd[i] = w < 0.5 ? sd[i] + w * (pd[i] - sd[i]) : pd[i] - (pd[i] - sd[i]) * (1 - w);
       }
@@ -540,7 +571,7 @@ export class EMA {
     this.numUpdates += 1;
   }
 
-  /** Writes the shadow weights into `model` (default: the tracked model), in place. */
+  /** Writes the averaged weights into `model` (default: the tracked model), in place. */
   applyTo(model: Module = this.model): void {
     writeParams(this.shadow, model, "EMA.applyTo");
   }
