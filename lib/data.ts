@@ -21,6 +21,12 @@ export interface LoadCSVOptions {
   target?: string | null;
   /** Feature columns to keep, in this order (default: every column but the target). */
   columns?: readonly string[];
+  /**
+   * Accept non-finite values (default false): `NaN`, `Infinity`, `-Infinity` (also written `nan`,
+   * `inf`, any case) and literals too large for a float64 such as `1e999`, which become ±Infinity.
+   * By default they are errors, because one of them silently turns every loss into NaN.
+   */
+  allowNonFinite?: boolean;
 }
 
 /** A numeric table loaded by {@link loadCSV}. */
@@ -37,6 +43,8 @@ export interface CSVData {
 
 // a plain decimal number: optional sign, digits with an optional point, optional exponent
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+// the non-finite spellings accepted with `allowNonFinite` (JavaScript's, NumPy's and pandas')
+const NON_FINITE = /^(?:[+-]?(?:inf|infinity)|nan)$/i;
 
 /**
  * Loads a numeric CSV file with one header row into tensors.
@@ -44,13 +52,14 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * The path is resolved against the current working directory (notebooks run with cwd =
  * `notebooks/`, so they load `"../data/digits.csv"`; tests run from the repository root and load
  * `"data/digits.csv"`). Empty lines are skipped; a leading byte-order mark is ignored; cells may be
- * quoted, and spaces around cells are ignored. Every cell must be a plain decimal number (no
- * empty cells, no NaN).
+ * quoted, and spaces around cells are ignored. Every cell must be a finite plain decimal number:
+ * no empty cells, no NaN or Infinity, no literal beyond float64's range such as `1e999`, unless
+ * `allowNonFinite` is set (empty cells stay errors).
  *
  * @throws Error naming the file and, where it applies, its line number (1-based, the header is
- * line 1), the column and the offending value: for a missing or empty file, a row whose number of
- * cells differs from the header, a non-numeric cell, and an unknown target or feature column
- * (the message lists the available ones).
+ * line 1), the column (1-based number and name) and the offending value: for a missing or empty
+ * file, a row whose number of cells differs from the header, a non-numeric or non-finite cell,
+ * and an unknown target or feature column (the message lists the available ones).
  *
  * @example
  * ```ts
@@ -58,6 +67,17 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * import { loadCSV } from "@kit/data.ts";
  * const { X, y, columns } = loadCSV("data/diabetes.csv", { target: "progression" });
  * deepStrictEqual([X.shape, y!.shape, columns[2]], [[442, 10], [442], "bmi"]);
+ * ```
+ *
+ * @example Non-finite values are errors unless allowed
+ * ```ts
+ * import { strictEqual, throws } from "node:assert";
+ * import { loadCSV } from "@kit/data.ts";
+ * const path = Deno.makeTempFileSync({ suffix: ".csv" });
+ * Deno.writeTextFileSync(path, "a,b\n1,2\n3,1e999\n");
+ * throws(() => loadCSV(path), /line 3, column 2 "b": "1e999" is not a finite number/);
+ * strictEqual(loadCSV(path, { allowNonFinite: true }).X.data[3], Infinity);
+ * Deno.removeSync(path);
  * ```
  */
 export function loadCSV(
@@ -131,17 +151,34 @@ export function loadCSV(path: string | URL, opts: LoadCSVOptions = {}): CSVData 
   const n = records.length - 1, d = featureIdx.length;
   const X = new Float64Array(n * d);
   const y = targetIdx >= 0 ? new Float64Array(n) : null;
+  const allowNonFinite = opts.allowNonFinite ?? false;
   const cell = (r: number, c: number): number => {
     const { record, info } = records[r];
     const raw = record[c].trim();
+    const where = `loadCSV: "${shown}" line ${info.lines}, column ${c + 1} "${header[c]}"`;
+    if (allowNonFinite && NON_FINITE.test(raw)) {
+      return /nan/i.test(raw) ? NaN : raw.startsWith("-") ? -Infinity : Infinity;
+    }
     if (!NUMBER.test(raw)) {
-      const what = raw === "" ? "an empty cell (missing value)" : `"${record[c]}" is not a number`;
+      const what = raw === ""
+        ? "an empty cell (missing value)"
+        : NON_FINITE.test(raw)
+        ? `"${record[c]}" is not a finite number`
+        : `"${record[c]}" is not a number`;
       throw new Error(
-        `loadCSV: "${shown}" line ${info.lines}, column "${header[c]}": ${what}. ` +
-          `Every cell must be a plain decimal number; fix or drop that row`,
+        `${where}: ${what}. Every cell must be a finite plain decimal number; fix or drop that ` +
+          `row${NON_FINITE.test(raw) ? ", or pass { allowNonFinite: true } to keep it" : ""}`,
       );
     }
-    return Number(raw);
+    const v = Number(raw);
+    if (!Number.isFinite(v) && !allowNonFinite) {
+      throw new Error(
+        `${where}: "${record[c]}" is not a finite number (beyond float64's range, about ` +
+          `±1.8e308, it would be read as ${v}). Fix or drop that row, or pass ` +
+          `{ allowNonFinite: true } to read it as ${v}`,
+      );
+    }
+    return v;
   };
   for (let r = 1; r <= n; r++) {
     const { record, info } = records[r];
