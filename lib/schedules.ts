@@ -573,6 +573,51 @@ export class PowerLR extends LRScheduler {
 }
 
 /**
+ * Polynomial decay to zero over `totalIters` steps, as `torch.optim.lr_scheduler.PolynomialLR`
+ * (closed form `_get_closed_form_lr`):
+ *
+ * ```text
+ * lr_t = lr₀ · (1 − min(t, totalIters) / totalIters)^power
+ * ```
+ * The rate reaches 0 at `t = totalIters` and stays there. PyTorch's defaults: `totalIters = 5`,
+ * `power = 1` (linear decay). This is the "polynomial decay" of the UNAM deck's schedule slide;
+ * Keras' `PolynomialDecay` is the same curve with an end rate other than 0. It differs from the
+ * lecture's power schedule ({@link PowerLR}), which decays like `t^(−c)` and never reaches 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lrSequence, PolynomialLR } from "@kit/schedules.ts";
+ * // PyTorch's docstring example: lr 0.001, totalIters 4, power 1
+ * const lrs = lrSequence((o) => new PolynomialLR(o, { totalIters: 4 }), 6, { lr: 0.001 });
+ * assert.deepEqual(lrs.map((x) => +x.toFixed(6)), [0.001, 0.00075, 0.0005, 0.00025, 0, 0]);
+ * ```
+ */
+export class PolynomialLR extends LRScheduler {
+  readonly totalIters: number;
+  readonly power: number;
+  constructor(
+    optimizer: AnyOptimizer,
+    { totalIters = 5, power = 1 }: { totalIters?: number; power?: number } = {},
+  ) {
+    super(optimizer);
+    if (!(Number.isInteger(totalIters) && totalIters > 0)) {
+      throw new RangeError(
+        `PolynomialLR: totalIters must be a positive integer, got ${totalIters}`,
+      );
+    }
+    if (!(power > 0)) throw new RangeError(`PolynomialLR: power must be > 0, got ${power}`);
+    this.totalIters = totalIters;
+    this.power = power;
+    this.initialStep();
+  }
+  lrAt(t: number): number[] {
+    const f = (1 - Math.min(t, this.totalIters) / this.totalIters) ** this.power;
+    return this.baseLrs.map((lr) => lr * f);
+  }
+}
+
+/**
  * The lecture's piecewise-constant schedule: `values[0]` while `t < boundaries[0]`, `values[k]`
  * while `boundaries[k−1] ≤ t < boundaries[k]`, the last value after the last boundary. The values
  * are absolute rates, applied to every group (the optimizer's own lr is ignored). This is the
