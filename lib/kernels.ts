@@ -545,10 +545,13 @@ let backend: "wasm" | "ts" = simd ? "wasm" : "ts";
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert";
  * import { gemmBackend, setGemmBackend } from "@kit/kernels.ts";
  * const before = gemmBackend();
  * setGemmBackend("ts");
+ * strictEqual(gemmBackend(), "ts");
  * setGemmBackend(before);
+ * strictEqual(gemmBackend(), before);
  * ```
  */
 export function setGemmBackend(which: "wasm" | "ts"): void {
@@ -563,8 +566,9 @@ export function setGemmBackend(which: "wasm" | "ts"): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { gemmBackend } from "@kit/kernels.ts";
- * console.log(`gemm runs on ${gemmBackend()}`);
+ * assert.ok(["wasm", "ts"].includes(gemmBackend()), `gemm runs on ${gemmBackend()}`);
  * ```
  */
 export function gemmBackend(): "wasm" | "ts" {

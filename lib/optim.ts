@@ -54,6 +54,7 @@ function isGroupArray<O>(x: ParamsArg<O>): x is readonly ({ params: Tensor[] } &
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SGD } from "@kit/optim.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const w = tensor([1, 2], { requiresGrad: true });
@@ -63,7 +64,7 @@ function isGroupArray<O>(x: ParamsArg<O>): x is readonly ({ params: Tensor[] } &
  * w.grad = tensor([1, 1]);
  * b.grad = tensor([1]);
  * opt.step();
- * console.assert(Math.abs(w.data[0] - 0.9) < 1e-15 && b.data[0] === -0.5);
+ * assert.ok(Math.abs(w.data[0] - 0.9) < 1e-15 && b.data[0] === -0.5);
  * opt.zeroGrad(); // grads are null again
  * ```
  */
@@ -181,6 +182,7 @@ export interface SGDState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SGD } from "@kit/optim.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const w = tensor([1], { requiresGrad: true });
@@ -190,8 +192,8 @@ export interface SGDState {
  *   opt.step();
  * }
  * // b1 = 1, b2 = 0.9 * 1 + 1 = 1.9; w = 1 - 0.1 * 1 - 0.1 * 1.9 = 0.71
- * console.assert(Math.abs(w.data[0] - 0.71) < 1e-12);
- * console.assert(opt.state.get(w)!.momentumBuffer!.data[0] === 1.9);
+ * assert.ok(Math.abs(w.data[0] - 0.71) < 1e-12);
+ * assert.ok(opt.state.get(w)!.momentumBuffer!.data[0] === 1.9);
  * ```
  */
 export class SGD extends Optimizer<SGDOptions, SGDState> {
@@ -289,13 +291,14 @@ export interface AdagradState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { Adagrad } from "@kit/optim.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const w = tensor([1], { requiresGrad: true });
  * const opt = new Adagrad([w], { lr: 0.1 });
  * w.grad = tensor([2]);
  * opt.step(); // s = 4, w = 1 - 0.1 * 2 / (2 + 1e-10)
- * console.assert(Math.abs(w.data[0] - 0.9) < 1e-10 && opt.state.get(w)!.sum.data[0] === 4);
+ * assert.ok(Math.abs(w.data[0] - 0.9) < 1e-10 && opt.state.get(w)!.sum.data[0] === 4);
  * ```
  */
 export class Adagrad extends Optimizer<AdagradOptions, AdagradState> {
@@ -400,13 +403,14 @@ export interface RMSpropState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { RMSprop } from "@kit/optim.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const w = tensor([0], { requiresGrad: true });
  * const opt = new RMSprop([w], { lr: 0.01 });
  * w.grad = tensor([3]);
  * opt.step(); // v = 0.01 * 9, step = 0.01 * 3 / (sqrt(0.09) + 1e-8) ≈ 0.1
- * console.assert(Math.abs(w.data[0] + 0.1) < 1e-7);
+ * assert.ok(Math.abs(w.data[0] + 0.1) < 1e-7);
  * ```
  */
 export class RMSprop extends Optimizer<RMSpropOptions, RMSpropState> {
@@ -533,15 +537,16 @@ export interface AdamState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { Adam } from "@kit/optim.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const w = tensor([1], { requiresGrad: true });
  * const opt = new Adam([w], { lr: 0.1 });
  * w.grad = tensor([5]);
  * opt.step(); // the first corrected step is lr * sign(g), whatever |g|
- * console.assert(Math.abs(w.data[0] - 0.9) < 1e-9);
+ * assert.ok(Math.abs(w.data[0] - 0.9) < 1e-9);
  * const s = opt.state.get(w)!;
- * console.assert(s.step === 1 && Math.abs(s.expAvg.data[0] - 0.5) < 1e-15);
+ * assert.ok(s.step === 1 && Math.abs(s.expAvg.data[0] - 0.5) < 1e-15);
  * ```
  */
 export class Adam extends Optimizer<AdamOptions, AdamState> {
@@ -666,13 +671,14 @@ function adamPlain(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { AdamW } from "@kit/optim.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const w = tensor([1], { requiresGrad: true });
  * const opt = new AdamW([w], { lr: 0.1, weightDecay: 0.5 });
  * w.grad = tensor([0.001]);
  * opt.step(); // 1 * (1 - 0.05) - 0.1 * sign(g)
- * console.assert(Math.abs(w.data[0] - 0.85) < 1e-6);
+ * assert.ok(Math.abs(w.data[0] - 0.85) < 1e-6);
  * ```
  */
 export class AdamW extends Adam {
@@ -707,12 +713,13 @@ export class AdamW extends Adam {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { clipGradNorm } from "@kit/optim.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const w = tensor([0, 0], { requiresGrad: true });
  * w.grad = tensor([3, 4]);
  * const norm = clipGradNorm([w], 1); // 5, and the gradient now has norm 1
- * console.assert(norm === 5 && Math.abs(w.grad.data[0] - 0.6) < 1e-6);
+ * assert.ok(norm === 5 && Math.abs(w.grad.data[0] - 0.6) < 1e-6);
  * ```
  */
 export function clipGradNorm(
@@ -769,12 +776,13 @@ export function clipGradNorm(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { clipGradValue } from "@kit/optim.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const w = tensor([0, 0, 0], { requiresGrad: true });
  * w.grad = tensor([-3, 0.5, 2]);
  * clipGradValue([w], 1);
- * console.assert(w.grad.data.join() === "-1,0.5,1");
+ * assert.ok(w.grad.data.join() === "-1,0.5,1");
  * ```
  */
 export function clipGradValue(params: ParamSource, value: number): void {

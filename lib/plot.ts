@@ -176,12 +176,13 @@ let figureCounter = 0;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * plot.resetFigureIds();
  * const a = plot.line([1, 2, 3]).toMimeBundle()["text/html"];
  * plot.resetFigureIds();
  * const b = plot.line([1, 2, 3]).toMimeBundle()["text/html"];
- * if (a !== b) throw new Error("ids should repeat after a reset");
+ * assert.strictEqual(a, b, "ids should repeat after a reset");
  * ```
  */
 export function resetFigureIds(): void {
@@ -194,10 +195,11 @@ export function resetFigureIds(): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * const fig = plot.figure({ data: [{ type: "bar", x: ["a", "b"], y: [3, 5] }] });
  * const bundle = fig.toMimeBundle();
- * if (bundle["application/vnd.plotly.v1+json"].data.length !== 1) throw new Error("one trace");
+ * assert.strictEqual(bundle["application/vnd.plotly.v1+json"].data.length, 1);
  * ```
  */
 export class Figure {
@@ -256,9 +258,10 @@ export class Figure {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import * as plot from "@kit/plot.ts";
    * const fig = plot.line([1, 4, 9]).withLayout({ title: { text: "Squares" } });
-   * if (fig.title !== "Squares") throw new Error("title not set");
+   * assert.strictEqual(fig.title, "Squares");
    * ```
    */
   withLayout(layout: Layout): Figure {
@@ -276,9 +279,10 @@ export class Figure {
    *
    * @example
    * ```ts
+   * import assert from "node:assert";
    * import * as plot from "@kit/plot.ts";
    * const b = plot.scatter([1, 2], [3, 4], { title: "Two points" }).toMimeBundle();
-   * if (!b["text/plain"].includes("Two points")) throw new Error("summary names the title");
+   * assert.match(b["text/plain"], /Two points/, "the text summary names the title");
    * ```
    */
   toMimeBundle(): MimeBundle {
@@ -305,12 +309,13 @@ export class Figure {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * const fig = plot.figure({
  *   data: [{ type: "scatter", mode: "lines", x: [0, 1, 2], y: [0, 1, 4], name: "x^2" }],
  *   layout: { title: { text: "A parabola" }, yaxis: { title: { text: "y" } } },
  * });
- * if (fig.title !== "A parabola") throw new Error("title kept");
+ * assert.strictEqual(fig.title, "A parabola");
  * ```
  */
 export function figure(spec: FigureSpec): Figure {
@@ -331,8 +336,10 @@ export function figure(spec: FigureSpec): Figure {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
- * await plot.display(plot.line([1, 2, 3]), plot.line([3, 2, 1]));
+ * // outside `deno jupyter` there is nowhere to display to: it returns quietly
+ * await assert.doesNotReject(plot.display(plot.line([1, 2, 3]), plot.line([3, 2, 1])));
  * ```
  */
 export async function display(...figures: Figure[]): Promise<void> {
@@ -359,12 +366,13 @@ export async function display(...figures: Figure[]): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * const xs = [0, 1, 2, 3];
  * const fig = plot.line(xs, { "x^2": xs.map((x) => x * x), "2x": xs.map((x) => 2 * x) }, {
  *   title: "Two curves", xLabel: "x", yLabel: "y",
  * });
- * if (fig.data.length !== 2 || fig.data[0].name !== "x^2") throw new Error("two named traces");
+ * assert.deepStrictEqual(fig.data.map((t) => t.name), ["x^2", "2x"]);
  * ```
  */
 export function line(y: Numbers, options?: PlotOptions): Figure;
@@ -399,11 +407,12 @@ export interface ScatterOptions extends PlotOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * const fig = plot.scatter([0, 1, 2, 3], [1, 0, 1, 0], {
  *   groups: [0, 1, 0, 1], groupNames: ["even", "odd"], title: "Two classes",
  * });
- * if (fig.data.length !== 2 || fig.data[1].name !== "odd") throw new Error("one trace per class");
+ * assert.deepStrictEqual(fig.data.map((t) => t.name), ["even", "odd"]); // one trace per class
  * ```
  */
 export function scatter(y: Numbers, options?: ScatterOptions): Figure;
@@ -478,9 +487,10 @@ export interface HistogramOptions extends PlotOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * const fig = plot.histogram({ L1: [0, 0, 0, 0.5], L2: [0.1, 0.2, 0.2, 0.4] }, { bins: 10 });
- * if (fig.data.length !== 2 || fig.layout.barmode !== "overlay") throw new Error("overlay");
+ * assert.deepStrictEqual([fig.data.length, fig.layout.barmode], [2, "overlay"]);
  * ```
  */
 export function histogram(
@@ -514,9 +524,10 @@ export function histogram(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * const fig = plot.bar(["SGD", "Adam"], { train: [0.9, 0.95], val: [0.85, 0.88] });
- * if (fig.data.length !== 2) throw new Error("two series");
+ * assert.strictEqual(fig.data.length, 2); // two series
  * ```
  */
 export function bar(
@@ -576,13 +587,14 @@ export interface TrainingCurvesOptions extends PlotOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * const h = (s: number) => [1, 2, 3].map((epoch) => ({
  *   epoch, trainLoss: s / epoch, valLoss: s / epoch + 0.1, trainAcc: 1 - s / (2 * epoch), valAcc: 0.5,
  * }));
  * const fig = plot.trainingCurves({ "no dropout": h(1), "dropout 0.5": h(0.8) });
  * // 2 runs x 2 splits x 2 metrics (loss, acc)
- * if (fig.data.length !== 8) throw new Error(`expected 8 traces, got ${fig.data.length}`);
+ * assert.strictEqual(fig.data.length, 8);
  * ```
  */
 export function trainingCurves(
@@ -709,13 +721,14 @@ export interface ContourOptions extends PlotOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * const f = (x: number, y: number) => x * x + 10 * y * y;
  * const fig = plot.contourPaths(f, {
  *   xRange: [-2, 2], yRange: [-1, 1], resolution: 20, minimum: [0, 0],
  *   paths: [{ name: "GD", points: [[-1.5, 0.8], [-1.2, -0.8], [-0.9, 0.6]] }],
  * });
- * if (fig.data[0].type !== "contour" || fig.data[1].name !== "GD") throw new Error("contour + path");
+ * assert.deepStrictEqual([fig.data[0].type, fig.data[1].name], ["contour", "GD"]);
  * ```
  */
 export function contourPaths(
@@ -795,11 +808,12 @@ export interface HeatmapOptions extends PlotOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * const fig = plot.heatmap([[1, -1], [0.5, 0]], {
  *   x: ["a", "b"], y: ["r1", "r2"], diverging: true, title: "Weights",
  * });
- * if (fig.data[0].type !== "heatmap" || fig.data[0].zmid !== 0) throw new Error("diverging heatmap");
+ * assert.deepStrictEqual([fig.data[0].type, fig.data[0].zmid], ["heatmap", 0]); // diverging
  * ```
  */
 export function heatmap(z: Grid, options: HeatmapOptions = {}): Figure {
@@ -858,11 +872,12 @@ export interface SurfaceOptions extends PlotOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * const fig = plot.surface3d((x, y) => x * x - y * y, {
  *   xRange: [-1, 1], yRange: [-1, 1], resolution: 15, title: "A saddle",
  * });
- * if (fig.data[0].type !== "surface") throw new Error("surface trace");
+ * assert.strictEqual(fig.data[0].type, "surface");
  * ```
  */
 export function surface3d(
@@ -957,6 +972,7 @@ export interface DecisionBoundaryOptions extends PlotOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * // a linear classifier: P(class 1) = sigmoid(3 (x + y))
  * const predict = (pts: number[][]) => pts.map(([x, y]) => 1 / (1 + Math.exp(-3 * (x + y))));
@@ -964,7 +980,8 @@ export interface DecisionBoundaryOptions extends PlotOptions {
  *   xRange: [-1, 1], yRange: [-1, 1], resolution: 21,
  *   points: { x: [-0.5, 0.5], y: [-0.5, 0.5], groups: [0, 1], groupNames: ["no", "yes"] },
  * });
- * if (fig.data.length !== 4 || fig.data[3].name !== "yes") throw new Error("grid, line, 2 classes");
+ * // the probability grid, the 0.5 line, one trace per class
+ * assert.deepStrictEqual([fig.data.length, fig.data[3].name], [4, "yes"]);
  * ```
  */
 export function decisionBoundary(
@@ -1064,13 +1081,14 @@ export interface SliderOptions extends PlotOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * const xs = [0, 1, 2, 3, 4];
  * const fig = plot.slider(
  *   [0.5, 1, 2].map((k) => ({ label: k, data: plot.line(xs, xs.map((x) => k * x)) })),
  *   { sliderLabel: "slope", title: "y = k x", xLabel: "x", yLabel: "y" },
  * );
- * if (fig.frames.length !== 3) throw new Error("three frames");
+ * assert.strictEqual(fig.frames.length, 3);
  * ```
  */
 export function slider(frames: readonly SliderFrame[], options: SliderOptions = {}): Figure {
@@ -1151,12 +1169,13 @@ export interface SubplotOptions extends PlotOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import * as plot from "@kit/plot.ts";
  * const fig = plot.subplots([
  *   plot.line([1, 2, 3], { title: "left" }),
  *   plot.line([3, 2, 1], { title: "right" }),
  * ], { title: "Two panels" });
- * if (fig.data[1].xaxis !== "x2") throw new Error("second panel on x2");
+ * assert.strictEqual(fig.data[1].xaxis, "x2"); // the second panel gets its own axes
  * ```
  */
 export function subplots(figures: readonly Figure[], options: SubplotOptions = {}): Figure {

@@ -4,6 +4,7 @@ import { BatchNorm1d, Linear, ReLU, Sequential } from "../lib/nn.ts";
 import { mseLoss } from "../lib/losses.ts";
 import { rng } from "../lib/random.ts";
 import { SGD } from "../lib/optim.ts";
+import { assertClose } from "../lib/check.ts";
 import {
   AveragedModel,
   decayGroups,
@@ -231,22 +232,56 @@ Deno.test("AveragedModel: equal average of the snapshots, written into a model",
   assert.throws(() => swa.applyTo(new Linear(2, 2, { rng: rng(0) })), /same architecture/);
 });
 
-Deno.test("EMA: shadow = decay shadow + (1 - decay) w after each update", () => {
-  const model = new Linear(2, 1, { rng: rng(0) });
-  const w = model.weight;
-  const decay = 0.8;
-  const ema = new EMA(model, decay);
-  let expected = Array.from(w.data);
-  for (const step of [1, -2, 0.5]) {
-    w.data.forEach((_, i) => (w.data[i] += step));
+// PyTorch: AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay)).update_parameters
+// copies the parameters when n_averaged == 0, else torch._foreach_lerp_(ema, current, 1 - decay).
+// The values below are that definition worked out by hand for the weights w = 4, 8, 2 (bias 1, 3,
+// 5) with decay 0.5 (exact in binary floating point) after construction at w = 0, bias = 10.
+function emaRun(ema: EMA, model: Linear): number[][] {
+  const seen: number[][] = [];
+  for (const [w, b] of [[4, 1], [8, 3], [2, 5]]) {
+    model.weight.data[0] = w;
+    model.bias!.data[0] = b;
     ema.update();
-    expected = expected.map((e, i) => decay * e + (1 - decay) * w.data[i]);
+    seen.push([ema.shadow.get("weight")!.data[0], ema.shadow.get("bias")!.data[0]]);
   }
-  const shadow = ema.shadow.get("weight")!.data;
-  expected.forEach((e, i) => assert.ok(Math.abs(shadow[i] - e) < 1e-15));
+  return seen;
+}
+
+function emaModel(): Linear {
+  const model = new Linear(1, 1, { rng: rng(0) });
+  model.weight.data[0] = 0;
+  model.bias!.data[0] = 10;
+  return model;
+}
+
+Deno.test("EMA as PyTorch's EMA AveragedModel: the first update copies, later ones blend", () => {
+  const model = emaModel();
+  const ema = new EMA(model, 0.5);
+  assert.equal(ema.start, "firstUpdate");
+  // before any update: the weights at construction (PyTorch's deepcopy)
+  assert.deepEqual([ema.shadow.get("weight")!.data[0], ema.shadow.get("bias")!.data[0]], [0, 10]);
+  // weight: 4 (copy), 0.5*4 + 0.5*8 = 6, 0.5*6 + 0.5*2 = 4; bias: 1, 2, 3.5
+  assert.deepEqual(emaRun(ema, model), [[4, 1], [6, 2], [4, 3.5]]);
   assert.equal(ema.numUpdates, 3);
   ema.applyTo();
-  assert.deepEqual([...w.data], [...shadow]);
+  assert.deepEqual([model.weight.data[0], model.bias!.data[0]], [4, 3.5]);
+});
+
+Deno.test("EMA with start 'construction' blends from the weights at construction", () => {
+  const model = emaModel();
+  const ema = new EMA(model, 0.5, { start: "construction" });
+  // weight: 0.5*0 + 0.5*4 = 2, 0.5*2 + 0.5*8 = 5, 0.5*5 + 0.5*2 = 3.5; bias: 5.5, 4.25, 4.625
+  assert.deepEqual(emaRun(ema, model), [[2, 5.5], [5, 4.25], [3.5, 4.625]]);
+});
+
+Deno.test("EMA with decay 0.9: second update 0.9 * first + 0.1 * second (PyTorch's lerp)", () => {
+  const model = emaModel();
+  const ema = new EMA(model, 0.9);
+  const seen = emaRun(ema, model);
+  // 4, then lerp(4, 8, 0.1) = 4 + 0.1 * 4 = 4.4, then lerp(4.4, 2, 0.1) = 4.4 - 0.24 = 4.16
+  assertClose(seen.map(([w]) => w), [4, 4.4, 4.16], { rtol: 1e-15, atol: 0 });
+  assert.throws(() => new EMA(model, 1.5), /decay must be in \[0, 1\]/);
+  assert.throws(() => ema.update(new Linear(2, 1, { rng: rng(0) })), /not in the average/);
 });
 
 Deno.test("updateBn recomputes running stats as the cumulative average over the data", () => {
