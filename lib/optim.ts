@@ -60,7 +60,6 @@ function isGroupArray<O>(x: ParamsArg<O>): x is readonly ({ params: Tensor[] } &
  *
  * @example Using an optimizer
  * ```ts
- * ```ts
  * import assert from "node:assert";
  * import { SGD } from "@kit/optim.ts";
  * import { tensor } from "@kit/tensor.ts";
