@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { noGrad, randn, Tensor, tensor } from "../lib/tensor.ts";
-import { BatchNorm1d, Linear, ReLU, Sequential } from "../lib/nn.ts";
-import { mseLoss } from "../lib/losses.ts";
-import { rng } from "../lib/random.ts";
-import { SGD } from "../lib/optim.ts";
-import { assertClose } from "../lib/check.ts";
+import { noGrad, randn, Tensor, tensor } from "@kit/tensor.ts";
+import { BatchNorm1d, Linear, ReLU, Sequential } from "@kit/nn.ts";
+import { mseLoss } from "@kit/losses.ts";
+import { rng } from "@kit/random.ts";
+import { SGD } from "@kit/optim.ts";
+import { assertClose } from "@kit/check.ts";
 import {
   AveragedModel,
   decayGroups,
@@ -18,7 +18,7 @@ import {
   updateBn,
   weightDecayFromL2,
   weightNorm,
-} from "../lib/regularizers.ts";
+} from "@kit/regularizers.ts";
 
 const sum = (a: ArrayLike<number>, f: (x: number) => number) =>
   Array.from(a).reduce((s, x) => s + f(x), 0);

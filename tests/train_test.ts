@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { isGradEnabled, randn, type Tensor, tensor } from "../lib/tensor.ts";
-import { Dropout, Linear, Module, ReLU, Sequential } from "../lib/nn.ts";
-import { crossEntropy, mseLoss } from "../lib/losses.ts";
-import { loadCSV, standardize, trainValTestSplit } from "../lib/data.ts";
-import { rng } from "../lib/random.ts";
-import { Adam, SGD } from "../lib/optim.ts";
-import { OneCycleLR, ReduceLROnPlateau, StepLR } from "../lib/schedules.ts";
-import { EarlyStopping, l2Penalty, weightNorm } from "../lib/regularizers.ts";
-import { evaluate, fit, predict, TrainingDivergedError } from "../lib/train.ts";
+import { isGradEnabled, randn, type Tensor, tensor } from "@kit/tensor.ts";
+import { Dropout, Linear, Module, ReLU, Sequential } from "@kit/nn.ts";
+import { crossEntropy, mseLoss } from "@kit/losses.ts";
+import { loadCSV, standardize, trainValTestSplit } from "@kit/data.ts";
+import { rng } from "@kit/random.ts";
+import { Adam, SGD } from "@kit/optim.ts";
+import { OneCycleLR, ReduceLROnPlateau, StepLR } from "@kit/schedules.ts";
+import { EarlyStopping, l2Penalty, weightNorm } from "@kit/regularizers.ts";
+import { evaluate, fit, predict, TrainingDivergedError } from "@kit/train.ts";
 
 // digits: 1797 8x8 images, standardised with training statistics
 const digits = (() => {
