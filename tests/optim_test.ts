@@ -1,6 +1,7 @@
 // Optimizer conformance: after a fixed sequence of gradients, each optimizer's parameters and
 // state equal its update rule written out by hand here (PyTorch's rules, see lib/optim.ts).
 import assert from "node:assert/strict";
+import { assertClose } from "@kit/check.ts";
 import { assertNear } from "./_util.ts";
 import { Tensor, tensor } from "@kit/tensor.ts";
 import { Adagrad, Adam, AdamW, clipGradNorm, clipGradValue, RMSprop, SGD } from "@kit/optim.ts";
@@ -248,7 +249,7 @@ Deno.test("Adam first step: lr sign(g) corrected, (1-b1)/sqrt(1-b2) times that u
     assertNear([stepB[0] / stepA[0], stepB[1] / stepA[1]], [ratio, ratio], 1e-12, "ratio");
   }
   // about 3.16 for the default beta2
-  assert.ok(Math.abs(0.1 / Math.sqrt(0.001) - 3.1623) < 1e-4);
+  assertClose(0.1 / Math.sqrt(0.001), 3.1623, { atol: 1e-4, rtol: 0 });
 });
 
 Deno.test("Adam AMSGrad keeps the running max of v (then the correction)", () => {
@@ -350,7 +351,7 @@ Deno.test("clipGradNorm returns the norm before clipping and rescales when above
   const c = 1 / (5 + 1e-6);
   assertNear([...a.grad.data, ...b.grad.data], [3 * c, 0, 4 * c], 1e-15);
   // after clipping the joint norm is maxNorm (up to the 1e-6 guard)
-  assert.ok(Math.abs(clipGradNorm([a, b], 100) - 1) < 1e-6);
+  assertClose(clipGradNorm([a, b], 100), 1, { atol: 1e-6, rtol: 0 });
   // other norms
   a.grad = tensor([-3]);
   b.grad = tensor([1, 2]);
