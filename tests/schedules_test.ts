@@ -230,23 +230,23 @@ Deno.test("PowerLR: the lecture's lr0 / (1 + t/s)^c", () => {
 
 Deno.test("PolynomialLR: PyTorch's lr0 (1 - min(t, T)/T)^power, values written out", () => {
   // torch.optim.lr_scheduler.PolynomialLR(opt, total_iters=4, power=1.0) with lr 0.001 (its docstring)
-  close(
+  assertNear(
     lrSequence((o) => new PolynomialLR(o, { totalIters: 4 }), 7, { lr: 0.001 }),
     [0.001, 0.00075, 0.0005, 0.00025, 0, 0, 0],
   );
   // power 2, total_iters 4, lr 1: (1 - t/4)^2 = 1, 9/16, 1/4, 1/16, 0
-  close(
+  assertNear(
     lrSequence((o) => new PolynomialLR(o, { totalIters: 4, power: 2 }), 6, { lr: 1 }),
     [1, 0.5625, 0.25, 0.0625, 0, 0],
   );
   // PyTorch's defaults: total_iters 5, power 1
-  close(lrSequence((o) => new PolynomialLR(o), 6, { lr: 0.5 }), [0.5, 0.4, 0.3, 0.2, 0.1, 0]);
+  assertNear(lrSequence((o) => new PolynomialLR(o), 6, { lr: 0.5 }), [0.5, 0.4, 0.3, 0.2, 0.1, 0]);
   // PyTorch's recursive (chainable) form, lr_t = lr_{t-1} ((1 - t/T) / (1 - (t-1)/T))^p for
   // 1 <= t <= T, gives the same sequence
   const T = 7, p = 0.9, lr0 = 0.3;
   const rec = [lr0];
   for (let t = 1; t <= T; t++) rec.push(rec[t - 1] * ((1 - t / T) / (1 - (t - 1) / T)) ** p);
-  close(
+  assertNear(
     lrSequence((o) => new PolynomialLR(o, { totalIters: T, power: p }), T + 1, { lr: lr0 }),
     rec,
   );
