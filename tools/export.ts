@@ -119,8 +119,9 @@ export interface IndexEntry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { escapeHtml } from "../tools/export.ts";
- * console.assert(escapeHtml(`<a href="x">&</a>`) === "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+ * assert.ok(escapeHtml(`<a href="x">&</a>`) === "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
  * ```
  */
 export function escapeHtml(s: string): string {
@@ -150,9 +151,10 @@ function xterm256(n: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ansiToHtml } from "../tools/export.ts";
  * const html = ansiToHtml("\x1b[33m42\x1b[39m <b>");
- * console.assert(html === '<span class="ansi-yellow">42</span> &lt;b&gt;', html);
+ * assert.ok(html === '<span class="ansi-yellow">42</span> &lt;b&gt;', html);
  * ```
  */
 export function ansiToHtml(text: string): string {
@@ -282,11 +284,12 @@ function renderTex(tex: string, display: boolean, envIn: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import MarkdownIt from "markdown-it";
  * import { mathPlugin } from "../tools/export.ts";
  * const md = new MarkdownIt().use(mathPlugin);
  * const html = md.render("Let $w_{i}^2$ and $a_1 * b_2$.");
- * console.assert(html.includes('class="katex"') && !html.includes("<em>"));
+ * assert.ok(html.includes('class="katex"') && !html.includes("<em>"));
  * ```
  */
 export function mathPlugin(md: Md): void {
@@ -398,8 +401,9 @@ export function mathPlugin(md: Md): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { slugify } from "../tools/export.ts";
- * console.assert(slugify("Regularización L2 & weight decay") === "regularizacion-l2-weight-decay");
+ * assert.ok(slugify("Regularización L2 & weight decay") === "regularizacion-l2-weight-decay");
  * ```
  */
 export function slugify(text: string): string {
@@ -508,9 +512,10 @@ const MD = createMarkdown();
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { renderMarkdown } from "../tools/export.ts";
  * const html = renderMarkdown("## Loss $\\mathcal{L}(w) = \\|w\\|_2^2$");
- * console.assert(html.includes('<h2 id="loss-mathcal-l-w-w-2-2"') && html.includes('class="katex"'));
+ * assert.ok(html.includes('<h2 id="loss-mathcal-l-w-w-2-2"') && html.includes('class="katex"'));
  * ```
  */
 export function renderMarkdown(text: string): string {
@@ -639,6 +644,7 @@ interface KitMeta {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { renderNotebook } from "../tools/export.ts";
  * const page = renderNotebook({
  *   nbformat: 4, nbformat_minor: 5, metadata: {},
@@ -649,7 +655,7 @@ interface KitMeta {
  *         data: { "text/plain": "2" } }] },
  *   ],
  * }, { name: "01_dropout.ipynb" });
- * console.assert(page.title === "Dropout" && page.summaryHtml.includes("katex"));
+ * assert.ok(page.title === "Dropout" && page.summaryHtml.includes("katex"));
  * ```
  */
 export function renderNotebook(nb: Notebook, opts: { name: string }): RenderedPage {
@@ -815,12 +821,13 @@ ${scripts}</body>
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { renderIndex } from "../tools/export.ts";
  * const html = renderIndex([{
  *   href: "00_welcome.html", notebook: "00_welcome.ipynb", title: "Welcome",
  *   summaryHtml: "What the kit is.", status: "ok",
  * }]);
- * console.assert(html.includes('href="00_welcome.html"') && html.includes("Welcome"));
+ * assert.ok(html.includes('href="00_welcome.html"') && html.includes("Welcome"));
  * ```
  */
 export function renderIndex(entries: readonly IndexEntry[]): string {
@@ -929,13 +936,14 @@ function baseName(path: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { exportNotebooks } from "../tools/export.ts";
  * const dir = await Deno.makeTempDir();
  * const s = await exportNotebooks([{ name: "a.ipynb", notebook: {
  *   nbformat: 4, nbformat_minor: 5, metadata: {},
  *   cells: [{ cell_type: "markdown", metadata: {}, source: "# A\n\nText." }],
  * } }], dir);
- * console.assert(s.ok && (await Deno.readTextFile(`${dir}/index.html`)).includes("a.html"));
+ * assert.ok(s.ok && (await Deno.readTextFile(`${dir}/index.html`)).includes("a.html"));
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -56,12 +56,13 @@ function baseName(path: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { buildHandouts } from "../tools/handouts.ts";
  * const dir = await Deno.makeTempDir();
  * const s = await buildHandouts(["notebooks/00_welcome.ipynb"], {
  *   notebooksDir: `${dir}/nb`, handoutsDir: `${dir}/html`,
  * });
- * console.assert(s.ok && s.export.pages[0].href === "00_welcome.html");
+ * assert.ok(s.ok && s.export.pages[0].href === "00_welcome.html");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
