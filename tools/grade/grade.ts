@@ -188,9 +188,9 @@ export async function gradeAll(o: GradeAllOptions): Promise<{ records: ResultRec
       const pts = g.rows.reduce((s, r) => s + r.points, 0);
       const max = g.rows.reduce((s, r) => s + r.max, 0);
       console.error(
-        `graded ${t.student}/${t.file}: ${pts}/${max}${
-          g.invalid ? ` (INVALID: ${g.invalid})` : ""
-        }`,
+        `graded ${t.student}/${t.file}: ${pts}/${max}` +
+          (g.seconds !== undefined ? ` (${g.seconds} s, peak ${g.peakMb} MB)` : "") +
+          (g.invalid ? ` (INVALID: ${g.invalid})` : ""),
       );
     }
     return g;

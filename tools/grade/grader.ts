@@ -53,6 +53,9 @@ export interface NotebookGrade {
   /** The assembled cells and what they printed, for the feedback page. */
   cells: { kind: "code" | "check"; source: string; checkId?: string; result: CellResult }[];
   runs: number;
+  /** Peak resident memory (MB) and wall time (s) of the sandboxed runs, for the progress line. */
+  peakMb?: number;
+  seconds?: number;
 }
 
 /** Limits of a grading run. */
@@ -225,6 +228,7 @@ export async function gradeSubmission(
       rows: zeroRows(inst, a.invalid),
     };
   }
+  const t0 = performance.now();
   const res = await runSandboxed(a.cells, {
     root: opts.root,
     bindings: inst.bindings,
@@ -260,5 +264,6 @@ export async function gradeSubmission(
       message: passed ? "" : (r?.message ?? "not run"),
     };
   });
-  return { ...base, rows, notes, cells, runs: res.runs };
+  const seconds = Math.round((performance.now() - t0) / 100) / 10;
+  return { ...base, rows, notes, cells, runs: res.runs, peakMb: res.peakMb, seconds };
 }

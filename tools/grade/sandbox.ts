@@ -64,6 +64,8 @@ export interface SandboxResult {
   cells: CellResult[];
   /** Runs it took (1 + skipped cells). */
   runs: number;
+  /** Largest resident memory seen in any run, in MB (sampled every 25 ms). */
+  peakMb: number;
   /** Problems of the sandbox itself (the prelude failed, ...), for the report. */
   problems: string[];
 }
@@ -316,6 +318,7 @@ async function residentMb(pid: number): Promise<number | null> {
 }
 
 interface Attempt {
+  peakMb: number;
   outputs: string[];
   checks: Map<number, { passed: boolean; message: string }>;
   /** Index of the cell running when the run stopped early; null when the run finished. */
@@ -403,6 +406,7 @@ async function runOnce(
     ready: false,
     stderr: "",
     preamble: "",
+    peakMb: 0,
   };
   let current = -1, ended = false, killedFor = "";
   const append = (raw: string) => {
@@ -484,6 +488,7 @@ async function runOnce(
     while (watching) {
       const mb = await residentMb(child.pid);
       if (mb === null) break;
+      if (mb > att.peakMb) att.peakMb = mb;
       if (mb > opts.memoryMb) {
         kill(`it used more than ${opts.memoryMb} MB of memory`);
         break;
@@ -523,11 +528,12 @@ export async function runSandboxed(
   const tmp = await Deno.makeTempDir({ prefix: "kit-grade-" });
   const skip = new Map<number, string>();
   const problems: string[] = [];
-  let last: Attempt | null = null, runs = 0;
+  let last: Attempt | null = null, runs = 0, peakMb = 0;
   try {
     for (;;) {
       runs++;
       last = await runOnce(cells, skip, opts, tmp);
+      peakMb = Math.max(peakMb, last.peakMb);
       if (!last.ready) {
         problems.push(
           `the sandbox did not start (${last.stopReason || "no prelude"}): ${
@@ -572,5 +578,5 @@ export async function runSandboxed(
     }
     return r;
   });
-  return { cells: cellsOut, runs, problems };
+  return { cells: cellsOut, runs, peakMb: Math.round(peakMb), problems };
 }
