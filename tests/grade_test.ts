@@ -123,6 +123,8 @@ try { const cp = await import("node:child_process"); console.log(String(cp.execS
   console.log("\\n" + JSON.stringify({ check: id, event: "pass" }));
 }
 console.log("grader names seen:", Object.getOwnPropertyNames(globalThis).filter((k) => k.includes("kit")).join(",") || "none");`,
+    // A sloppy function sees its caller unless the caller is strict: the check wrappers are.
+    `ex3ColumnMean = new Function("A", "j", "console.log('caller seen:', String(ex3ColumnMean.caller).slice(0, 30)); return NaN;");`,
   ),
   "h-assert": insertAfter(
     wrongAll(),
@@ -371,7 +373,9 @@ Deno.test({
         async () => {
           assert.strictEqual(points(records, "h-forge"), 0);
           assert.ok(record(records, "h-forge").rows.every((r) => !r.passed));
-          assert.match(await Deno.readTextFile(out("h-forge")), /grader names seen: none/);
+          const forge = await Deno.readTextFile(out("h-forge"));
+          assert.match(forge, /grader names seen: none/);
+          assert.match(forge, /caller seen: null/);
           assert.strictEqual(points(records, "h-assert"), 0);
           // 90-ex3-visible only asks for a finite number: "return 0" passes it, for 0 points.
           assert.deepStrictEqual(
@@ -564,5 +568,27 @@ Deno.test({
     assert.strictEqual(r.cells[2].passed, false);
     assert.match(r.cells[2].message!, /shapes differ|differ/);
     assert.strictEqual(r.cells[3].passed, true, r.cells[3].message);
+  },
+});
+
+Deno.test({
+  name: "sandbox: a slow instructor cell gets a second run with twice the time, not a skip",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const slow = "await new Promise((r) => setTimeout(r, 2500));\nconst ready = 42;";
+    const check = "if (ready !== 42) throw new Error('the slow cell did not run');";
+    const run = (trusted: boolean) =>
+      runSandboxed([
+        { kind: "code", source: slow, trusted },
+        { kind: "check", checkId: "after", source: check },
+      ], { root: ROOT, bindings: [], timeoutSec: 2, memoryMb: MEMORY });
+    const [mine, theirs] = await Promise.all([run(true), run(false)]);
+    assert.strictEqual(mine.cells[1].passed, true, mine.cells[1].message);
+    assert.strictEqual(mine.runs, 2);
+    assert.match(mine.notes.join(), /instructor's cell 1 did not finish within 2 s; .* 4 s/);
+    // The same cell written by a student is skipped instead, so the check fails.
+    assert.strictEqual(theirs.cells[0].status, "skipped");
+    assert.strictEqual(theirs.cells[1].passed, false);
   },
 });

@@ -148,7 +148,11 @@ export function assemble(
         });
       }
     } else if (cell.cell_type === "code") {
-      out.push({ cell: { kind: "code", source: sourceText(cell.source) }, instIndex: -1 });
+      const source = sourceText(cell.source);
+      const own = cell.id !== undefined ? instIds.get(cell.id) : undefined;
+      const trusted = own !== undefined && !hasSolution(inst.notebook.cells[own]) &&
+        sourceText(inst.notebook.cells[own].source) === source;
+      out.push({ cell: { kind: "code", source, trusted }, instIndex: -1 });
     }
     const ii = cell.id !== undefined ? instIds.get(cell.id) : undefined;
     if (ii !== undefined) emittedUpTo.set(ii, out.length);
@@ -240,7 +244,7 @@ export async function gradeSubmission(
     const why = `grader problem: ${res.problems.join("; ")}`;
     return { ...base, invalid: why, rows: zeroRows(inst, why), runs: res.runs };
   }
-  const notes = [...a.notes];
+  const notes = [...a.notes, ...res.notes];
   const cells = a.cells.map((c, i) => ({ ...c, result: res.cells[i] }));
   cells.forEach((c, i) => {
     const r = c.result;

@@ -28,6 +28,12 @@ export interface SandboxCell {
   source: string;
   /** Check id (for `kind: "check"`). */
   checkId?: string;
+  /**
+   * The instructor's own cell, unchanged (not student code). When it is the one that runs out of
+   * time, the machine is slow rather than the submission hostile: the run is repeated once with
+   * twice the time before the cell is skipped.
+   */
+  trusted?: boolean;
 }
 
 /** What happened to one cell. */
@@ -68,9 +74,12 @@ export interface SandboxResult {
   peakMb: number;
   /** Problems of the sandbox itself (the prelude failed, ...), for the report. */
   problems: string[];
+  /** Things the instructor should know (a run repeated with more time, ...). */
+  notes: string[];
 }
 
 const OUTPUT_CAP = 20_000;
+const TIMEOUT_REASON = "the run took longer than";
 
 /** Built-ins whose global binding is made read-only and that are frozen with their prototype. */
 const INTRINSICS = [
@@ -480,7 +489,7 @@ async function runOnce(
     } catch { /* already gone */ }
   };
   const timer = setTimeout(
-    () => kill(`the run took longer than ${opts.timeoutSec} s`),
+    () => kill(`${TIMEOUT_REASON} ${opts.timeoutSec} s`),
     opts.timeoutSec * 1000,
   );
   let watching = true;
@@ -528,11 +537,13 @@ export async function runSandboxed(
   const tmp = await Deno.makeTempDir({ prefix: "kit-grade-" });
   const skip = new Map<number, string>();
   const problems: string[] = [];
-  let last: Attempt | null = null, runs = 0, peakMb = 0;
+  let last: Attempt | null = null, runs = 0, peakMb = 0, extended = false;
+  let runOpts = opts;
+  const notes: string[] = [];
   try {
     for (;;) {
       runs++;
-      last = await runOnce(cells, skip, opts, tmp);
+      last = await runOnce(cells, skip, runOpts, tmp);
       peakMb = Math.max(peakMb, last.peakMb);
       if (!last.ready) {
         problems.push(
@@ -543,7 +554,23 @@ export async function runSandboxed(
         break;
       }
       if (last.stoppedAt === null) break;
-      if (last.stoppedAt < 0 || skip.size >= (opts.maxSkips ?? 2)) break;
+      if (last.stoppedAt < 0) break;
+      if (
+        cells[last.stoppedAt].trusted && !extended && last.stopReason.startsWith(TIMEOUT_REASON)
+      ) {
+        extended = true;
+        notes.push(
+          `the instructor's cell ${
+            last.stoppedAt + 1
+          } did not finish within ${runOpts.timeoutSec}` +
+            ` s; the notebook ran again with ${
+              runOpts.timeoutSec * 2
+            } s (consider a larger --timeout)`,
+        );
+        runOpts = { ...runOpts, timeoutSec: runOpts.timeoutSec * 2 };
+        continue;
+      }
+      if (skip.size >= (opts.maxSkips ?? 2)) break;
       skip.set(last.stoppedAt, last.stopReason);
     }
   } finally {
@@ -578,5 +605,5 @@ export async function runSandboxed(
     }
     return r;
   });
-  return { cells: cellsOut, runs, peakMb: Math.round(peakMb), problems };
+  return { cells: cellsOut, runs, peakMb: Math.round(peakMb), problems, notes };
 }
