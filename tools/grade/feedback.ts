@@ -17,7 +17,15 @@ import type { NotebookGrade } from "./grader.ts";
  * which strips student metadata and raw HTML from markdown.
  */
 export function renderNotebookPage(nb: Notebook, name: string): string {
-  return renderNotebook(nb, { name }).html;
+  // Not a literal in the call: the page options of the split exporter (handouts branch) pass
+  // through to it, and the current one ignores them.
+  const opts = {
+    name,
+    indexHref: null,
+    downloadHref: null,
+    footer: `Feedback on ${name}, written by deno task grade.`,
+  };
+  return renderNotebook(nb, opts).html;
 }
 
 /** Writes the exporter's shared assets (style sheet, fonts) into `dir/assets`. */
