@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { mean, std, tempFile } from "./_util.ts";
 import {
   batches,
   gaussianDesign,
@@ -11,26 +12,14 @@ import {
   takeRows,
   trainValTestSplit,
   twoMoons,
-} from "../lib/data.ts";
-import { Tensor, tensor } from "../lib/tensor.ts";
-import { assertClose } from "../lib/check.ts";
-import { rng } from "../lib/random.ts";
+} from "@kit/data.ts";
+import { Tensor, tensor } from "@kit/tensor.ts";
+import { assertClose } from "@kit/check.ts";
+import { rng } from "@kit/random.ts";
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-function mean(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i];
-  return s / a.length;
-}
-/** Population standard deviation. */
-function std(a: ArrayLike<number>): number {
-  const m = mean(a);
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - m) ** 2;
-  return Math.sqrt(s / a.length);
-}
 function column(X: Tensor, j: number): Float64Array {
   const [n, d] = X.shape;
   return Float64Array.from({ length: n }, (_, i) => X.data[i * d + j]);
@@ -38,9 +27,7 @@ function column(X: Tensor, j: number): Float64Array {
 
 /** Writes `text` to a fresh temp file and returns its path. */
 function tempCSV(text: string): string {
-  const path = Deno.makeTempFileSync({ prefix: "kit_data_test_", suffix: ".csv" });
-  Deno.writeTextFileSync(path, text);
-  return path;
+  return tempFile(text, ".csv");
 }
 
 /** Asserts that loadCSV on `text` throws an error whose message matches every pattern. */

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { noGrad, randn, Tensor, tensor } from "../lib/tensor.ts";
-import { BatchNorm1d, Linear, ReLU, Sequential } from "../lib/nn.ts";
-import { mseLoss } from "../lib/losses.ts";
-import { rng } from "../lib/random.ts";
-import { SGD } from "../lib/optim.ts";
-import { assertClose } from "../lib/check.ts";
+import { noGrad, randn, Tensor, tensor } from "@kit/tensor.ts";
+import { BatchNorm1d, Linear, ReLU, Sequential } from "@kit/nn.ts";
+import { mseLoss } from "@kit/losses.ts";
+import { rng } from "@kit/random.ts";
+import { SGD } from "@kit/optim.ts";
+import { assertClose } from "@kit/check.ts";
 import {
   AveragedModel,
   decayGroups,
@@ -18,7 +18,7 @@ import {
   updateBn,
   weightDecayFromL2,
   weightNorm,
-} from "../lib/regularizers.ts";
+} from "@kit/regularizers.ts";
 
 const sum = (a: ArrayLike<number>, f: (x: number) => number) =>
   Array.from(a).reduce((s, x) => s + f(x), 0);
@@ -39,13 +39,13 @@ Deno.test("l1Penalty / l2Penalty sum over weights only; biases and BN scales exc
   assert.deepEqual(penalizedParameters(m), [w0, w3]);
   const l1 = sum(w0.data, Math.abs) + sum(w3.data, Math.abs);
   const l2 = sum(w0.data, (x) => x * x) + sum(w3.data, (x) => x * x);
-  assert.ok(Math.abs(l1Penalty(m).item() - l1) < 1e-12);
-  assert.ok(Math.abs(l2Penalty(m).item() - l2) < 1e-12);
-  assert.ok(Math.abs(weightNorm(m) - Math.sqrt(l2)) < 1e-12);
+  assertClose(l1Penalty(m).item(), l1, { atol: 1e-12, rtol: 0 });
+  assertClose(l2Penalty(m).item(), l2, { atol: 1e-12, rtol: 0 });
+  assertClose(weightNorm(m), Math.sqrt(l2), { atol: 1e-12, rtol: 0 });
   const all = m.parameters();
   assert.equal(penalizedParameters(m, { includeBias: true }).length, all.length);
   const l2All = all.reduce((s, p) => s + sum(p.data, (x) => x * x), 0);
-  assert.ok(Math.abs(l2Penalty(m, { includeBias: true }).item() - l2All) < 1e-12);
+  assertClose(l2Penalty(m, { includeBias: true }).item(), l2All, { atol: 1e-12, rtol: 0 });
   // an explicit list is penalised in full, 1-D tensors included
   const v = tensor([3, -4]);
   assert.equal(l2Penalty([v]).item(), 25);
@@ -93,8 +93,16 @@ Deno.test("one SGD step on loss + (lambda/2) l2Penalty equals SGD weightDecay la
   const pa = a.parameters(), pb = b.parameters(), pc = c.parameters(), pd = d.parameters();
   for (let k = 0; k < pa.length; k++) {
     for (let i = 0; i < pa[k].data.length; i++) {
-      assert.ok(Math.abs(pa[k].data[i] - pb[k].data[i]) < 1e-15, `param ${k}[${i}] a vs b`);
-      assert.ok(Math.abs(pc[k].data[i] - pd[k].data[i]) < 1e-15, `param ${k}[${i}] c vs d`);
+      assertClose(pa[k].data[i], pb[k].data[i], {
+        atol: 1e-15,
+        rtol: 0,
+        msg: `param ${k}[${i}] a vs b`,
+      });
+      assertClose(pc[k].data[i], pd[k].data[i], {
+        atol: 1e-15,
+        rtol: 0,
+        msg: `param ${k}[${i}] c vs d`,
+      });
     }
   }
   assert.equal(optD.paramGroups.length, 2);
@@ -150,7 +158,7 @@ Deno.test("maxNormConstraint renormalises rows (incoming weights) like torch.ren
   // dim 1: columns
   const v = tensor([[3, 1], [4, 0]]);
   assert.equal(maxNormConstraint(v, 1, { dim: 1 }), 1);
-  assert.ok(Math.abs(Math.hypot(v.data[0], v.data[2]) - 1) < 1e-6);
+  assertClose(Math.hypot(v.data[0], v.data[2]), 1, { atol: 1e-6, rtol: 0 });
   assert.deepEqual([v.data[1], v.data[3]], [1, 0]);
   // a module: every weight matrix, biases untouched
   const m = new Sequential(new Linear(5, 4, { rng: rng(0) }), new Linear(4, 3, { rng: rng(1) }));
@@ -226,7 +234,7 @@ Deno.test("AveragedModel: equal average of the snapshots, written into a model",
   target.parameters().forEach((p, j) => {
     for (let i = 0; i < p.data.length; i++) {
       const mean = (snaps[0][j][i] + snaps[1][j][i] + snaps[2][j][i] + snaps[3][j][i]) / 4;
-      assert.ok(Math.abs(p.data[i] - mean) < 1e-15, `param ${j}[${i}]`);
+      assertClose(p.data[i], mean, { atol: 1e-15, rtol: 0, msg: `param ${j}[${i}]` });
     }
   });
   assert.throws(() => swa.applyTo(new Linear(2, 2, { rng: rng(0) })), /same architecture/);
@@ -297,7 +305,7 @@ Deno.test("updateBn recomputes running stats as the cumulative average over the 
   for (let c = 0; c < 3; c++) {
     let mean = 0;
     for (let i = 0; i < 12; i++) mean += h.data[i * 3 + c] / 12;
-    assert.ok(Math.abs(bn.runningMean!.data[c] - mean) < 1e-12, `running mean ${c}`);
+    assertClose(bn.runningMean!.data[c], mean, { atol: 1e-12, rtol: 0, msg: `running mean ${c}` });
   }
   assert.equal(bn.numBatchesTracked!.data[0], 3);
   assert.equal(bn.momentum, 0.1, "momentum restored");
