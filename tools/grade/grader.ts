@@ -84,10 +84,10 @@ export async function loadInstructors(dir: string): Promise<Map<string, Instruct
     if (e.isFile && e.name.endsWith(".ipynb")) names.push(e.name);
   }
   for (const name of names.sort()) {
-    const text = await Deno.readTextFile(`${dir}/${name}`);
-    const nb = JSON.parse(text);
+    const path = `${dir}/${name}`;
+    const nb = parseNotebook(await Deno.readTextFile(path), path);
     if (!isGraded(nb)) continue;
-    out.set(name, loadInstructor(name, text));
+    out.set(name, loadInstructor(name, JSON.stringify(nb)));
   }
   return out;
 }
