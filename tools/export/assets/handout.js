@@ -1,0 +1,292 @@
+// deno-lint-ignore-file -- a classic browser script (ES5, window globals), not a Deno module
+/* Course kit handouts: the page's own script (the only script a page runs besides plotly.js).
+ *
+ * - Draws every figure from its JSON (`script.plot-data`), with a config built here: nothing
+ *   from the notebook decides what the figure may load.
+ * - Below NARROW px of width, lays figures out for a phone: smaller fonts and margins, wrapped
+ *   titles, the legend below the plot, subplot grids in one column. Redraws when the width
+ *   crosses the threshold.
+ * - Before printing (`beforeprint`, or `kitPreparePrint()` called by the PDF writer), adds a
+ *   small-multiples grid of every step under each slider figure, which print shows instead of
+ *   the interactive figure.
+ */
+(function () {
+  "use strict";
+  var NARROW = 600;
+  var figures = [];
+
+  function clone(v) {
+    return JSON.parse(JSON.stringify(v));
+  }
+
+  function titleText(t) {
+    if (typeof t === "string") return t;
+    if (t && typeof t.text === "string") return t.text;
+    return "";
+  }
+
+  /** Greedy word wrap of a Plotly label (keeps its own <br>s), at most `n` characters a line. */
+  function wrap(text, n) {
+    var out = [];
+    text.split(/<br\s*\/?>/i).forEach(function (para) {
+      var line = "";
+      para.split(/\s+/).forEach(function (w) {
+        var visible = function (s) {
+          return s.replace(/<[^>]*>/g, "").length;
+        };
+        if (line && visible(line) + 1 + visible(w) > n) {
+          out.push(line);
+          line = w;
+        } else line = line ? line + " " + w : w;
+      });
+      out.push(line);
+    });
+    return out;
+  }
+
+  /** The grid of 2-D subplots: axis suffixes ("", "2", ...) with their domains. */
+  function panelsOf(layout) {
+    var panels = [];
+    Object.keys(layout).forEach(function (k) {
+      var m = /^xaxis(\d*)$/.exec(k);
+      if (!m) return;
+      var xa = layout[k] || {};
+      var ya = layout["yaxis" + m[1]] || {};
+      if (!Array.isArray(xa.domain) || !Array.isArray(ya.domain)) return;
+      panels.push({ suffix: m[1], x: xa.domain, y: ya.domain });
+    });
+    panels.sort(function (a, b) {
+      return (b.y[1] - a.y[1]) || (a.x[0] - b.x[0]);
+    });
+    return panels;
+  }
+
+  /** A copy of the figure laid out for a narrow screen of `width` px. */
+  function narrowFigure(fig, width) {
+    var layout = clone(fig.layout || {});
+    var font = layout.font || {};
+    layout.font = Object.assign({}, font, { size: Math.min(font.size || 12, 11) });
+    var margin = layout.margin || {};
+    var top = margin.t == null ? 60 : margin.t;
+    var bottom = margin.b == null ? 50 : margin.b;
+    var height = layout.height || 420;
+    var chars = Math.max(18, Math.floor((width - 40) / 7.5));
+
+    var title = titleText(layout.title);
+    var extraTop = 0;
+    if (title) {
+      var lines = wrap(title, chars);
+      extraTop = (lines.length - 1) * 18;
+      var t = typeof layout.title === "object" ? layout.title : {};
+      layout.title = Object.assign({}, t, {
+        text: lines.join("<br>"),
+        font: Object.assign({}, t.font || {}, { size: 14 }),
+        x: 0.02,
+        xanchor: "left",
+      });
+    }
+
+    // Subplot grids become one column; their titles (annotations at the panel tops) follow.
+    var panels = panelsOf(layout);
+    var columns = {};
+    panels.forEach(function (p) {
+      columns[p.x.join()] = true;
+    });
+    if (Object.keys(columns).length > 1) {
+      var n = panels.length;
+      var panelPx = 230;
+      var gapPx = 70;
+      var plotPx = n * panelPx + (n - 1) * gapPx;
+      var anns = Array.isArray(layout.annotations) ? layout.annotations : [];
+      var used = {};
+      panels.forEach(function (p, i) {
+        var y1 = 1 - (i * (panelPx + gapPx)) / plotPx;
+        var y0 = y1 - panelPx / plotPx;
+        // The panel's heading: the paper annotation nearest the middle of its top edge.
+        var cx = (p.x[0] + p.x[1]) / 2;
+        var best = -1;
+        var bestD = 0.05;
+        anns.forEach(function (a, j) {
+          if (used[j] || a.xref !== "paper" || a.yref !== "paper") return;
+          var d = Math.abs(a.x - cx) + Math.abs(a.y - p.y[1]);
+          if (d < bestD) {
+            bestD = d;
+            best = j;
+          }
+        });
+        if (best >= 0) {
+          used[best] = true;
+          var a = anns[best];
+          a.x = 0.5;
+          a.y = y1;
+          a.xanchor = "center";
+          if (typeof a.text === "string") a.text = wrap(a.text, chars).join("<br>");
+        }
+        layout["xaxis" + p.suffix].domain = [0, 1];
+        layout["yaxis" + p.suffix].domain = [Math.max(0, y0), Math.min(1, y1)];
+      });
+      height = plotPx + top + extraTop + bottom + 40;
+    }
+
+    // Legend below the plot, in the container's coordinates, with room made for it.
+    var named = (fig.data || []).filter(function (t) {
+      return t && t.showlegend !== false && t.name !== undefined;
+    }).length;
+    if (layout.showlegend !== false && named > 0 && (named > 1 || layout.showlegend === true)) {
+      var rows = Math.ceil(named / Math.max(1, Math.floor(width / 130)));
+      var legendPx = rows * 20 + 8;
+      layout.legend = Object.assign({}, layout.legend || {}, {
+        orientation: "h",
+        x: 0,
+        xanchor: "left",
+        xref: "container",
+        y: 0,
+        yanchor: "bottom",
+        yref: "container",
+        bgcolor: "rgba(255,255,255,0)",
+      });
+      bottom += legendPx;
+      height += legendPx;
+    }
+    layout.margin = Object.assign({}, margin, {
+      l: Math.min(margin.l == null ? 60 : margin.l, 48),
+      r: Math.min(margin.r == null ? 30 : margin.r, 12),
+      t: top + extraTop,
+      b: bottom,
+    });
+    layout.height = height;
+    // Colour bars go under the plot too, instead of eating the width.
+    var bars = 0;
+    var data = (fig.data || []).map(function (t) {
+      var scaled = t && /^(heatmap|contour|histogram2d|histogram2dcontour)$/.test(t.type) &&
+        t.showscale !== false;
+      if (!scaled) return t;
+      bars++;
+      var cb = t.colorbar || {};
+      return Object.assign({}, t, {
+        colorbar: Object.assign({}, cb, {
+          orientation: "h",
+          x: 0.5,
+          xanchor: "center",
+          xref: "container",
+          y: 0,
+          yanchor: "bottom",
+          yref: "container",
+          thickness: 10,
+          len: 0.85,
+          title: Object.assign({}, typeof cb.title === "object" ? cb.title : { text: cb.title }, {
+            side: "top",
+          }),
+        }),
+      });
+    });
+    if (bars) {
+      layout.margin.b += 70;
+      layout.height += 70;
+    }
+    return { data: data, layout: layout, frames: fig.frames };
+  }
+
+  function config() {
+    return { responsive: true, displaylogo: false };
+  }
+
+  function draw(entry) {
+    var el = entry.el;
+    var narrow = el.clientWidth > 0 && el.clientWidth < NARROW;
+    entry.narrow = narrow;
+    var fig = narrow ? narrowFigure(entry.fig, el.clientWidth) : clone(entry.fig);
+    var spec = { data: fig.data || [], layout: fig.layout || {}, config: config() };
+    if (Array.isArray(fig.frames) && fig.frames.length) spec.frames = fig.frames;
+    el.style.minHeight = "";
+    return window.Plotly.react(el, spec).then(function () {
+      el.setAttribute("data-rendered", "true");
+      el.setAttribute("data-layout", narrow ? "narrow" : "wide");
+    });
+  }
+
+  var nodes = Array.prototype.slice.call(document.querySelectorAll("script.plot-data"));
+  if (nodes.length && !window.Plotly) {
+    nodes.forEach(function (n) {
+      var el = document.getElementById(n.getAttribute("data-target"));
+      if (!el) return;
+      el.textContent = "This figure needs assets/plotly.min.js next to the page.";
+      el.className += " plot-missing";
+    });
+    return;
+  }
+  nodes.forEach(function (n) {
+    var el = document.getElementById(n.getAttribute("data-target"));
+    if (!el) return;
+    var fig;
+    try {
+      fig = JSON.parse(n.textContent);
+    } catch (e) {
+      el.textContent = "This figure's data is not valid JSON.";
+      return;
+    }
+    // Only data, layout and frames are used; the figure's own config is ignored.
+    var entry = { el: el, fig: { data: fig.data, layout: fig.layout, frames: fig.frames } };
+    figures.push(entry);
+    draw(entry);
+  });
+
+  var pending = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(pending);
+    pending = setTimeout(function () {
+      figures.forEach(function (f) {
+        var narrow = f.el.clientWidth > 0 && f.el.clientWidth < NARROW;
+        if (narrow !== f.narrow || narrow) draw(f);
+      });
+    }, 150);
+  });
+
+  /** Small multiples of every step of each slider figure, shown by the print style sheet. */
+  function preparePrint() {
+    var jobs = [];
+    figures.forEach(function (f) {
+      var frames = f.fig.frames;
+      var figureEl = f.el.parentNode;
+      if (!Array.isArray(frames) || frames.length < 2 || !figureEl) return;
+      if (figureEl.querySelector(".print-frames")) return;
+      var grid = document.createElement("div");
+      grid.className = "print-frames";
+      var heading = document.createElement("div");
+      heading.className = "print-frames-title";
+      var base = titleText((f.fig.layout || {}).title).replace(/<[^>]*>/g, "");
+      heading.textContent = (base ? base + ": " : "") + "every step of the slider";
+      grid.appendChild(heading);
+      figureEl.appendChild(grid);
+      figureEl.className += " has-print-frames";
+      var slider = ((f.fig.layout || {}).sliders || [])[0] || {};
+      var prefix = ((slider.currentvalue || {}).prefix) || "";
+      frames.forEach(function (fr) {
+        var cell = document.createElement("div");
+        cell.className = "print-frame";
+        grid.appendChild(cell);
+        var layout = clone(f.fig.layout || {});
+        delete layout.sliders;
+        delete layout.updatemenus;
+        Object.assign(layout, clone(fr.layout || {}));
+        layout.title = { text: prefix + fr.name, font: { size: 11 }, x: 0.02, xanchor: "left" };
+        layout.height = 240;
+        layout.width = 330;
+        layout.showlegend = false;
+        layout.font = { size: 9 };
+        layout.margin = { l: 40, r: 8, t: 28, b: 30 };
+        var data = (f.fig.data || []).map(function (t, i) {
+          return Object.assign({}, t, (fr.data || [])[i] || {});
+        });
+        jobs.push(window.Plotly.newPlot(cell, data, layout, { staticPlot: true }));
+      });
+    });
+    return Promise.all(jobs).then(function () {
+      return figures.length;
+    });
+  }
+  window.kitPreparePrint = preparePrint;
+  window.addEventListener("beforeprint", function () {
+    preparePrint();
+  });
+})();
