@@ -114,8 +114,13 @@ Deno.test("plot outputs become a plot container with the figure JSON", () => {
   assert.deepEqual(JSON.parse(data[1]), bundle["application/vnd.plotly.v1+json"]);
   assert.equal(data[1].includes("</script>"), false, "JSON is script-safe");
   assert.ok(page.html.includes('<script src="assets/plotly.min.js"></script>'));
+  assert.ok(page.html.includes('<script src="assets/handout.js"></script>'), "the page script");
+  assert.deepEqual(
+    page.html.match(/<script(?![^>]*\b(?:src|type)=)[^>]*>/g),
+    null,
+    "no inline script: the CSP allows only files from assets/",
+  );
   assert.ok(!page.html.includes("cdn.jsdelivr.net"), "the HTML fallback (CDN) is not used");
-  assert.ok(page.html.includes("Plotly.newPlot(el, fig)"));
 });
 
 Deno.test("text outputs are escaped and ANSI colours become spans", () => {
@@ -133,7 +138,7 @@ Deno.test("text outputs are escaped and ANSI colours become spans", () => {
   assert.ok(!page.html.includes("<script>alert(1)</script>"), "no live script from a text output");
   assert.ok(
     page.html.includes(
-      '<span class="ansi-green">&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;</span>',
+      '<span class="ansi-green-fg">&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;</span>',
     ),
   );
   assert.ok(
@@ -142,7 +147,7 @@ Deno.test("text outputs are escaped and ANSI colours become spans", () => {
   assert.ok(page.html.includes('<pre class="output-stream stderr">careful\n</pre>'));
   assert.equal(
     ansiToHtml("\x1b[1;31mE\x1b[0m \x1b[38;5;196mx\x1b[39m \x1b[38;2;1;2;3my\x1b[0m\n10%\r100%"),
-    '<span class="ansi-red ansi-bold">E</span> <span style="color:rgb(255,0,0)">x</span> ' +
+    '<span style="font-weight:bold" class="ansi-red-fg">E</span> <span style="color:rgb(255,0,0)">x</span> ' +
       '<span style="color:rgb(1,2,3)">y</span>\n100%',
   );
 });
@@ -199,12 +204,12 @@ Deno.test("errors, images, markdown and html outputs; cell tags", () => {
   assert.ok(!h.includes("secret()"), "remove-input hides the code");
   assert.match(
     h,
-    /<details class="source-fold"><summary>Show code<\/summary><pre class="source hljs">/,
+    /<details class="source-fold"><summary><span class="fold-label">Code<\/span> <span class="fold-lines">1 line<\/span> <code>helper\(\)<\/code><\/summary><pre class="source hljs">/,
   );
   assert.ok(!h.includes("gone()"), "remove-cell removes the cell");
   assert.match(
     h,
-    /<div class="output-error" role="alert"><div class="error-name">Error<\/div><pre><span class="ansi-red">Error<\/span>: boom\n {4}at &lt;anonymous&gt;:1:7<\/pre><\/div>/,
+    /<div class="output-error" role="alert"><div class="error-name">Error<\/div><pre><span class="ansi-red-fg">Error<\/span>: boom\n {4}at &lt;anonymous&gt;:1:7<\/pre><\/div>/,
   );
   assert.equal(page.status, "failed");
   assert.match(h, /class="run-failed"[^>]*>.*Cell <a href="#cell-6">6<\/a> raised an error/);
@@ -225,7 +230,7 @@ Deno.test("table of contents from headings, with unique anchors", () => {
   assert.equal(page.title, "Dropout");
   assert.match(
     page.summaryHtml,
-    /^We drop units with probability <span class="math math-inline"><span class="katex">/,
+    /^<p>We drop units with probability <span class="math math-inline"><span class="katex">/,
   );
   assert.deepEqual(page.headings.map((h) => [h.level, h.id]), [
     [1, "dropout"],
@@ -253,21 +258,21 @@ Deno.test("index lists the notebooks in order with titles, first paragraphs and 
       href: "00_welcome.html",
       notebook: "00_welcome.ipynb",
       title: "Welcome",
-      summaryHtml: "What the <em>kit</em> is.",
+      summaryHtml: "<p>What the <em>kit</em> is.</p>",
       status: "ok",
     },
     {
       href: "01_norms.html",
       notebook: "01_norms.ipynb",
       title: "Norm <penalties>",
-      summaryHtml: "L1 and L2.",
+      summaryHtml: "<p>L1 and L2.</p>",
       status: "failed",
     },
   ]);
   const titles = [...html.matchAll(/<span class="nb-title">([^<]*)<\/span>/g)].map((m) => m[1]);
   assert.deepEqual(titles, ["Welcome", "Norm &lt;penalties&gt;"]);
   assert.ok(html.indexOf('href="00_welcome.html"') < html.indexOf('href="01_norms.html"'));
-  assert.ok(html.includes("<p>What the <em>kit</em> is.</p>"));
+  assert.ok(html.includes('<div class="nb-summary"><p>What the <em>kit</em> is.</p></div>'));
   assert.equal((html.match(/did not run to the end/g) ?? []).length, 1);
 });
 
