@@ -343,13 +343,22 @@ Deno.test("exportNotebooks writes pages, index and offline assets, deterministic
   }
 });
 
+/** Every file under `dir` with its bytes (a snapshot to compare before and after). */
+async function snapshot(dir: string): Promise<Map<string, Uint8Array>> {
+  try {
+    return await filesOf(dir);
+  } catch {
+    return new Map();
+  }
+}
+
 Deno.test({
-  name:
-    "buildHandouts: a failing notebook is exported with its error flagged, an invalid one skipped",
+  name: "buildHandouts: failing and invalid notebooks, partial builds keep every page, " +
+    "a mistyped path changes nothing, only a full build removes stale pages",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const { buildHandouts } = await import("../tools/handouts.ts");
+    const { buildHandouts, UnreadablePathError } = await import("../tools/handouts.ts");
     const dir = await Deno.makeTempDir({ prefix: "handouts_test_" });
     try {
       const ok = notebook([md("# Fine\n\nRuns."), code("1 + 1", [], null)]);
@@ -367,12 +376,16 @@ Deno.test({
       await Deno.writeTextFile(`${dir}/a_ok.ipynb`, JSON.stringify(withIds(ok)));
       await Deno.writeTextFile(`${dir}/b_fail.ipynb`, JSON.stringify(withIds(failing)));
       await Deno.writeTextFile(`${dir}/c_invalid.ipynb`, "{ not a notebook");
+      // Left from older builds: a page of the now-invalid notebook, and an executed notebook
+      // and page of a notebook that no longer exists.
       await Deno.mkdir(`${dir}/html`);
-      await Deno.writeTextFile(`${dir}/html/c_invalid.html`, "stale page from an older run");
-      const s = await buildHandouts(
-        [`${dir}/a_ok.ipynb`, `${dir}/b_fail.ipynb`, `${dir}/c_invalid.ipynb`],
-        { notebooksDir: `${dir}/nb`, handoutsDir: `${dir}/html`, concurrency: 2 },
-      );
+      await Deno.mkdir(`${dir}/nb`);
+      await Deno.writeTextFile(`${dir}/html/c_invalid.html`, "page from an older run");
+      await Deno.writeTextFile(`${dir}/html/z_gone.html`, "page of a deleted notebook");
+      await Deno.writeTextFile(`${dir}/nb/z_gone.ipynb`, JSON.stringify(withIds(ok)));
+      const opts = { notebooksDir: `${dir}/nb`, handoutsDir: `${dir}/html`, concurrency: 2 };
+      const all = [`${dir}/a_ok.ipynb`, `${dir}/b_fail.ipynb`, `${dir}/c_invalid.ipynb`];
+      const s = await buildHandouts(all, { ...opts, full: true });
       assert.equal(s.ok, false, "a failed or invalid notebook makes the build fail");
       assert.deepEqual(s.run.runs.map((r) => r.status), ["ok", "failed", "invalid"]);
       assert.deepEqual(s.export.pages.map((p) => [p.href, p.status]), [
@@ -390,14 +403,55 @@ Deno.test({
       );
       assert.ok(page.includes("before"), "outputs before the failure are kept");
       assert.ok(!page.includes(">never"), "cells after the failure did not run");
+      assert.match(page, /rel="prev" href="a_ok\.html"/, "book navigation");
+      assert.match(page, /href="ipynb\/b_fail\.ipynb" download/, "download link");
+      const dl = JSON.parse(await Deno.readTextFile(`${dir}/html/ipynb/b_fail.ipynb`));
+      assert.deepEqual(dl.cells[1].outputs, [], "the download has no outputs");
       const index = await Deno.readTextFile(`${dir}/html/index.html`);
       assert.match(index, /b_fail\.html[\s\S]*did not run to the end/);
       assert.ok(!index.includes("c_invalid"), "no entry for the invalid file");
-      assert.equal(
-        await Deno.stat(`${dir}/html/c_invalid.html`).then(() => true, () => false),
-        false,
-        "the stale page of the invalid notebook is removed",
+      const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+      assert.ok(await exists(`${dir}/html/c_invalid.html`), "an invalid notebook keeps its page");
+      assert.ok(!await exists(`${dir}/html/z_gone.html`), "full build: deleted notebook's page");
+      assert.ok(!await exists(`${dir}/nb/z_gone.ipynb`), "full build: its executed notebook");
+      assert.deepEqual(s.removed, [`${dir}/nb/z_gone.ipynb`]);
+
+      // A one-notebook build keeps every entry of the index and the other pages.
+      const failPage = await Deno.readFile(`${dir}/html/b_fail.html`);
+      const one = await buildHandouts([`${dir}/a_ok.ipynb`], opts);
+      assert.ok(one.ok);
+      assert.deepEqual(one.export.pages.map((p) => p.href), ["a_ok.html", "b_fail.html"]);
+      const index2 = await Deno.readTextFile(`${dir}/html/index.html`);
+      assert.ok(index2.includes('href="a_ok.html"') && index2.includes('href="b_fail.html"'));
+      assert.deepEqual(await Deno.readFile(`${dir}/html/b_fail.html`), failPage);
+      assert.ok(await exists(`${dir}/html/c_invalid.html`), "a partial build removes nothing");
+
+      // A mistyped path: an error, and not one byte under the output folders changes.
+      const before = await snapshot(dir);
+      await assert.rejects(
+        buildHandouts([`${dir}/typo/a_ok.ipynb`, `${dir}/b_fail.ipynb`], opts),
+        (e: Error) =>
+          e instanceof UnreadablePathError && /typo\/a_ok\.ipynb \(no such file\)/.test(e.message),
       );
+      assert.deepEqual(await snapshot(dir), before);
+      // The command line: exit code 1, nothing under dist/ changed.
+      await Deno.mkdir(`${dir}/cli/dist/handouts`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/cli/dist/handouts/index.html`, "kept");
+      const cliBefore = await snapshot(`${dir}/cli`);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../tools/handouts.ts", import.meta.url).pathname,
+          "nb/typo.ipynb",
+        ],
+        cwd: `${dir}/cli`,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 1);
+      assert.match(new TextDecoder().decode(out.stderr), /cannot read nb\/typo\.ipynb/);
+      assert.deepEqual(await snapshot(`${dir}/cli`), cliBefore);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -65,6 +65,8 @@ export interface ExportOptions {
    * (default false: only a full build knows which notebooks no longer exist).
    */
   prune?: boolean;
+  /** Notebook names whose pages `prune` keeps although they are not exported this time. */
+  keep?: readonly string[];
 }
 
 /** The outcome of {@link exportNotebooks}. */
@@ -182,7 +184,7 @@ export async function exportNotebooks(
     }
   }
   await writeFileAtomic(join(outDir, "index.html"), renderIndex(pages));
-  const removed = opts.prune ? await prune(outDir, names) : [];
+  const removed = opts.prune ? await prune(outDir, new Set([...names, ...(opts.keep ?? [])])) : [];
   return { ok: errors.length === 0, pages, errors, removed };
 }
 
