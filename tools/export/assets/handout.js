@@ -78,12 +78,21 @@
       var lines = wrap(title, chars);
       extraTop = (lines.length - 1) * 18;
       var t = typeof layout.title === "object" ? layout.title : {};
+      var multi = panelsOf(layout).length > 1;
       layout.title = Object.assign({}, t, {
         text: lines.join("<br>"),
         font: Object.assign({}, t.font || {}, { size: 14 }),
         x: 0.02,
         xanchor: "left",
+        // At the top of the figure; the top margin makes room for every line, a gap, half a
+        // tick label and, with subplots, the first panel's heading.
+        yref: "container",
+        y: 1,
+        yanchor: "top",
+        pad: { t: 10 },
       });
+      top = Math.max(top, 10 + lines.length * 18 + 16 + (multi ? 30 : 0));
+      extraTop = 0;
     }
 
     // Subplot grids become one column; their titles (annotations at the panel tops) follow.
@@ -95,7 +104,8 @@
     if (Object.keys(columns).length > 1) {
       var n = panels.length;
       var panelPx = 230;
-      var gapPx = 70;
+      // Room for a panel's tick labels and axis title, then the next panel's heading.
+      var gapPx = 100;
       var plotPx = n * panelPx + (n - 1) * gapPx;
       var anns = Array.isArray(layout.annotations) ? layout.annotations : [];
       var used = {};
@@ -132,9 +142,10 @@
     var named = (fig.data || []).filter(function (t) {
       return t && t.showlegend !== false && t.name !== undefined;
     }).length;
+    var legendPx = 0;
     if (layout.showlegend !== false && named > 0 && (named > 1 || layout.showlegend === true)) {
       var rows = Math.ceil(named / Math.max(1, Math.floor(width / 130)));
-      var legendPx = rows * 20 + 8;
+      legendPx = rows * 20 + 8;
       layout.legend = Object.assign({}, layout.legend || {}, {
         orientation: "h",
         x: 0,
@@ -169,7 +180,8 @@
           x: 0.5,
           xanchor: "center",
           xref: "container",
-          y: 0,
+          // Above the legend, which sits at the bottom of the container.
+          y: (legendPx + 8) / (layout.height + 70),
           yanchor: "bottom",
           yref: "container",
           thickness: 10,
@@ -184,11 +196,83 @@
       layout.margin.b += 70;
       layout.height += 70;
     }
-    return { data: data, layout: layout, frames: fig.frames };
+    return { data: data, layout: layout, frames: fig.frames, legendPx: legendPx };
   }
 
   function config() {
     return { responsive: true, displaylogo: false };
+  }
+
+  function overlaps(a, b) {
+    return Math.min(a.right, b.right) - Math.max(a.left, b.left) > 2 &&
+      Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 2;
+  }
+
+  function anyOverlap(rects) {
+    for (var i = 0; i < rects.length; i++) {
+      for (var j = i + 1; j < rects.length; j++) if (overlaps(rects[i], rects[j])) return true;
+    }
+    return false;
+  }
+
+  function rectsOf(root, selector) {
+    return Array.prototype.slice.call(root.querySelectorAll(selector)).map(function (n) {
+      return n.getBoundingClientRect();
+    }).filter(function (r) {
+      return r.width > 0 && r.height > 0;
+    });
+  }
+
+  /**
+   * After a narrow draw, fixes what only the drawn figure shows: room under the plot for the
+   * legend as tall as it came out (colour bars above it), and fewer tick labels on an axis
+   * whose labels collide.
+   */
+  function fit(el, fig) {
+    var legend = el.querySelector(".legend");
+    var first = Promise.resolve();
+    if (legend && fig.legendPx && fig.layout.legend.yref === "container") {
+      var legendH = legend.getBoundingClientRect().height;
+      var height = fig.layout.height - fig.legendPx + legendH + 12;
+      first = window.Plotly.relayout(el, {
+        "margin.b": fig.layout.margin.b - fig.legendPx + legendH + 12,
+        height: height,
+      }).then(function () {
+        // Colour bars sit right above the legend.
+        var idx = [];
+        (fig.data || []).forEach(function (t, i) {
+          if (t && t.colorbar && t.colorbar.yref === "container") idx.push(i);
+        });
+        if (!idx.length) return null;
+        var y = (legendH + 16) / height;
+        return window.Plotly.restyle(
+          el,
+          {
+            "colorbar.y": idx.map(function () {
+              return y;
+            }),
+          },
+          idx,
+        );
+      });
+    }
+    return first.then(function () {
+      var update = {};
+      var full = el._fullLayout || {};
+      Array.prototype.slice.call(el.querySelectorAll(".subplot")).forEach(function (sp) {
+        var id = /(?:^|\s)x(\d*)y(\d*)(?:\s|$)/.exec(sp.getAttribute("class") || "");
+        if (!id) return;
+        [["x", id[1], ".xaxislayer-above text"], ["y", id[2], ".yaxislayer-above text"]]
+          .forEach(function (ax) {
+            var name = ax[0] + "axis" + ax[1];
+            var rects = rectsOf(sp, ax[2]);
+            if (rects.length < 2 || !anyOverlap(rects)) return;
+            if ((full[name] || {}).type === "log") update[name + ".dtick"] = 1;
+            else update[name + ".nticks"] = Math.max(3, Math.floor(rects.length / 2));
+          });
+      });
+      return Object.keys(update).length ? window.Plotly.relayout(el, update) : null;
+    });
   }
 
   function draw(entry) {
@@ -199,7 +283,10 @@
     var spec = { data: fig.data || [], layout: fig.layout || {}, config: config() };
     if (Array.isArray(fig.frames) && fig.frames.length) spec.frames = fig.frames;
     el.style.minHeight = "";
+    el.removeAttribute("data-rendered");
     return window.Plotly.react(el, spec).then(function () {
+      return narrow ? fit(el, fig) : null;
+    }).then(function () {
       el.setAttribute("data-rendered", "true");
       el.setAttribute("data-layout", narrow ? "narrow" : "wide");
     });
