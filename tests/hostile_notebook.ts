@@ -28,7 +28,13 @@ export function hostileNotebook(): Notebook {
     xref: "paper",
     yref: "paper",
   }];
-  json.layout.images = [{ source: "https://evil.example/plotly.png", x: 0, y: 1, sizex: 1, sizey: 1 }];
+  json.layout.images = [{
+    source: "https://evil.example/plotly.png",
+    x: 0,
+    y: 1,
+    sizex: 1,
+    sizey: 1,
+  }];
   json.config = { topojsonURL: "https://evil.example/topo/", mapboxAccessToken: "x" };
   const out = (data: Record<string, unknown>): Output => ({
     output_type: "display_data",
@@ -50,7 +56,7 @@ export function hostileNotebook(): Notebook {
         "b.html": { "text/html": "<script>alert(6)</script>" },
       },
       source: [
-        "## Section <iframe srcdoc=\"<script>parent.alert(7)</script>\"></iframe> with $\\alpha$\n",
+        '## Section <iframe srcdoc="<script>parent.alert(7)</script>"></iframe> with $\\alpha$\n',
         "\n",
         `<script>alert(8)</script>${X(9)}<a href="JaVaScRiPt:alert(10)">x</a>`,
         `<a href="data:text/html,<script>alert(11)</script>">d</a>`,
@@ -65,7 +71,7 @@ export function hostileNotebook(): Notebook {
         `<math><mtext><table><mglyph><style><img src=x onerror=alert(14)></style></mglyph></table></mtext></math>`,
         `<h2 id="Plotly">clobber</h2><a id="kitPreparePrint" name="Plotly">c</a>`,
         "\n\n![att](attachment:a.png) ![att2](attachment:b.html)\n\n",
-        "```ts\"><img src=x onerror=alert(15)>\nconst x = 1;\n```\n\n",
+        '```ts"><img src=x onerror=alert(15)>\nconst x = 1;\n```\n\n',
         "| benign | table |\n|---|--:|\n| $a_1$ | 2 |\n\n",
         "<details><summary>Benign details</summary><kbd>Ctrl</kbd> and H<sub>2</sub>O</details>\n",
       ],
@@ -77,10 +83,16 @@ export function hostileNotebook(): Notebook {
       source: "figure",
       outputs: [
         out(fig),
-        out({ "text/html": `<script>alert(17)</script><table class="dataframe"><tr><td onclick="alert(18)">html table</td></tr></table>` }),
+        out({
+          "text/html":
+            `<script>alert(17)</script><table class="dataframe"><tr><td onclick="alert(18)">html table</td></tr></table>`,
+        }),
         out({ "text/markdown": `**md** ${X(19)} $y$` }),
         out({ "image/png": `AAAA" onerror="alert(20)` }),
-        out({ "image/svg+xml": `<svg xmlns="http://www.w3.org/2000/svg" onload="alert(21)"><script>alert(22)</script><image href="https://evil.example/s.png"/></svg>` }),
+        out({
+          "image/svg+xml":
+            `<svg xmlns="http://www.w3.org/2000/svg" onload="alert(21)"><script>alert(22)</script><image href="https://evil.example/s.png"/></svg>`,
+        }),
         out({ "text/latex": "$$\\href{javascript:alert(23)}{click}$$" }),
         { output_type: "stream", name: `stdout">${X(24)}<pre class="`, text: `${X(25)}` },
         {

@@ -61,7 +61,8 @@ export async function writePdfs(
   await Deno.mkdir(opts.outDir, { recursive: true });
   const browser = opts.browser ?? await launchChromium();
   try {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 1400 } });
+    // The width of A4 between the margins, so figures are drawn at the size they print.
+    const context = await browser.newContext({ viewport: { width: 680, height: 1000 } });
     // Offline: only the page's own files.
     await context.route("**/*", (route) => {
       const url = route.request().url();

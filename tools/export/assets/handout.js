@@ -356,12 +356,16 @@
         delete layout.sliders;
         delete layout.updatemenus;
         Object.assign(layout, clone(fr.layout || {}));
-        layout.title = { text: prefix + fr.name, font: { size: 11 }, x: 0.02, xanchor: "left" };
-        layout.height = 240;
+        var own = titleText((fr.layout || {}).title);
+        var lines = [prefix + fr.name].concat(
+          own ? wrap(own.replace(/<br\s*\/?>/gi, " "), 55) : [],
+        );
+        layout.title = { text: lines.join("<br>"), font: { size: 10 }, x: 0.02, xanchor: "left" };
+        layout.height = Math.max(220, Math.min(420, (f.fig.layout.height || 420) * 0.55));
         layout.width = 330;
         layout.showlegend = false;
         layout.font = { size: 9 };
-        layout.margin = { l: 40, r: 8, t: 28, b: 30 };
+        layout.margin = { l: 40, r: 8, t: 16 + lines.length * 13, b: 30 };
         var data = (f.fig.data || []).map(function (t, i) {
           return Object.assign({}, t, (fr.data || [])[i] || {});
         });
