@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import {
   ansiToHtml,
+  CSP,
   exportNotebooks,
+  FOLD_LINES,
+  isCheckOnly,
   renderIndex,
   renderMarkdown,
   renderNotebook,
@@ -456,4 +459,125 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+/** Start tags of real elements in `html` (escaped text like `&lt;img` is not a tag). */
+function tagsIn(html: string): { tag: string; attrs: [string, string][] }[] {
+  const out: { tag: string; attrs: [string, string][] }[] = [];
+  // JSON data blocks are script-safe text, not markup.
+  const markup = html.replace(
+    /(<script type="application\/json"[^>]*>)[\s\S]*?<\/script>/g,
+    "$1</script>",
+  );
+  for (
+    const m of markup.matchAll(
+      /<([a-zA-Z][\w-]*)((?:\s+[^\s=>]+(?:="[^"]*"|='[^']*'|=[^\s>]*)?)*)\s*\/?>/g,
+    )
+  ) {
+    const attrs = [...m[2].matchAll(/([^\s=]+)(?:=(?:"([^"]*)"|'([^']*)'|([^\s>]*)))?/g)].map((
+      a,
+    ) => [a[1].toLowerCase(), a[2] ?? a[3] ?? a[4] ?? ""] as [string, string]);
+    out.push({ tag: m[1].toLowerCase(), attrs });
+  }
+  return out;
+}
+
+Deno.test("a hostile notebook: no script, handler or script URL reaches the page or the index", async () => {
+  const { hostileNotebook } = await import("./hostile_notebook.ts");
+  const page = renderNotebook(hostileNotebook(), { name: "hostile.ipynb" });
+  const index = renderIndex([{
+    href: "hostile.html",
+    notebook: "hostile<img src=x onerror=alert(1)>.ipynb",
+    title: page.title,
+    summaryHtml: page.summaryHtml,
+    status: page.status,
+  }]);
+  for (const [where, html] of [["page", page.html], ["index", index]]) {
+    const tags = tagsIn(html);
+    const scripts = tags.filter((t) => t.tag === "script").map((t) =>
+      t.attrs.map(([k, v]) => `${k}=${v}`).join(" ")
+    );
+    for (const s of scripts) {
+      assert.match(
+        s,
+        /^(src=assets\/(plotly\.min|handout)\.js|type=application\/json class=plot-data data-target=figure-\d+)$/,
+        `${where}: unexpected script ${s}`,
+      );
+    }
+    const handlers = tags.flatMap((t) => t.attrs.filter(([k]) => k.startsWith("on")));
+    assert.deepEqual(handlers, [], `${where}: event handlers`);
+    const urls = tags.flatMap((t) =>
+      t.attrs.filter(([k, v]) =>
+        ["href", "src", "action", "data", "srcdoc", "content"].includes(k) &&
+        /^\s*(javascript|vbscript|data:text|https?:\/\/evil)/i.test(v.replace(/&#\d+;/g, "j"))
+      )
+    );
+    assert.deepEqual(urls, [], `${where}: script or network URLs`);
+    const forbidden = tags.filter((t) =>
+      ["iframe", "object", "embed", "form", "base", "link", "style", "svg", "math"].includes(
+        t.tag,
+      ) &&
+      !(t.tag === "link" && t.attrs.some(([k, v]) => k === "href" && v.startsWith("assets/"))) &&
+      // KaTeX's own MathML is trusted markup, rendered after sanitizing.
+      !(t.tag === "math" && t.attrs.some(([k, v]) => k === "xmlns" && v.includes("MathML")))
+    ).map((t) => t.tag);
+    assert.deepEqual(forbidden, [], `${where}: forbidden elements`);
+    assert.ok(
+      html.includes(`<meta http-equiv="Content-Security-Policy" content="${CSP}">`),
+      `${where}: CSP`,
+    );
+  }
+  assert.match(CSP, /script-src 'self';/);
+  assert.ok(!CSP.includes("unsafe-eval") && !/script-src[^;]*unsafe-inline/.test(CSP));
+  // Benign content survives.
+  const h = page.html;
+  assert.ok((h.match(/class="katex"/g) ?? []).length >= 5, "formulas");
+  assert.ok(h.includes('<table class="dataframe"><tr><td>html table</td></tr></table>'));
+  assert.ok(h.includes("<details><summary>Benign details</summary><kbd>Ctrl</kbd>"));
+  assert.ok(h.includes('<td style="text-align:right">2</td>'), "table alignment kept");
+  assert.match(h, /<script type="application\/json" class="plot-data" data-target="figure-1">/);
+  assert.equal(page.title, "Hostile notebook", "raw HTML is not part of the title");
+  // Notebook text shows as text: the traceback and stream, escaped.
+  assert.ok(h.includes("&lt;img src=x onerror=alert(25)&gt;"));
+  assert.ok(h.includes('<pre class="output-stream stdout">'), "stream name is not trusted");
+  assert.ok(
+    page.warnings.some((w) => /image\/png output is not valid base64/.test(w)),
+    "invalid image data is reported",
+  );
+});
+
+Deno.test("long and check-only code cells fold behind <details>; short ones and show-input do not", () => {
+  const long = Array.from({ length: FOLD_LINES + 1 }, (_, i) => `const v${i} = ${i};`).join("\n");
+  const checks = 'assertClose(a, b, {\n  atol: 1e-9,\n  msg: "a ( b",\n});\nassert.ok(c, "c");';
+  const page = renderNotebook(
+    notebook([
+      md("# Folding"),
+      code("const short = 1;", [], 1),
+      code(long, [], 2),
+      code(checks, [], 3),
+      code(long, [], 4, ["show-input"]),
+      code(`const x = 1;\n${checks}`, [], 5),
+    ]),
+    { name: "fold.ipynb" },
+  );
+  const cell = (n: number) =>
+    new RegExp(`<section class="cell code" id="cell-${n}">[\\s\\S]*?</section>`).exec(
+      page.html,
+    )![0];
+  assert.ok(!cell(2).includes("<details"), "a short cell stays open");
+  assert.match(
+    cell(3),
+    new RegExp(
+      `<details class="source-fold"><summary><span class="fold-label">Code</span> <span class="fold-lines">${
+        FOLD_LINES + 1
+      } lines</span> <code>const v0 = 0;</code></summary>`,
+    ),
+  );
+  assert.match(
+    cell(4),
+    /<details class="source-fold checks"><summary><span class="fold-label">Checks<\/span> <span class="fold-lines">5 lines<\/span> <code>assertClose\(a, b, \{<\/code><\/summary>/,
+  );
+  assert.ok(!cell(5).includes("<details"), "show-input keeps a long cell open");
+  assert.ok(!cell(6).includes("<details"), "a cell that computes is not check-only");
+  assert.ok(isCheckOnly(checks) && !isCheckOnly(`const x = 1;\n${checks}`));
 });

@@ -23,7 +23,14 @@ import bash from "highlight.js/lib/languages/bash";
 import python from "highlight.js/lib/languages/python";
 import plaintext from "highlight.js/lib/languages/plaintext";
 import type { MimeBundle } from "../notebook.ts";
-import { escapeHtml, imageDataUrl, isBase64, svgDataUrl, TrustedFragments } from "./sanitize.ts";
+import {
+  escapeHtml,
+  imageDataUrl,
+  isBase64,
+  plainText,
+  svgDataUrl,
+  TrustedFragments,
+} from "./sanitize.ts";
 
 hljs.registerLanguage("typescript", typescript);
 hljs.registerLanguage("javascript", javascript);
@@ -261,10 +268,17 @@ function headingPlugin(md: Md): void {
       const t = tokens[i];
       if (t.type !== "heading_open") continue;
       const inline = tokens[i + 1];
-      // Raw HTML in a heading is not part of its text (nor of its anchor).
-      const text = (inline.children ?? []).map((c) =>
-        c.type === "softbreak" ? " " : c.type === "html_inline" ? "" : c.content
-      ).join("").trim();
+      // The heading's text as a reader sees it (math as TeX): raw HTML in it is not part of
+      // the text, nor of the anchor, and a script's content is dropped with the script.
+      const text = plainText(
+        (inline.children ?? []).map((c) =>
+          c.type === "softbreak"
+            ? " "
+            : c.type === "html_inline"
+            ? c.content
+            : escapeHtml(c.content)
+        ).join(""),
+      );
       let id = slugify(text);
       if (env.slugs.has(id)) {
         let k = 2;

@@ -108,7 +108,7 @@ export function pageName(notebook: string): string {
  * import assert from "node:assert/strict";
  * import { exportNotebooks } from "./mod.ts";
  * const dir = await Deno.makeTempDir();
- * const nb = (t: string) => ({ nbformat: 4, nbformat_minor: 5, metadata: {},
+ * const nb = (t: string) => ({ nbformat: 4 as const, nbformat_minor: 5, metadata: {},
  *   cells: [{ cell_type: "markdown" as const, metadata: {}, source: `# ${t}\n\nText.` }] });
  * const s = await exportNotebooks(
  *   [{ name: "b.ipynb", notebook: nb("B") }, { name: "a.ipynb", notebook: nb("A") }],

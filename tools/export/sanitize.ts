@@ -237,6 +237,23 @@ export function sanitize(html: string): string {
 }
 
 /**
+ * The text of an HTML fragment: tags removed, the content of `<script>`, `<style>` and the like
+ * dropped, entities decoded, white space collapsed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { plainText } from "./sanitize.ts";
+ * assert.equal(plainText("Dropout <b>&amp;</b> <script>alert(1)</script> noise"), "Dropout & noise");
+ * ```
+ */
+export function plainText(html: string): string {
+  return sanitizeHtml(html, { allowedTags: [], allowedAttributes: {} })
+    .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&").replace(/\s+/g, " ").trim();
+}
+
+/**
  * Markup the exporter renders itself (formulas, highlighted code, heading anchors), kept aside
  * while a notebook's HTML is sanitized and put back afterwards. A placeholder carries a random
  * nonce, so a notebook cannot forge one; it never appears in the output.
