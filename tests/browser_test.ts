@@ -575,7 +575,7 @@ Deno.test({
           for (const p of chosen) {
             const file = `${OUT}/handouts/pdf/${p.href.replace(/\.html$/, ".pdf")}`;
             assert.ok(pdf.written.includes(file), `${file} written`);
-            await Deno.copyFile(file, `${SHOTS}/${nameOf(file)}.pdf`);
+            await Deno.copyFile(file, `${SHOTS}/${file.slice(file.lastIndexOf("/") + 1)}`);
             const text = (await pdfText(file)).replace(/\s+/g, "");
             const nb = JSON.parse(await Deno.readTextFile(`${OUT}/notebooks/${p.notebook}`));
             const titles = figureTitles(nb);

@@ -581,3 +581,22 @@ Deno.test("long and check-only code cells fold behind <details>; short ones and 
   assert.ok(!cell(6).includes("<details"), "a cell that computes is not check-only");
   assert.ok(isCheckOnly(checks) && !isCheckOnly(`const x = 1;\n${checks}`));
 });
+
+Deno.test("exportNotebooks refuses names that would write outside the output folder", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const nb = notebook([md("# X")]);
+    const s = await exportNotebooks([
+      { name: "../escape.ipynb", notebook: nb },
+      { name: ".hidden.ipynb", notebook: nb },
+      { name: "fine.ipynb", notebook: nb },
+    ], dir);
+    assert.equal(s.ok, false);
+    assert.deepEqual(s.pages.map((p) => p.href), ["fine.html"]);
+    assert.equal(s.errors.length, 2);
+    assert.match(s.errors[0].message, /^\.\.\/escape\.ipynb: not a notebook file name/);
+    assert.equal(await Deno.stat(`${dir}/../escape.html`).then(() => true, () => false), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -134,6 +134,14 @@ export async function exportNotebooks(
   const loaded: { name: string; notebook: Notebook }[] = [];
   for (const input of inputs) {
     const name = typeof input === "string" ? basename(input) : input.name;
+    // Names become file names in outDir: no folders, no hidden files.
+    if (!/^[^/\\.][^/\\]*\.ipynb$/.test(name)) {
+      errors.push({
+        path: name,
+        message: `${name}: not a notebook file name (want "name.ipynb", no folders); not exported`,
+      });
+      continue;
+    }
     names.add(name);
     try {
       const nb = typeof input === "string" ? await readNotebook(input) : input.notebook;
