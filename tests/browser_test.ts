@@ -269,15 +269,24 @@ function figureTextProblems(): string[] {
   return problems;
 }
 
-async function waitForFigures(page: Page): Promise<void> {
+/** Waits until the page script has drawn every figure (or failed on one, which throws). */
+async function waitForFigures(page: Page, layout?: "narrow"): Promise<void> {
   await page.waitForFunction(
-    () =>
+    (layout) =>
       [...document.querySelectorAll(".plot")].every((p) =>
-        p.getAttribute("data-rendered") === "true"
+        p.getAttribute("data-rendered") === "error" ||
+        (p.getAttribute("data-rendered") === "true" &&
+          (!layout || p.getAttribute("data-layout") === layout))
       ),
-    undefined,
+    layout,
     { timeout: 60_000 },
   );
+  const errors = await page.evaluate(() =>
+    [...document.querySelectorAll(".plot[data-rendered='error']")].map((p) =>
+      `${p.id}: ${p.getAttribute("data-error")}`
+    )
+  );
+  assert.deepEqual(errors, [], "figures the page script failed to draw");
 }
 
 /** Text of a PDF (pdftotext from poppler-utils). */
@@ -529,15 +538,7 @@ Deno.test({
                 // A phone: the same page at 390 px. The page script redraws every figure in its
                 // narrow layout; then no text box of a figure may overlap another.
                 await page.setViewportSize({ width: 390, height: 844 });
-                await page.waitForFunction(
-                  () =>
-                    [...document.querySelectorAll(".plot")].every((p) =>
-                      p.getAttribute("data-layout") === "narrow" &&
-                      p.getAttribute("data-rendered") === "true"
-                    ),
-                  undefined,
-                  { timeout: 60_000 },
-                );
+                await waitForFigures(page, "narrow");
                 const width = await page.evaluate(() => document.documentElement.scrollWidth);
                 assert.ok(width <= 390, `${name}: the page scrolls sideways at 390 px (${width})`);
                 assert.deepEqual(await page.evaluate(figureTextProblems), [], `${name} at 390 px`);

@@ -165,7 +165,8 @@
       t: top + extraTop,
       b: bottom,
     });
-    layout.height = height;
+    // At least 200 px of plot area whatever the margins became.
+    layout.height = Math.max(height, layout.margin.t + layout.margin.b + 200);
     // Colour bars go under the plot too, instead of eating the width.
     var bars = 0;
     var data = (fig.data || []).map(function (t) {
@@ -200,7 +201,9 @@
   }
 
   function config() {
-    return { responsive: true, displaylogo: false };
+    // Resizing is done here (see the resize handler), one figure at a time: Plotly's own
+    // responsive mode would redraw at the same time as a narrow relayout.
+    return { responsive: false, displaylogo: false };
   }
 
   function overlaps(a, b) {
@@ -275,6 +278,18 @@
     });
   }
 
+  /** Runs `job` after the figure's previous job; a failure is shown on the figure, not thrown. */
+  function queue(entry, job) {
+    entry.busy = (entry.busy || Promise.resolve()).then(function () {
+      return job();
+    }).catch(function (e) {
+      entry.el.setAttribute("data-rendered", "error");
+      entry.el.setAttribute("data-error", String(e && e.message || e));
+      if (window.console) window.console.error("figure " + entry.el.id + ": " + e);
+    });
+    return entry.busy;
+  }
+
   function draw(entry) {
     var el = entry.el;
     var narrow = el.clientWidth > 0 && el.clientWidth < NARROW;
@@ -284,7 +299,9 @@
     if (Array.isArray(fig.frames) && fig.frames.length) spec.frames = fig.frames;
     el.style.minHeight = "";
     el.removeAttribute("data-rendered");
-    return window.Plotly.react(el, spec).then(function () {
+    // A fresh plot, not react(): switching a figure between layouts in place failed for
+    // contour plots with colour bars ("Something went wrong with axis scaling").
+    return window.Plotly.newPlot(el, spec).then(function () {
       return narrow ? fit(el, fig) : null;
     }).then(function () {
       el.setAttribute("data-rendered", "true");
@@ -315,7 +332,9 @@
     // Only data, layout and frames are used; the figure's own config is ignored.
     var entry = { el: el, fig: { data: fig.data, layout: fig.layout, frames: fig.frames } };
     figures.push(entry);
-    draw(entry);
+    queue(entry, function () {
+      return draw(entry);
+    });
   });
 
   var pending = null;
@@ -323,8 +342,11 @@
     clearTimeout(pending);
     pending = setTimeout(function () {
       figures.forEach(function (f) {
-        var narrow = f.el.clientWidth > 0 && f.el.clientWidth < NARROW;
-        if (narrow !== f.narrow || narrow) draw(f);
+        queue(f, function () {
+          var narrow = f.el.clientWidth > 0 && f.el.clientWidth < NARROW;
+          if (narrow || narrow !== f.narrow) return draw(f);
+          return window.Plotly.Plots.resize(f.el);
+        });
       });
     }, 150);
   });
