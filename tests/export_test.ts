@@ -600,3 +600,39 @@ Deno.test("exportNotebooks refuses names that would write outside the output fol
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("exportNotebooks: a transform (the student version) shapes the page and the download", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const nb = notebook([
+      md("# Exercise\n\nSolve it."),
+      code("const answer = 42; // SOLUTION", [result({ "text/plain": "42" })], 1),
+    ]);
+    // A stand-in for the grading helper's student transform: the solution line is replaced.
+    const student = (n: Notebook) => ({
+      ...n,
+      cells: n.cells.map((c) =>
+        c.cell_type === "code" ? { ...c, source: "const answer = undefined; // your code here" } : c
+      ),
+    });
+    const s = await exportNotebooks([{ name: "ex.ipynb", notebook: nb }], {
+      outDir: `${dir}/student`,
+      transform: student,
+    });
+    assert.ok(s.ok);
+    const page = await Deno.readTextFile(`${dir}/student/ex.html`);
+    assert.ok(!page.includes("SOLUTION") && page.includes("your code here"));
+    const dl = JSON.parse(await Deno.readTextFile(`${dir}/student/ipynb/ex.ipynb`));
+    assert.equal(dl.cells[1].source, "const answer = undefined; // your code here");
+    assert.deepEqual([dl.cells[1].outputs, dl.cells[1].execution_count], [[], null]);
+    // No download: no file and no link.
+    await exportNotebooks([{ name: "ex.ipynb", notebook: nb }], {
+      outDir: `${dir}/plain`,
+      download: null,
+    });
+    assert.ok(!(await Deno.readTextFile(`${dir}/plain/ex.html`)).includes("Download .ipynb"));
+    assert.equal(await Deno.stat(`${dir}/plain/ipynb`).then(() => true, () => false), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
