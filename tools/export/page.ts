@@ -216,10 +216,16 @@ export function renderNotebook(nb: Notebook, opts: PageOptions): RenderedPage {
     l
       ? `<a class="nav-${rel}" rel="${rel}" href="${escapeHtml(l.href)}" title="${
         escapeHtml(l.title)
-      }">${rel === "prev" ? "&larr; Previous" : "Next &rarr;"}</a>`
+      }">${
+        rel === "prev"
+          ? '&larr;<span class="nav-label"> Previous</span>'
+          : '<span class="nav-label">Next </span>&rarr;'
+      }</a>`
       : "";
   const download = opts.downloadHref
-    ? `<a class="download" href="${escapeHtml(opts.downloadHref)}" download>Download .ipynb</a>`
+    ? `<a class="download" href="${
+      escapeHtml(opts.downloadHref)
+    }" download><span class="nav-label">Download </span>.ipynb</a>`
     : "";
   const topbar = `<header class="topbar"><div class="topbar-left">${
     indexHref ? `<a class="nav-index" href="${escapeHtml(indexHref)}">&#9776; Contents</a>` : ""
