@@ -228,7 +228,9 @@ export function renderNotebook(nb: Notebook, opts: PageOptions): RenderedPage {
     }" download><span class="nav-label">Download </span>.ipynb</a>`
     : "";
   const topbar = `<header class="topbar"><div class="topbar-left">${
-    indexHref ? `<a class="nav-index" href="${escapeHtml(indexHref)}">&#9776; Contents</a>` : ""
+    indexHref
+      ? `<a class="nav-index" href="${escapeHtml(indexHref)}">&#9776; All notebooks</a>`
+      : ""
   }<span class="course">${
     escapeHtml(course)
   }</span></div><nav class="topbar-nav" aria-label="Pages">${link(opts.prev, "prev")}${
