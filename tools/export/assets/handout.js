@@ -103,14 +103,23 @@
     });
     if (Object.keys(columns).length > 1) {
       var n = panels.length;
-      var panelPx = 230;
+      // Grids of small images (heatmaps only) keep two columns; anything else gets one.
+      var images = (fig.data || []).every(function (t) {
+        return t && t.type === "heatmap";
+      });
+      var cols = images && n > 4 ? 2 : 1;
+      var rowsN = Math.ceil(n / cols);
+      var panelPx = cols === 1 ? 230 : Math.max(120, Math.round((width - 110) / 2));
       // Room for a panel's tick labels and axis title, then the next panel's heading.
-      var gapPx = 100;
-      var plotPx = n * panelPx + (n - 1) * gapPx;
+      var gapPx = cols === 1 ? 100 : 70;
+      var plotPx = rowsN * panelPx + (rowsN - 1) * gapPx;
+      var colX = cols === 1 ? [[0, 1]] : [[0, 0.44], [0.56, 1]];
       var anns = Array.isArray(layout.annotations) ? layout.annotations : [];
       var used = {};
       panels.forEach(function (p, i) {
-        var y1 = 1 - (i * (panelPx + gapPx)) / plotPx;
+        var r = Math.floor(i / cols);
+        var x = colX[i % cols];
+        var y1 = 1 - (r * (panelPx + gapPx)) / plotPx;
         var y0 = y1 - panelPx / plotPx;
         // The panel's heading: the paper annotation nearest the middle of its top edge.
         var cx = (p.x[0] + p.x[1]) / 2;
@@ -127,12 +136,12 @@
         if (best >= 0) {
           used[best] = true;
           var a = anns[best];
-          a.x = 0.5;
+          a.x = (x[0] + x[1]) / 2;
           a.y = y1;
           a.xanchor = "center";
-          if (typeof a.text === "string") a.text = wrap(a.text, chars).join("<br>");
+          if (typeof a.text === "string") a.text = wrap(a.text, chars / cols).join("<br>");
         }
-        layout["xaxis" + p.suffix].domain = [0, 1];
+        layout["xaxis" + p.suffix].domain = x;
         layout["yaxis" + p.suffix].domain = [Math.max(0, y0), Math.min(1, y1)];
       });
       height = plotPx + top + extraTop + bottom + 40;
@@ -167,12 +176,20 @@
     });
     // At least 200 px of plot area whatever the margins became.
     layout.height = Math.max(height, layout.margin.t + layout.margin.b + 200);
+    // A fixed width wider than a phone would push the page sideways.
+    delete layout.width;
+    layout.autosize = true;
     // Colour bars go under the plot too, instead of eating the width.
     var bars = 0;
+    var scales = {};
     var data = (fig.data || []).map(function (t) {
       var scaled = t && /^(heatmap|contour|histogram2d|histogram2dcontour)$/.test(t.type) &&
         t.showscale !== false;
       if (!scaled) return t;
+      // Panels with the same colour scale show it once (in place they would stack exactly).
+      var key = JSON.stringify([t.colorscale, t.zmin, t.zmax, t.coloraxis, t.colorbar]);
+      if (scales[key]) return Object.assign({}, t, { showscale: false });
+      scales[key] = true;
       bars++;
       var cb = t.colorbar || {};
       return Object.assign({}, t, {
@@ -270,8 +287,14 @@
             var name = ax[0] + "axis" + ax[1];
             var rects = rectsOf(sp, ax[2]);
             if (rects.length < 2 || !anyOverlap(rects)) return;
-            if ((full[name] || {}).type === "log") update[name + ".dtick"] = 1;
-            else update[name + ".nticks"] = Math.max(3, Math.floor(rects.length / 2));
+            var spec = full[name] || {};
+            var named = spec.type === "category" || spec.tickmode === "array";
+            if (spec.type === "log" && !named) update[name + ".dtick"] = 1;
+            else if (named && ax[0] === "x") {
+              // Category names cannot be thinned out: turn them upright, with room below.
+              update[name + ".tickangle"] = -90;
+              update[name + ".automargin"] = true;
+            } else update[name + ".nticks"] = Math.max(3, Math.floor(rects.length / 2));
           });
       });
       return Object.keys(update).length ? window.Plotly.relayout(el, update) : null;
