@@ -406,7 +406,7 @@
           own ? wrap(own.replace(/<br\s*\/?>/gi, " "), 55) : [],
         );
         layout.title = { text: lines.join("<br>"), font: { size: 10 }, x: 0.02, xanchor: "left" };
-        layout.height = Math.max(220, Math.min(420, (f.fig.layout.height || 420) * 0.55));
+        layout.height = Math.max(200, Math.min(300, (f.fig.layout.height || 420) * 0.5));
         layout.width = 330;
         layout.showlegend = false;
         layout.font = { size: 9 };
@@ -417,12 +417,33 @@
         jobs.push(window.Plotly.newPlot(cell, data, layout, { staticPlot: true }));
       });
     });
+    // A figure never takes more than about half a printed page (A4 between the margins is
+    // about 1000 px), so moving it to the next page leaves at most half a page blank.
+    figures.forEach(function (f) {
+      var h = f.el._fullLayout && f.el._fullLayout.height;
+      if (!h || h <= PRINT_MAX) return;
+      f.screenHeight = h;
+      jobs.push(queue(f, function () {
+        return window.Plotly.relayout(f.el, { height: PRINT_MAX });
+      }));
+    });
     return Promise.all(jobs).then(function () {
       return figures.length;
     });
   }
+  var PRINT_MAX = 460;
   window.kitPreparePrint = preparePrint;
   window.addEventListener("beforeprint", function () {
     preparePrint();
+  });
+  window.addEventListener("afterprint", function () {
+    figures.forEach(function (f) {
+      if (!f.screenHeight) return;
+      var h = f.screenHeight;
+      f.screenHeight = 0;
+      queue(f, function () {
+        return window.Plotly.relayout(f.el, { height: h });
+      });
+    });
   });
 })();
