@@ -217,6 +217,25 @@
     return { data: data, layout: layout, frames: fig.frames, legendPx: legendPx };
   }
 
+  /** A copy of the figure whose title wraps instead of running past the figure's edge. */
+  function wideFigure(fig, width) {
+    var copy = clone(fig);
+    var layout = copy.layout || {};
+    var title = titleText(layout.title);
+    if (!title || !width) return copy;
+    var size = ((layout.title || {}).font || {}).size || 16;
+    var lines = wrap(title, Math.max(30, Math.floor((width - 60) / (size * 0.56))));
+    if (lines.length < 2) return copy;
+    var t = typeof layout.title === "object" ? layout.title : {};
+    layout.title = Object.assign({}, t, { text: lines.join("<br>") });
+    var margin = layout.margin || {};
+    var extra = (lines.length - 1) * Math.round(size * 1.3);
+    layout.margin = Object.assign({}, margin, { t: (margin.t == null ? 80 : margin.t) + extra });
+    if (layout.height) layout.height += extra;
+    copy.layout = layout;
+    return copy;
+  }
+
   function config() {
     // Resizing is done here (see the resize handler), one figure at a time: Plotly's own
     // responsive mode would redraw at the same time as a narrow relayout.
@@ -317,7 +336,9 @@
     var el = entry.el;
     var narrow = el.clientWidth > 0 && el.clientWidth < NARROW;
     entry.narrow = narrow;
-    var fig = narrow ? narrowFigure(entry.fig, el.clientWidth) : clone(entry.fig);
+    var fig = narrow
+      ? narrowFigure(entry.fig, el.clientWidth)
+      : wideFigure(entry.fig, el.clientWidth);
     var spec = { data: fig.data || [], layout: fig.layout || {}, config: config() };
     if (Array.isArray(fig.frames) && fig.frames.length) spec.frames = fig.frames;
     el.style.minHeight = "";
