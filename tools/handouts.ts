@@ -55,7 +55,7 @@ export interface HandoutOptions {
   transform?: ExportOptions["transform"];
   /** The notebook offered for download (default: the transformed one, without outputs). */
   download?: ExportOptions["download"];
-  /** Also write `handoutsDir/pdf/*.pdf` (default false). */
+  /** Also write `handoutsDir/pdf/*.pdf`: for the notebooks run now, and pages without one. */
   pdf?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
@@ -175,8 +175,18 @@ export async function buildHandouts(
   });
   let pdf: PdfSummary | undefined;
   if (opts.pdf) {
-    log(`writing ${exported.pages.length} PDF(s) to ${join(handoutsDir, "pdf")}`);
-    pdf = await writePdfs(exported.pages.map((p) => p.path), { outDir: join(handoutsDir, "pdf") });
+    // The notebooks of this run, and any page that has no PDF yet: the others did not change.
+    const ran = new Set(paths.map((p) => basename(p)));
+    const pdfDir = join(handoutsDir, "pdf");
+    const due: string[] = [];
+    for (const p of exported.pages) {
+      const target = join(pdfDir, p.href.replace(/\.html$/, ".pdf"));
+      if (ran.has(p.notebook) || !(await Deno.stat(target).then(() => true, () => false))) {
+        due.push(p.path);
+      }
+    }
+    log(`writing ${due.length} PDF(s) to ${pdfDir}`);
+    pdf = await writePdfs(due, { outDir: pdfDir });
   }
   return {
     ok: run.ok && exported.ok && (pdf?.errors.length ?? 0) === 0,
