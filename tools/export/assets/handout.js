@@ -2,13 +2,15 @@
 /* Course kit handouts: the page's own script (the only script a page runs besides plotly.js).
  *
  * - Draws every figure from its JSON (`script.plot-data`), with a config built here: nothing
- *   from the notebook decides what the figure may load.
+ *   from the notebook decides what the figure may load. Long titles wrap at every width.
  * - Below NARROW px of width, lays figures out for a phone: smaller fonts and margins, wrapped
- *   titles, the legend below the plot, subplot grids in one column. Redraws when the width
- *   crosses the threshold.
+ *   titles, the legend and colour bars below the plot, subplot grids in one column (two for
+ *   image grids), then, once drawn, fewer or upright tick labels where they still collide.
+ *   Redraws (one figure at a time) when the width changes.
  * - Before printing (`beforeprint`, or `kitPreparePrint()` called by the PDF writer), adds a
  *   small-multiples grid of every step under each slider figure, which print shows instead of
- *   the interactive figure.
+ *   the interactive figure, and caps figures at about half a page.
+ * - A figure that fails to draw gets `data-rendered="error"` and `data-error`.
  */
 (function () {
   "use strict";
