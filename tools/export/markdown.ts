@@ -4,11 +4,11 @@
  * ({@link mathPlugin}), heading anchors for the contents, links between notebooks rewritten to
  * their pages, fenced code highlighted with highlight.js.
  *
- * Why not the npm markdown-it math and anchor plugins: the maintained math plugins
- * (`markdown-it-texmath`, `@vscode/markdown-it-katex`) each differ from Pandoc/Jupyter on one of
- * the rules below (`$5 and $6`, `\$`, code spans inside math), and an anchor plugin would still
- * need the heading list for the contents; the two small rules here are tested against exactly
- * those cases (tests/export_test.ts).
+ * Math and anchors are two small markdown-it rules of the kit's own, not npm plugins: the math
+ * rule follows Pandoc/Jupyter exactly on the cases tests/export_test.ts pins down (`$5 and $6`,
+ * `\$`, code spans, TeX escapes inside math), and the anchor rule also collects the heading list
+ * the contents need. A plugin such as `markdown-it-texmath` could replace the math rule if it
+ * passes the same tests; that was not tried.
  *
  * @module
  */
