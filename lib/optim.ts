@@ -178,9 +178,15 @@ export abstract class Optimizer<O extends { lr: number }, S> {
 
   /** Performs one update of every parameter that has a gradient. */
   step(): void {
-    for (const group of this.paramGroups) {
+    // Indexed loops, not for-of: V8 (Deno 2.9) inlines `update` here, and inside a for-of (an
+    // implicit try block) the inlined element loops ran 2 to 3 times slower (measured with SGD).
+    const groups = this.paramGroups;
+    for (let gi = 0; gi < groups.length; gi++) {
+      const group = groups[gi];
       const maximize = (group as { maximize?: boolean }).maximize === true;
-      for (const p of group.params) {
+      const params = group.params;
+      for (let pi = 0; pi < params.length; pi++) {
+        const p = params[pi];
         let grad = gradOf(this.name, p);
         if (grad === null) continue;
         // as PyTorch: the update sees -g (negation is exact, so results are unchanged)
