@@ -636,3 +636,42 @@ Deno.test("exportNotebooks: a transform (the student version) shapes the page an
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "deno task handouts --solutions writes the instructor copy to its own folder",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "handouts_cli_" });
+    try {
+      const nb = notebook([md("# Solo\n\nOne cell."), code("1 + 1", [], null)]);
+      await Deno.writeTextFile(
+        `${dir}/solo.ipynb`,
+        JSON.stringify({ ...nb, cells: nb.cells.map((c, i) => ({ ...c, id: `c${i}` })) }),
+      );
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../tools/handouts.ts", import.meta.url).pathname,
+          "solo.ipynb",
+          "--solutions",
+        ],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const page = await Deno.readTextFile(`${dir}/dist/handouts-solutions/solo.html`);
+      assert.ok(page.includes('href="ipynb/solo.ipynb"'), "the download link");
+      assert.ok(await Deno.stat(`${dir}/dist/notebooks/solo.ipynb`).then(() => true));
+      assert.equal(
+        await Deno.stat(`${dir}/dist/handouts`).then(() => true, () => false),
+        false,
+        "the student handouts are not touched",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
