@@ -219,21 +219,76 @@
     return { data: data, layout: layout, frames: fig.frames, legendPx: legendPx };
   }
 
-  /** A copy of the figure whose title wraps instead of running past the figure's edge. */
+  /** Traces with the same colour scale as an earlier one hide theirs (it would stack on it). */
+  function oneScaleEach(data) {
+    var scales = {};
+    return (data || []).map(function (t) {
+      if (!t || t.showscale === false || !/^(heatmap|contour)$/.test(t.type)) return t;
+      var key = JSON.stringify([t.colorscale, t.zmin, t.zmax, t.coloraxis, t.colorbar]);
+      if (scales[key]) return Object.assign({}, t, { showscale: false });
+      scales[key] = true;
+      return t;
+    });
+  }
+
+  /**
+   * A copy of the figure whose title, and the headings of side-by-side panels, wrap instead of
+   * running past the figure's edge or into each other.
+   */
   function wideFigure(fig, width) {
     var copy = clone(fig);
+    copy.data = oneScaleEach(copy.data);
     var layout = copy.layout || {};
+    if (!width) return copy;
+    var margin = Object.assign({}, layout.margin || {});
+    var top = margin.t == null ? 80 : margin.t;
+    var grow = 0;
+    // Panel headings: paper annotations sitting on top of a panel, wrapped to its width.
+    var panels = panelsOf(layout);
+    var headingLines = 1;
+    if (panels.length > 1 && Array.isArray(layout.annotations)) {
+      var plotW = width - (margin.l == null ? 80 : margin.l) - (margin.r == null ? 80 : margin.r);
+      layout.annotations = layout.annotations.map(function (a) {
+        if (!a || a.xref !== "paper" || a.yref !== "paper" || typeof a.text !== "string") return a;
+        var panel = panels.filter(function (p) {
+          return Math.abs(a.y - p.y[1]) < 0.02 && a.x >= p.x[0] && a.x <= p.x[1];
+        })[0];
+        if (!panel) return a;
+        var size = (a.font || {}).size || 13;
+        var lines = wrap(
+          a.text,
+          Math.max(12, Math.floor(((panel.x[1] - panel.x[0]) * plotW) / (size * 0.6))),
+        );
+        if (lines.length < 2) return a;
+        if (panel.y[1] > 0.98) headingLines = Math.max(headingLines, lines.length);
+        return Object.assign({}, a, { text: lines.join("<br>") });
+      });
+      grow += (headingLines - 1) * 17;
+    }
     var title = titleText(layout.title);
-    if (!title || !width) return copy;
-    var size = ((layout.title || {}).font || {}).size || 16;
-    var lines = wrap(title, Math.max(30, Math.floor((width - 60) / (size * 0.56))));
-    if (lines.length < 2) return copy;
-    var t = typeof layout.title === "object" ? layout.title : {};
-    layout.title = Object.assign({}, t, { text: lines.join("<br>") });
-    var margin = layout.margin || {};
-    var extra = (lines.length - 1) * Math.round(size * 1.3);
-    layout.margin = Object.assign({}, margin, { t: (margin.t == null ? 80 : margin.t) + extra });
-    if (layout.height) layout.height += extra;
+    if (title) {
+      var tsize = ((layout.title || {}).font || {}).size || 16;
+      var tl = wrap(title, Math.max(30, Math.floor((width - 60) / (tsize * 0.56))));
+      if (tl.length > 1) {
+        var t = typeof layout.title === "object" ? layout.title : {};
+        // At the top of the figure, with room below it for the panel headings and the top tick.
+        layout.title = Object.assign({}, t, {
+          text: tl.join("<br>"),
+          yref: "container",
+          y: 1,
+          yanchor: "top",
+          pad: { t: 12 },
+        });
+        var need = 12 + tl.length * Math.round(tsize * 1.3) + 14 +
+          (panels.length > 1 ? headingLines * 17 + 8 : 0);
+        grow = Math.max(grow, need - top);
+      }
+    }
+    if (grow > 0) {
+      margin.t = top + grow;
+      layout.margin = margin;
+      if (layout.height) layout.height += grow;
+    }
     copy.layout = layout;
     return copy;
   }
@@ -315,6 +370,8 @@
               // Category names cannot be thinned out: turn them upright, with room below.
               update[name + ".tickangle"] = -90;
               update[name + ".automargin"] = true;
+            } else if (spec.tickmode === "linear" && typeof spec.dtick === "number") {
+              update[name + ".dtick"] = spec.dtick * 2;
             } else update[name + ".nticks"] = Math.max(3, Math.floor(rects.length / 2));
           });
       });
@@ -348,7 +405,8 @@
     // A fresh plot, not react(): switching a figure between layouts in place failed for
     // contour plots with colour bars ("Something went wrong with axis scaling").
     return window.Plotly.newPlot(el, spec).then(function () {
-      return narrow ? fit(el, fig) : null;
+      // Colliding tick labels are thinned at every width; the rest is the phone layout's.
+      return fit(el, fig);
     }).then(function () {
       el.setAttribute("data-rendered", "true");
       el.setAttribute("data-layout", narrow ? "narrow" : "wide");
