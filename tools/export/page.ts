@@ -12,6 +12,7 @@
  *
  * @module
  */
+import type { Token } from "markdown-it";
 import { type Cell, type Notebook, sourceText } from "../notebook.ts";
 import { type Heading, highlight, MD, newEnv } from "./markdown.ts";
 import { type OutputState, renderOutputs } from "./outputs.ts";
@@ -311,8 +312,7 @@ function sourceHtml(src: string, tags: string[]): string {
   }</span> <code>${escapeHtml(short)}</code></summary>${code}</details>`;
 }
 
-// deno-lint-ignore no-explicit-any
-function summaryOf(tokens: any[], env: ReturnType<typeof newEnv>): string {
+function summaryOf(tokens: Token[], env: ReturnType<typeof newEnv>): string {
   // The first paragraph at the top level, and the list right after it ("After this notebook
   // you can" + the goals): a card that stops mid-sentence helps nobody.
   const p = tokens.findIndex((t) => t.type === "paragraph_open" && t.level === 0);
