@@ -31,7 +31,8 @@ import {
   withoutOutputs,
 } from "./export.ts";
 import { type PdfSummary, writePdfs } from "./export/pdf.ts";
-import { type Notebook, projectNotebooks } from "./notebook.ts";
+import { type Notebook, projectNotebooks, sourceText } from "./notebook.ts";
+import { studentNotebook } from "./grade/exercises.ts";
 import { positiveOption, runMain } from "./cli.ts";
 
 /** Options of {@link buildHandouts}. */
@@ -198,13 +199,49 @@ export async function buildHandouts(
 }
 
 /**
- * The transform of the published (student) handouts.
+ * The published (student) handout of an executed instructor notebook: the student version
+ * (`studentNotebook` of tools/grade: solution regions replaced by a stub, hidden checks
+ * removed), with the outputs of every code cell the student version leaves unchanged. Cells
+ * that held a solution show no output (it would give the answer away). `--solutions` builds
+ * the instructor copy without this transform.
  *
- * LEAD: placeholder, the identity. Wire in the grading helper's student version here
- * (solutions stripped, hidden checks removed); `--solutions` builds the instructor copy with
- * no transform into `dist/handouts-solutions/`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { studentPage } from "../tools/handouts.ts";
+ * const out = [{ output_type: "stream" as const, name: "stdout" as const, text: "42\n" }];
+ * const code = (id: string, source: string, metadata = {}) =>
+ *   ({ cell_type: "code" as const, id, metadata, source, outputs: out, execution_count: 1 });
+ * const page = studentPage({
+ *   nbformat: 4, nbformat_minor: 5, metadata: {},
+ *   cells: [
+ *     code("p", "console.log(42);"),
+ *     { cell_type: "markdown", id: "m", metadata: {}, source: "### Exercise 1: f (2 points)" },
+ *     code("a", "function f() {\n  // BEGIN SOLUTION\n  return 1;\n  // END SOLUTION\n}"),
+ *     code("b", "f();", { kit: { grade: { id: "01-ex1", points: 2, hidden: true } } }),
+ *   ],
+ * }, "01_x.ipynb");
+ * assert.equal(page.cells.length, 3, "the hidden check is gone");
+ * assert.deepEqual(page.cells[0].cell_type === "code" && page.cells[0].outputs, out);
+ * assert.ok(!JSON.stringify(page).includes("return 1"), "no solution");
+ * assert.deepEqual(page.cells[2].cell_type === "code" && page.cells[2].outputs, []);
+ * ```
  */
-export const studentTransform = (nb: Notebook, _name: string): Notebook => nb;
+export function studentPage(nb: Notebook, name: string): Notebook {
+  const student = studentNotebook(nb, name);
+  const byId = new Map(nb.cells.map((c) => [c.id, c]));
+  return {
+    ...student,
+    cells: student.cells.map((c) => {
+      const orig = c.id === undefined ? undefined : byId.get(c.id);
+      if (
+        c.cell_type !== "code" || orig?.cell_type !== "code" ||
+        sourceText(orig.source) !== sourceText(c.source)
+      ) return c;
+      return { ...c, outputs: orig.outputs, execution_count: orig.execution_count };
+    }),
+  };
+}
 
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -245,7 +282,7 @@ async function main(args: string[]): Promise<number> {
       timeoutMs: timeout === undefined ? undefined : timeout * 1000,
       handoutsDir,
       full: positionals.length === 0,
-      transform: values.solutions ? undefined : studentTransform,
+      transform: values.solutions ? undefined : studentPage,
       download: withoutOutputs,
       pdf: values.pdf ?? false,
       log: (l) => console.log(l),
