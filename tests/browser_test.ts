@@ -5,7 +5,9 @@
  * - a hostile notebook (tests/hostile_notebook.ts) exported and opened with its index: no
  *   dialog fires, no network request is made, no event handler or `javascript:` URL reaches
  *   the DOM, and the benign content (math, a Plotly figure, tables, `<details>`) renders;
- * - the handouts of every notebook (`buildHandouts`, the real kernel, into dist/browser-test/)
+ * - first, without a browser: every notebook runs green on the real kernel and is exported
+ *   (`buildHandouts`, into dist/browser-test/); the browser steps then open these pages;
+ * - the handouts of every notebook
  *   plus a gallery page of every builder of lib/plot.ts show every figure and formula offline,
  *   with no console error and no request to the network;
  * - at 390 px wide no two text boxes of a figure (titles, axis titles, tick labels, legend,
@@ -356,6 +358,41 @@ function figureTitles(nb: Notebook): string[] {
   return titles;
 }
 
+let building: ReturnType<typeof buildHandouts> | null = null;
+/** Runs every notebook on the Deno kernel and exports its handout, once for both tests below. */
+function builtHandouts(): ReturnType<typeof buildHandouts> {
+  building ??= (async () => {
+    await Deno.remove(OUT, { recursive: true }).catch(() => {});
+    return await buildHandouts(
+      [...Deno.readDirSync(`${ROOT}notebooks`)]
+        .filter((e) => e.isFile && e.name.endsWith(".ipynb"))
+        .map((e) => `${ROOT}notebooks/${e.name}`).sort(),
+      { notebooksDir: `${OUT}/notebooks`, handoutsDir: `${OUT}/handouts` },
+    );
+  })();
+  return building;
+}
+
+// Needs no browser: the lecture notebooks run end to end on every machine.
+Deno.test({
+  name: "every notebook runs green on the Deno kernel and is exported to a handout",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const built = await builtHandouts();
+    const failures = built.run.runs.filter((r) => r.status !== "ok").map((r) =>
+      r.message ?? r.path
+    );
+    const expected = [...Deno.readDirSync(`${ROOT}notebooks`)]
+      .filter((e) => e.isFile && e.name.endsWith(".ipynb")).length;
+    assert.ok(expected >= 11, `the welcome notebook and ten lectures, found ${expected}`);
+    assert.equal(built.run.runs.length, expected, "every notebook ran");
+    assert.deepEqual(failures, [], "every notebook runs green");
+    assert.equal(built.export.pages.length, expected, "every notebook has a handout");
+    assert.ok(built.ok, `handouts did not build:\n${failures.join("\n")}`);
+  },
+});
+
 Deno.test({
   name: "handouts in Chromium: hostile notebook, every page offline, 390 px, PDF, plot fallback",
   ignore: !haveChromium && !inCI,
@@ -366,8 +403,8 @@ Deno.test({
       haveChromium,
       `CI=true but ${CHROMIUM} is missing: install it (apt-get install -y chromium; .ci/run does)`,
     );
-    await Deno.remove(OUT, { recursive: true }).catch(() => {});
     await Deno.mkdir(SHOTS, { recursive: true });
+    const built = await builtHandouts(); // before the browser starts: the kernels get the cores
     const browser: Browser = await launchChromium();
     /** A context that aborts and records every request that is not a local file. */
     const offline = async (width: number, external: string[]): Promise<BrowserContext> => {
@@ -449,17 +486,7 @@ Deno.test({
         await context.close();
       });
 
-      const built = await buildHandouts(
-        [...Deno.readDirSync(`${ROOT}notebooks`)]
-          .filter((e) => e.isFile && e.name.endsWith(".ipynb"))
-          .map((e) => `${ROOT}notebooks/${e.name}`).sort(),
-        { notebooksDir: `${OUT}/notebooks`, handoutsDir: `${OUT}/handouts` },
-      );
-      const failures = built.run.runs.filter((r) => r.status !== "ok").map((r) =>
-        r.message ?? r.path
-      );
-      assert.ok(built.export.pages.length > 0, "no notebooks in notebooks/");
-      assert.ok(built.ok, `handouts did not build:\n${failures.join("\n")}`);
+      assert.ok(built.ok, "the handouts did not build: see the test above");
       const gallery = await exportNotebooks(
         [{ name: "gallery.ipynb", notebook: galleryNotebook() }],
         `${OUT}/gallery`,
