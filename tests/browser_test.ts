@@ -504,77 +504,97 @@ Deno.test({
         async (t) => {
           const external: string[] = [];
           const context = await offline(1360, external);
-          for (const path of pages) {
+          // Two pages at a time: rendering is CPU-bound and the machine has two cores.
+          const checkPage = (path: string) => {
             const name = nameOf(path);
-            await t.step(name, async () => {
-              const page = await context.newPage();
-              const problems: string[] = [];
-              page.on("console", (m) => {
-                if (m.type() === "error") problems.push(`console.error: ${m.text()}`);
-              });
-              page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-              page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
-              await page.goto(`file://${path}`, { waitUntil: "load" });
-              const r = await inspect(page);
-              const expectedPlots = name === "index"
-                ? 0
-                : (await Deno.readTextFile(path)).split('class="plot-data"').length - 1;
-              assert.equal(r.plots, expectedPlots, `${name}: plot containers on the page`);
-              assert.equal(
-                r.rendered,
-                r.plots,
-                `${name}: ${r.plots - r.rendered} Plotly figure(s) not drawn`,
-              );
-              assert.deepEqual(r.brokenGl, [], `${name}: 3-D figures without WebGL drawing`);
-              assert.equal(r.mathsWithKatex, r.maths, `${name}: formulas without KaTeX markup`);
-              assert.equal(r.katexErrors, 0, `${name}: KaTeX errors on the page`);
-              assert.deepEqual(r.rawMath, [], `${name}: raw $...$ left in the text`);
-              assert.deepEqual(r.brokenTocLinks, [], `${name}: TOC links without a target`);
-              assert.ok(r.katexFontLoaded, `${name}: the KaTeX fonts did not load from assets/`);
-              if (name === "gallery") {
-                assert.equal(r.plots, 11);
-                assert.ok(r.maths >= 6, `gallery has its formulas (${r.maths})`);
-                // The slider's frames animate: the drawn trace takes the frame's data.
-                const moved = await page.evaluate(async () => {
-                  // deno-lint-ignore no-explicit-any
-                  const w = window as any;
-                  const el = [...document.querySelectorAll(".plot")].find((p) =>
-                    // deno-lint-ignore no-explicit-any
-                    ((p as any).layout?.sliders ?? []).length > 0
-                    // deno-lint-ignore no-explicit-any
-                  ) as any;
-                  await w.Plotly.animate(el, ["2"], {
-                    mode: "immediate",
-                    frame: { duration: 0, redraw: true },
-                    transition: { duration: 0 },
-                  });
-                  return el.data[0].y.slice(0, 3);
+            return t.step({
+              name,
+              sanitizeOps: false,
+              sanitizeResources: false,
+              sanitizeExit: false,
+              fn: async () => {
+                const page = await context.newPage();
+                const problems: string[] = [];
+                page.on("console", (m) => {
+                  if (m.type() === "error") problems.push(`console.error: ${m.text()}`);
                 });
-                assert.deepEqual(moved, [0, 0.4, 0.8], "slider frame k=2 shows y = 2x");
-              }
-              if (name !== "index" && name !== "gallery") {
-                const nav = await page.evaluate(() => ({
-                  sticky: getComputedStyle(document.querySelector(".topbar")!).position,
-                  download: document.querySelector("a.download")?.getAttribute("href") ?? null,
-                }));
-                assert.equal(nav.sticky, "sticky", "the top bar stays on screen");
-                assert.equal(nav.download, `ipynb/${name}.ipynb`);
-              }
-              await page.screenshot({ path: `${SHOTS}/${name}.png` });
-              if (name !== "index") {
-                // A phone: the same page at 390 px. The page script redraws every figure in its
-                // narrow layout; then no text box of a figure may overlap another.
-                await page.setViewportSize({ width: 390, height: 844 });
-                await waitForFigures(page, "narrow");
-                const width = await page.evaluate(() => document.documentElement.scrollWidth);
-                assert.ok(width <= 390, `${name}: the page scrolls sideways at 390 px (${width})`);
-                assert.deepEqual(await page.evaluate(figureTextProblems), [], `${name} at 390 px`);
-                await page.screenshot({ path: `${SHOTS}/${name}-390.png` });
-              }
-              assert.deepEqual(problems, [], `${name}: errors in the browser`);
-              await page.close();
+                page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+                page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+                await page.goto(`file://${path}`, { waitUntil: "load" });
+                const r = await inspect(page);
+                const expectedPlots = name === "index"
+                  ? 0
+                  : (await Deno.readTextFile(path)).split('class="plot-data"').length - 1;
+                assert.equal(r.plots, expectedPlots, `${name}: plot containers on the page`);
+                assert.equal(
+                  r.rendered,
+                  r.plots,
+                  `${name}: ${r.plots - r.rendered} Plotly figure(s) not drawn`,
+                );
+                assert.deepEqual(r.brokenGl, [], `${name}: 3-D figures without WebGL drawing`);
+                assert.equal(r.mathsWithKatex, r.maths, `${name}: formulas without KaTeX markup`);
+                assert.equal(r.katexErrors, 0, `${name}: KaTeX errors on the page`);
+                assert.deepEqual(r.rawMath, [], `${name}: raw $...$ left in the text`);
+                assert.deepEqual(r.brokenTocLinks, [], `${name}: TOC links without a target`);
+                assert.ok(r.katexFontLoaded, `${name}: the KaTeX fonts did not load from assets/`);
+                if (name === "gallery") {
+                  assert.equal(r.plots, 11);
+                  assert.ok(r.maths >= 6, `gallery has its formulas (${r.maths})`);
+                  // The slider's frames animate: the drawn trace takes the frame's data.
+                  const moved = await page.evaluate(async () => {
+                    // deno-lint-ignore no-explicit-any
+                    const w = window as any;
+                    const el = [...document.querySelectorAll(".plot")].find((p) =>
+                      // deno-lint-ignore no-explicit-any
+                      ((p as any).layout?.sliders ?? []).length > 0
+                      // deno-lint-ignore no-explicit-any
+                    ) as any;
+                    await w.Plotly.animate(el, ["2"], {
+                      mode: "immediate",
+                      frame: { duration: 0, redraw: true },
+                      transition: { duration: 0 },
+                    });
+                    return el.data[0].y.slice(0, 3);
+                  });
+                  assert.deepEqual(moved, [0, 0.4, 0.8], "slider frame k=2 shows y = 2x");
+                }
+                if (name !== "index" && name !== "gallery") {
+                  const nav = await page.evaluate(() => ({
+                    sticky: getComputedStyle(document.querySelector(".topbar")!).position,
+                    download: document.querySelector("a.download")?.getAttribute("href") ?? null,
+                  }));
+                  assert.equal(nav.sticky, "sticky", "the top bar stays on screen");
+                  assert.equal(nav.download, `ipynb/${name}.ipynb`);
+                }
+                await page.screenshot({ path: `${SHOTS}/${name}.png` });
+                if (name !== "index") {
+                  // A phone: the same page at 390 px. The page script redraws every figure in its
+                  // narrow layout; then no text box of a figure may overlap another.
+                  await page.setViewportSize({ width: 390, height: 844 });
+                  await waitForFigures(page, "narrow");
+                  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+                  assert.ok(
+                    width <= 390,
+                    `${name}: the page scrolls sideways at 390 px (${width})`,
+                  );
+                  assert.deepEqual(
+                    await page.evaluate(figureTextProblems),
+                    [],
+                    `${name} at 390 px`,
+                  );
+                  await page.screenshot({ path: `${SHOTS}/${name}-390.png` });
+                }
+                assert.deepEqual(problems, [], `${name}: errors in the browser`);
+                await page.close();
+              },
             });
-          }
+          };
+          const queue = [...pages];
+          await Promise.all([0, 1].map(async () => {
+            for (let path = queue.shift(); path !== undefined; path = queue.shift()) {
+              await checkPage(path);
+            }
+          }));
           assert.deepEqual(external, [], "pages must not reach the network");
           await context.close();
         },
