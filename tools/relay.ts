@@ -1,0 +1,744 @@
+/**
+ * The kit's kernel relay: what Jupyter (JupyterLab, VS Code, the classic Notebook, nbconvert)
+ * starts for the "Deno (course kit)" kernel (`deno task kernel:install`, see
+ * `tools/kernelspec.ts`).
+ *
+ * `deno run -A tools/relay.ts CONNECTION_FILE` binds the five channels of the connection file,
+ * starts Deno's own kernel (`deno jupyter --kernel`) on private loopback ports with the same key,
+ * and relays every channel. On the way it repairs the Deno kernel's message order with the code
+ * the notebook runner uses (`tools/repair.ts`): a cell's `status: idle` and `execute_reply` are
+ * held back until all of its output has been forwarded, printed lines go to the cell that was
+ * running when they were printed, the kit's helper cells never show, a syntax error gets its
+ * message and position, and throws in timers and unhandled rejections become error outputs.
+ * Messages it rewrites are signed again with the connection key.
+ *
+ * Cells are sent to Deno's kernel one at a time (a frontend may queue several; the relay keeps
+ * the queue, and as ipykernel does, an error in a cell with `stop_on_error` aborts the cells
+ * queued behind it). Everything else passes through: comms, `complete_request`,
+ * `inspect_request`, `is_complete_request`, `kernel_info`, `history`, stdin (`prompt()`).
+ *
+ * Interrupt (`interrupt_mode: "message"`; SIGINT is handled the same way): the interrupt is
+ * passed on, which stops a busy loop; a cell still running 2 s later (awaiting a timer or a
+ * promise, which Deno's kernel cannot interrupt) ends with the error "interrupted: the kernel
+ * restarted, variables are lost", Deno's kernel is restarted behind the same connection, and
+ * the frontend stays usable. A kernel that dies (`Deno.exit()` in a cell) is restarted the
+ * same way. Shutdown (restart included) stops Deno's kernel and the relay. If the relay dies,
+ * even by SIGKILL, a watchdog kills Deno's kernel; if the process that started the relay dies,
+ * the relay shuts down.
+ *
+ * @module
+ */
+import { Dealer, Publisher, Reply, Router, Subscriber } from "zeromq";
+import { spawnDenoKernel } from "./kernel.ts";
+import type { DenoKernelProcess } from "./kernel.ts";
+import { helperContent, OrderRepair, type RepairEvent, SETUP_CODE, syntaxError } from "./repair.ts";
+import {
+  freePorts,
+  type Header,
+  type Message,
+  newHeader,
+  Signer,
+  sleep,
+  withTimeout,
+} from "./wire.ts";
+
+/** A Jupyter connection file. */
+export interface Connection {
+  ip: string;
+  transport: string;
+  shell_port: number;
+  iopub_port: number;
+  stdin_port: number;
+  control_port: number;
+  hb_port: number;
+  key: string;
+  signature_scheme?: string;
+}
+
+/** A frontend's execute_request, while queued or running. */
+interface Cell {
+  msg: Message;
+  reply?: Message;
+  /** Error output already published for this cell. */
+  sawError: boolean;
+  /** Syntax-error diagnosis in progress. */
+  fixing?: Promise<void>;
+  released: boolean;
+}
+
+/** Options of {@link Relay.start}. */
+export interface RelayOptions {
+  /** Working directory of Deno's kernel. Default: cwd (Jupyter starts kernels in the notebook's folder). */
+  cwd?: string;
+  /** How long an interrupted cell may take to stop before Deno's kernel is restarted. Default 2 000 ms. */
+  interruptGraceMs?: number;
+  /** Log line sink (default: stderr, which Jupyter shows in its own log). */
+  log?: (line: string) => void;
+}
+
+/** Messages a student sees when the relay had to restart Deno's kernel. */
+export const INTERRUPTED = "interrupted: the kernel restarted, variables are lost";
+
+function address(c: Connection, port: number): string {
+  return c.transport === "ipc" ? `ipc://${c.ip}-${port}` : `tcp://${c.ip}:${port}`;
+}
+
+/** One inner `deno jupyter --kernel` and the sockets the relay talks to it with. */
+class Inner {
+  proc: DenoKernelProcess;
+  shell: Dealer;
+  control: Dealer;
+  stdin: Dealer;
+  iopub = new Subscriber({ linger: 0 });
+  connDir: string;
+  exited = false;
+  exitCode: number | null = null;
+  stderrTail = "";
+
+  constructor(proc: DenoKernelProcess, connDir: string, ports: number[]) {
+    this.proc = proc;
+    this.connDir = connDir;
+    // The kernel addresses stdin requests to the shell socket's identity: share it.
+    const routingId = `kit-relay-${crypto.randomUUID()}`;
+    const hwm = { linger: 0, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 };
+    this.shell = new Dealer({ ...hwm, routingId });
+    this.stdin = new Dealer({ ...hwm, routingId });
+    this.control = new Dealer(hwm);
+    const [shell, iopub, stdin, control] = ports;
+    this.shell.connect(`tcp://127.0.0.1:${shell}`);
+    this.control.connect(`tcp://127.0.0.1:${control}`);
+    this.stdin.connect(`tcp://127.0.0.1:${stdin}`);
+    this.iopub.connect(`tcp://127.0.0.1:${iopub}`);
+    this.iopub.subscribe();
+  }
+
+  close(): void {
+    for (const s of [this.shell, this.control, this.stdin, this.iopub]) {
+      try {
+        s.close();
+      } catch { /* closed */ }
+    }
+    Deno.remove(this.connDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * A running relay (see the module notes).
+ *
+ * @example
+ * ```ts ignore
+ * const relay = await Relay.start(JSON.parse(await Deno.readTextFile(connectionFile)));
+ * await relay.finished; // until the frontend shuts it down
+ * ```
+ */
+export class Relay {
+  #conn: Connection;
+  #signer: Signer;
+  #session = crypto.randomUUID();
+  #log: (line: string) => void;
+  #cwd: string;
+  #graceMs: number;
+  #shell = new Router({ linger: 0, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 });
+  #control = new Router({ linger: 0 });
+  #stdin = new Router({ linger: 0 });
+  #iopub = new Publisher({ linger: 0, sendHighWaterMark: 1e6 });
+  #hb = new Reply({ linger: 0 });
+  #inner: Inner | null = null;
+  #ready: Promise<void> = Promise.resolve();
+  #repair: OrderRepair<Cell>;
+  #queue: Cell[] = [];
+  #running: Cell | null = null;
+  /** Frontend identities of pass-through requests, by msg_id, to route replies back. */
+  #routes = new Map<string, Uint8Array[]>();
+  /** The relay's own requests (start-up kernel_info): their traffic is dropped. */
+  #own = new Set<string>();
+  #closing = false;
+  #done!: () => void;
+  /** Resolves when the relay has shut down. */
+  readonly finished: Promise<void>;
+  /** Serializes IOPub publishing: re-signing is async, the order must hold. */
+  #pubChain: Promise<void> = Promise.resolve();
+
+  private constructor(conn: Connection, opts: RelayOptions) {
+    this.#conn = conn;
+    this.#signer = new Signer(conn.key);
+    this.#log = opts.log ?? ((l) => console.error(`[kit relay] ${l}`));
+    this.#cwd = opts.cwd ?? Deno.cwd();
+    this.#graceMs = opts.interruptGraceMs ?? 2_000;
+    this.#repair = new OrderRepair<Cell>((e) => this.#onRepair(e), this.#session);
+    this.finished = new Promise((r) => (this.#done = r));
+  }
+
+  /** Binds the frontend's channels, starts Deno's kernel behind them and starts relaying. */
+  static async start(conn: Connection, opts: RelayOptions = {}): Promise<Relay> {
+    if (conn.signature_scheme && conn.signature_scheme !== "hmac-sha256") {
+      throw new Error(
+        `kit relay: signature_scheme ${conn.signature_scheme} is not supported; use hmac-sha256`,
+      );
+    }
+    const r = new Relay(conn, opts);
+    await r.#shell.bind(address(conn, conn.shell_port));
+    await r.#control.bind(address(conn, conn.control_port));
+    await r.#stdin.bind(address(conn, conn.stdin_port));
+    await r.#iopub.bind(address(conn, conn.iopub_port));
+    await r.#hb.bind(address(conn, conn.hb_port));
+    r.#ready = r.#startInner();
+    r.#serve();
+    await r.#ready;
+    return r;
+  }
+
+  // ---- the inner kernel ------------------------------------------------------------------
+
+  async #startInner(): Promise<void> {
+    const ports = freePorts(5);
+    const connDir = await Deno.makeTempDir({ prefix: "kit-relay-" });
+    const connFile = `${connDir}/connection.json`;
+    const [shell, iopub, stdin, control, hb] = ports;
+    await Deno.writeTextFile(
+      connFile,
+      JSON.stringify({
+        ip: "127.0.0.1",
+        transport: "tcp",
+        shell_port: shell,
+        iopub_port: iopub,
+        stdin_port: stdin,
+        control_port: control,
+        hb_port: hb,
+        signature_scheme: "hmac-sha256",
+        key: this.#conn.key,
+        kernel_name: "deno",
+      }),
+    );
+    const inner = new Inner(spawnDenoKernel(connFile, this.#cwd), connDir, ports);
+    this.#inner = inner;
+    const keep = async (stream: ReadableStream<Uint8Array>) => {
+      try {
+        for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+          inner.stderrTail = (inner.stderrTail + chunk).slice(-2000);
+        }
+      } catch { /* gone */ }
+    };
+    keep(inner.proc.child.stdout);
+    keep(inner.proc.child.stderr);
+    inner.proc.child.status.then((s) => {
+      inner.exited = true;
+      inner.exitCode = s.code;
+      if (this.#inner === inner && !this.#closing) this.#onInnerDied(inner);
+    });
+    this.#readInnerShell(inner);
+    this.#readInnerIopub(inner);
+    this.#readInnerStdin(inner);
+    this.#readInnerControl(inner);
+    // Deno's kernel listens ~0.5 s after start: resend kernel_info until both channels work.
+    let replied = false;
+    let published = false;
+    const onInfo = (m: Message) => {
+      if (this.#own.has(m.parent_header?.msg_id ?? "")) replied = true;
+    };
+    this.#infoWaiter = onInfo;
+    this.#iopubWaiter = () => (published = true);
+    const deadline = performance.now() + 30_000;
+    while (!(replied && published)) {
+      if (inner.exited) {
+        throw new Error(`Deno's kernel exited during start-up:\n${inner.stderrTail}`);
+      }
+      if (performance.now() > deadline) {
+        throw new Error(`Deno's kernel did not answer within 30 s:\n${inner.stderrTail}`);
+      }
+      const h = newHeader("kernel_info_request", this.#session);
+      this.#own.add(h.msg_id);
+      await inner.shell.send(
+        await this.#signer.encode({
+          header: h,
+          parent_header: {},
+          metadata: {},
+          content: {},
+        }),
+      );
+      await sleep(200);
+    }
+    this.#infoWaiter = null;
+    this.#iopubWaiter = null;
+    const h = newHeader("execute_request", this.#session);
+    this.#own.add(h.msg_id);
+    this.#repair.helper(h.msg_id);
+    const setupDone = new Promise<void>((r) => (this.#setupWaiter = { id: h.msg_id, done: r }));
+    await inner.shell.send(
+      await this.#signer.encode({
+        header: h,
+        parent_header: {},
+        metadata: {},
+        content: helperContent(SETUP_CODE),
+      }),
+    );
+    if (await withTimeout(setupDone, 10_000, "late") === "late") {
+      this.#log("Deno's kernel did not run the kit's setup code within 10 s; going on without it");
+    }
+  }
+
+  #infoWaiter: ((m: Message) => void) | null = null;
+  #iopubWaiter: (() => void) | null = null;
+  #setupWaiter: { id: string; done: () => void } | null = null;
+
+  /** Deno's kernel died by itself (`Deno.exit()`, a signal): fail the cell and start anew. */
+  #onInnerDied(inner: Inner): void {
+    const why = `Deno's kernel exited (code ${inner.exitCode})`;
+    this.#log(why);
+    this.#restartInner(`${why}; it was restarted, variables are lost`);
+  }
+
+  #restarting = false;
+
+  async #restartInner(message: string): Promise<void> {
+    if (this.#restarting || this.#closing) return;
+    this.#restarting = true;
+    const old = this.#inner;
+    this.#inner = null;
+    if (old) {
+      old.proc.child.kill("SIGKILL");
+      await old.proc.child.status.catch(() => {});
+      old.proc.disarm();
+      await sleep(20);
+      old.close();
+    }
+    this.#repair.reset();
+    const running = this.#running;
+    const queued = this.#queue.splice(0);
+    this.#publish(this.#status("restarting", undefined));
+    this.#ready = this.#startInner();
+    try {
+      await this.#ready;
+    } catch (e) {
+      this.#log(`could not restart Deno's kernel: ${(e as Error).message}`);
+    }
+    this.#restarting = false;
+    if (running && !running.released) {
+      await this.#failCell(running, "KernelRestarted", message);
+    }
+    for (const c of queued) await this.#abort(c);
+    this.#running = null;
+    this.#next();
+  }
+
+  // ---- frontend -> kernel -----------------------------------------------------------------
+
+  #serve(): void {
+    this.#loop(this.#shell, (m) => this.#fromShell(m));
+    this.#loop(this.#control, (m) => this.#fromControl(m));
+    this.#loop(this.#stdin, (m) => this.#fromStdin(m));
+    (async () => {
+      for await (const frames of this.#hb) {
+        // Echo only while Deno's kernel is there: a frontend then notices a dead kernel.
+        if (this.#inner && !this.#inner.exited) await this.#hb.send(frames);
+        else await this.#hb.send(frames); // REP must answer; a restart follows a death anyway
+      }
+    })().catch(() => {});
+  }
+
+  #loop(socket: Router, handle: (m: Message) => Promise<void>): void {
+    (async () => {
+      for await (const frames of socket) {
+        const msg = await this.#signer.decode(frames);
+        if (!msg) {
+          this.#log("dropped a frontend message with a bad signature");
+          continue;
+        }
+        try {
+          await handle(msg);
+        } catch (e) {
+          this.#log(`error handling ${msg.header.msg_type}: ${(e as Error).stack}`);
+        }
+      }
+    })().catch(() => {});
+  }
+
+  async #fromShell(msg: Message): Promise<void> {
+    await this.#ready;
+    if (msg.header.msg_type === "execute_request") {
+      this.#queue.push({ msg, sawError: false, released: false });
+      this.#next();
+      return;
+    }
+    this.#routes.set(msg.header.msg_id, msg.identities);
+    await this.#inner?.shell.send(await this.#signer.encode({ ...msg, identities: [] }));
+  }
+
+  async #fromControl(msg: Message): Promise<void> {
+    const type = msg.header.msg_type;
+    if (type === "interrupt_request") {
+      await this.#interrupt();
+      await this.#reply(this.#control, msg, "interrupt_reply", { status: "ok" });
+      return;
+    }
+    if (type === "shutdown_request") {
+      const restart = Boolean(msg.content.restart);
+      await this.#reply(this.#control, msg, "shutdown_reply", { status: "ok", restart });
+      await this.shutdown();
+      return;
+    }
+    await this.#ready;
+    this.#routes.set(msg.header.msg_id, msg.identities);
+    await this.#inner?.control.send(await this.#signer.encode({ ...msg, identities: [] }));
+  }
+
+  async #fromStdin(msg: Message): Promise<void> {
+    await this.#inner?.stdin.send(await this.#signer.encode({ ...msg, identities: [] }));
+  }
+
+  /** Sends the next queued cell to Deno's kernel when none is running. */
+  #next(): void {
+    if (this.#running || this.#restarting || !this.#inner) return;
+    const cell = this.#queue.shift();
+    if (!cell) return;
+    this.#running = cell;
+    this.#repair.start(cell, cell.msg.header);
+    const inner = this.#inner;
+    this.#signer.encode({ ...cell.msg, identities: [] })
+      .then((frames) => inner.shell.send(frames))
+      .catch((e) => this.#log(`could not send a cell: ${(e as Error).message}`));
+  }
+
+  /** Interrupts the running cell; restarts Deno's kernel if the cell does not stop. */
+  async #interrupt(): Promise<void> {
+    const cell = this.#running;
+    const inner = this.#inner;
+    if (!cell || !inner) return;
+    const h = newHeader("interrupt_request", this.#session);
+    this.#own.add(h.msg_id);
+    await inner.control.send(
+      await this.#signer.encode({ header: h, parent_header: {}, metadata: {}, content: {} }),
+    );
+    const deadline = performance.now() + this.#graceMs;
+    while (performance.now() < deadline && !cell.reply && this.#running === cell) await sleep(25);
+    if (cell.reply || this.#running !== cell) return; // it stopped (a busy loop does)
+    this.#log("the interrupted cell did not stop: restarting Deno's kernel");
+    await this.#restartInner(INTERRUPTED);
+  }
+
+  // ---- kernel -> frontend -----------------------------------------------------------------
+
+  #readInnerShell(inner: Inner): void {
+    (async () => {
+      for await (const frames of inner.shell) {
+        const msg = await this.#signer.decode(frames);
+        if (!msg || this.#inner !== inner) continue;
+        if (this.#own.has(msg.parent_header?.msg_id ?? "")) {
+          this.#infoWaiter?.(msg);
+          continue;
+        }
+        this.#repair.onShell(msg);
+      }
+    })().catch(() => {});
+  }
+
+  #readInnerControl(inner: Inner): void {
+    (async () => {
+      for await (const frames of inner.control) {
+        const msg = await this.#signer.decode(frames);
+        if (!msg || this.#inner !== inner) continue;
+        if (this.#own.has(msg.parent_header?.msg_id ?? "")) continue;
+        await this.#route(this.#control, msg);
+      }
+    })().catch(() => {});
+  }
+
+  #readInnerStdin(inner: Inner): void {
+    (async () => {
+      for await (const frames of inner.stdin) {
+        const msg = await this.#signer.decode(frames);
+        if (!msg || this.#inner !== inner) continue;
+        const ids = this.#running?.msg.identities ?? [];
+        await this.#stdin.send(await this.#signer.encode({ ...msg, identities: ids }));
+      }
+    })().catch(() => {});
+  }
+
+  #readInnerIopub(inner: Inner): void {
+    (async () => {
+      for await (const frames of inner.iopub) {
+        const msg = await this.#signer.decode(frames);
+        if (!msg || this.#inner !== inner) continue;
+        this.#iopubWaiter?.();
+        const parent = msg.parent_header?.msg_id ?? "";
+        if (
+          this.#setupWaiter?.id === parent && msg.header.msg_type === "status" &&
+          msg.content.execution_state === "idle"
+        ) {
+          this.#setupWaiter.done();
+          this.#setupWaiter = null;
+        }
+        if (this.#own.has(parent)) continue;
+        this.#repair.onIopub(msg);
+      }
+    })().catch(() => {});
+  }
+
+  #onRepair(e: RepairEvent<Cell>): void {
+    switch (e.type) {
+      case "output":
+        if (e.msg.header.msg_type === "error") e.cell.sawError = true;
+        if (e.late) this.#log(`an output arrived after its cell ended: ${e.msg.header.msg_type}`);
+        this.#publish(e.msg);
+        return;
+      case "reply": {
+        const cell = e.cell;
+        cell.reply = e.msg;
+        const c = e.msg.content;
+        const bare = c.status === "error" && c.evalue === "Execution failed" &&
+          !(Array.isArray(c.traceback) && c.traceback.length);
+        if (bare && !cell.sawError) {
+          cell.fixing = (async () => {
+            const info = await syntaxError(String(cell.msg.content.code ?? ""));
+            if (!info) return;
+            cell.reply = { ...e.msg, content: { ...c, ...info } };
+            cell.sawError = true;
+            this.#publish(this.#iopubMsg("error", cell.msg.header, info));
+          })();
+        }
+        return;
+      }
+      case "marker": {
+        const inner = this.#inner;
+        if (!inner) return;
+        this.#signer.encode({
+          header: e.header,
+          parent_header: {},
+          metadata: {},
+          content: e.content,
+        })
+          .then((frames) => inner.shell.send(frames))
+          .catch(() => {});
+        return;
+      }
+      case "complete":
+        this.#release(e.cell).catch((err) => this.#log(`release: ${(err as Error).message}`));
+        return;
+      case "foreign":
+        this.#foreign(e.msg).catch(() => {});
+        return;
+    }
+  }
+
+  async #foreign(msg: Message): Promise<void> {
+    const parent = msg.parent_header?.msg_id ?? "";
+    if (this.#own.has(parent)) return;
+    if (this.#routes.has(parent)) {
+      // A shell reply to a pass-through request.
+      const ids = this.#routes.get(parent)!;
+      if (msg.header.msg_type.endsWith("_reply")) this.#routes.delete(parent);
+      if (!isIopubType(msg.header.msg_type)) {
+        await this.#shell.send(await this.#signer.encode({ ...msg, identities: ids }));
+        return;
+      }
+    }
+    if (isIopubType(msg.header.msg_type)) this.#publish(msg);
+    else this.#log(`dropped a ${msg.header.msg_type} for an unknown request`);
+  }
+
+  async #route(socket: Router, msg: Message): Promise<void> {
+    const parent = msg.parent_header?.msg_id ?? "";
+    const ids = this.#routes.get(parent);
+    if (!ids) return;
+    this.#routes.delete(parent);
+    await socket.send(await this.#signer.encode({ ...msg, identities: ids }));
+  }
+
+  /** The cell is complete: its reply, then its idle, go to the frontend; the next cell starts. */
+  async #release(cell: Cell): Promise<void> {
+    if (cell.released) return;
+    await cell.fixing;
+    cell.released = true;
+    const reply = cell.reply ?? this.#replyMsg(cell.msg, "execute_reply", {
+      status: "error",
+      ename: "KernelError",
+      evalue: "no reply from Deno's kernel",
+      traceback: [],
+    });
+    await this.#shell.send(
+      await this.#signer.encode({ ...reply, identities: cell.msg.identities }),
+    );
+    this.#publish(this.#status("idle", cell.msg.header));
+    const failed = reply.content.status === "error" && cell.msg.content.stop_on_error !== false;
+    if (this.#running === cell) this.#running = null;
+    if (failed) { for (const c of this.#queue.splice(0)) await this.#abort(c); }
+    this.#next();
+  }
+
+  /** Ends a cell that Deno's kernel cannot finish, with an error output a student sees. */
+  async #failCell(cell: Cell, ename: string, evalue: string): Promise<void> {
+    cell.released = true;
+    this.#publish(this.#iopubMsg("error", cell.msg.header, {
+      ename,
+      evalue,
+      traceback: [`${ename}: ${evalue}`],
+    }));
+    const reply = this.#replyMsg(cell.msg, "execute_reply", {
+      status: "error",
+      execution_count: 0,
+      ename,
+      evalue,
+      traceback: [`${ename}: ${evalue}`],
+    });
+    await this.#shell.send(
+      await this.#signer.encode({ ...reply, identities: cell.msg.identities }),
+    );
+    this.#publish(this.#status("idle", cell.msg.header));
+  }
+
+  /** Answers a queued cell that will not run, as ipykernel does after an error. */
+  async #abort(cell: Cell): Promise<void> {
+    cell.released = true;
+    this.#publish(this.#status("busy", cell.msg.header));
+    const reply = this.#replyMsg(cell.msg, "execute_reply", { status: "aborted" });
+    await this.#shell.send(
+      await this.#signer.encode({ ...reply, identities: cell.msg.identities }),
+    );
+    this.#publish(this.#status("idle", cell.msg.header));
+  }
+
+  async #reply(
+    socket: Router,
+    req: Message,
+    type: string,
+    content: Record<string, unknown>,
+  ): Promise<void> {
+    const msg = this.#replyMsg(req, type, content);
+    await socket.send(await this.#signer.encode({ ...msg, identities: req.identities }));
+  }
+
+  #replyMsg(req: Message, type: string, content: Record<string, unknown>): Message {
+    return {
+      identities: [],
+      header: newHeader(type, this.#session),
+      parent_header: req.header,
+      metadata: {},
+      content,
+      buffers: [],
+    };
+  }
+
+  #iopubMsg(type: string, parent: Header, content: Record<string, unknown>): Message {
+    return {
+      identities: [new TextEncoder().encode(`kernel.kit-relay.${type}`)],
+      header: newHeader(type, this.#session),
+      parent_header: parent,
+      metadata: {},
+      content,
+      buffers: [],
+    };
+  }
+
+  #status(state: string, parent: Header | undefined): Message {
+    return this.#iopubMsg("status", parent ?? ({} as Header), { execution_state: state });
+  }
+
+  /** Publishes on IOPub in call order (signing is async). */
+  #publish(msg: Message): void {
+    this.#pubChain = this.#pubChain.then(async () => {
+      const ids = msg.identities.length
+        ? msg.identities
+        : [new TextEncoder().encode(`kernel.kit-relay.${msg.header.msg_type}`)];
+      await this.#iopub.send(await this.#signer.encode({ ...msg, identities: ids }));
+    }).catch((e) => this.#log(`publish: ${(e as Error).message}`));
+  }
+
+  /** Stops Deno's kernel and closes every socket. Idempotent. */
+  async shutdown(): Promise<void> {
+    if (this.#closing) return this.finished;
+    this.#closing = true;
+    const inner = this.#inner;
+    if (inner && !inner.exited) {
+      const h = newHeader("shutdown_request", this.#session);
+      this.#own.add(h.msg_id);
+      await inner.control.send(
+        await this.#signer.encode({
+          header: h,
+          parent_header: {},
+          metadata: {},
+          content: { restart: false },
+        }),
+      ).catch(() => {});
+      if (await withTimeout(inner.proc.child.status, 1_000, "late") === "late") {
+        inner.proc.child.kill("SIGKILL");
+      }
+    }
+    if (inner) {
+      await inner.proc.child.status.catch(() => {});
+      inner.proc.disarm();
+    }
+    await this.#pubChain;
+    await sleep(20); // let zeromq deliver queued replies (see Kernel.shutdown)
+    inner?.close();
+    for (const s of [this.#shell, this.#control, this.#stdin, this.#iopub, this.#hb]) {
+      try {
+        s.close();
+      } catch { /* closed */ }
+    }
+    this.#done();
+  }
+}
+
+function isIopubType(type: string): boolean {
+  return [
+    "status",
+    "stream",
+    "display_data",
+    "update_display_data",
+    "execute_input",
+    "execute_result",
+    "error",
+    "clear_output",
+    "comm_open",
+    "comm_msg",
+    "comm_close",
+    "debug_event",
+  ].includes(type);
+}
+
+/** True while the process `pid` exists. */
+function processAlive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return Deno.build.os !== "linux"; // no /proc: cannot tell, assume alive
+  }
+}
+
+async function main(args: string[]): Promise<number> {
+  const file = args[0];
+  if (!file || file === "--help" || file === "-h") {
+    console.error(
+      "usage: deno run -A tools/relay.ts CONNECTION_FILE\n" +
+        "The kit's kernel relay; Jupyter starts it (install with `deno task kernel:install`).",
+    );
+    return file ? 0 : 2;
+  }
+  let conn: Connection;
+  try {
+    conn = JSON.parse(await Deno.readTextFile(file));
+  } catch (e) {
+    console.error(`kit relay: cannot read the connection file ${file}: ${(e as Error).message}`);
+    return 2;
+  }
+  const relay = await Relay.start(conn);
+  const stop = () => relay.shutdown();
+  if (Deno.build.os !== "windows") {
+    Deno.addSignalListener("SIGTERM", stop);
+    // interrupt_mode "signal" (an older kernelspec, a frontend that ignores the mode): the
+    // signal reaches the whole process group, Deno's kernel included, which dies of it; the
+    // relay then restarts it and reports the interrupt under the cell.
+    Deno.addSignalListener("SIGINT", () => {});
+  }
+  // Exit when whoever started the relay is gone (Jupyter killed by SIGKILL, a closed terminal).
+  const parent = Number(Deno.env.get("JPY_PARENT_PID") ?? Deno.ppid);
+  const watch = setInterval(() => {
+    if (parent > 1 && !processAlive(parent)) relay.shutdown();
+  }, 1_000);
+  await relay.finished;
+  clearInterval(watch);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
