@@ -26,6 +26,7 @@ import {
   hex,
   type Message,
   newHeader,
+  sendQueue,
   Signer,
   sleep,
   withTimeout,
@@ -230,6 +231,8 @@ export class Kernel {
   #shell = new Dealer({ linger: 0, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 });
   #control = new Dealer({ linger: 0, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 });
   #iopub = new Subscriber({ linger: 0 });
+  #shellOut = sendQueue(this.#shell);
+  #controlOut = sendQueue(this.#control);
   #repair: OrderRepair<Pending>;
   /** Cells not complete yet; {@link Kernel.settle} waits for them. */
   #incomplete = new Set<Pending>();
@@ -415,7 +418,7 @@ export class Kernel {
 
   async #send(socket: Dealer, header: Header, content: Record<string, unknown>): Promise<void> {
     const frames = await this.#signer.encode({ header, parent_header: {}, metadata: {}, content });
-    await socket.send(frames);
+    await (socket === this.#shell ? this.#shellOut : this.#controlOut)(frames);
   }
 
   async #readShell(socket: Dealer): Promise<void> {

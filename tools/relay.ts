@@ -36,7 +36,9 @@ import {
   freePorts,
   type Header,
   type Message,
+  messages,
   newHeader,
+  sendQueue,
   Signer,
   sleep,
   withTimeout,
@@ -79,6 +81,11 @@ export interface RelayOptions {
 /** Messages a student sees when the relay had to restart Deno's kernel. */
 export const INTERRUPTED = "interrupted: the kernel restarted, variables are lost";
 
+/** Socket options: no linger; receives time out so a missed wake-up costs 100 ms (see `messages`). */
+const RX = { linger: 0 };
+type Out = (frames: (string | Uint8Array)[]) => Promise<void>;
+const DEBUG = Boolean(Deno.env.get("KIT_RELAY_DEBUG"));
+
 function address(c: Connection, port: number): string {
   return c.transport === "ipc" ? `ipc://${c.ip}-${port}` : `tcp://${c.ip}:${port}`;
 }
@@ -89,7 +96,10 @@ class Inner {
   shell: Dealer;
   control: Dealer;
   stdin: Dealer;
-  iopub = new Subscriber({ linger: 0 });
+  iopub = new Subscriber(RX);
+  shellOut: (frames: (string | Uint8Array)[]) => Promise<void>;
+  controlOut: (frames: (string | Uint8Array)[]) => Promise<void>;
+  stdinOut: (frames: (string | Uint8Array)[]) => Promise<void>;
   connDir: string;
   exited = false;
   exitCode: number | null = null;
@@ -100,10 +110,13 @@ class Inner {
     this.connDir = connDir;
     // The kernel addresses stdin requests to the shell socket's identity: share it.
     const routingId = `kit-relay-${crypto.randomUUID()}`;
-    const hwm = { linger: 0, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 };
+    const hwm = { ...RX, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 };
     this.shell = new Dealer({ ...hwm, routingId });
     this.stdin = new Dealer({ ...hwm, routingId });
     this.control = new Dealer(hwm);
+    this.shellOut = sendQueue(this.shell);
+    this.stdinOut = sendQueue(this.stdin);
+    this.controlOut = sendQueue(this.control);
     const [shell, iopub, stdin, control] = ports;
     this.shell.connect(`tcp://127.0.0.1:${shell}`);
     this.control.connect(`tcp://127.0.0.1:${control}`);
@@ -138,11 +151,16 @@ export class Relay {
   #log: (line: string) => void;
   #cwd: string;
   #graceMs: number;
-  #shell = new Router({ linger: 0, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 });
-  #control = new Router({ linger: 0 });
-  #stdin = new Router({ linger: 0 });
+  #shell = new Router({ ...RX, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 });
+  #control = new Router(RX);
+  #stdin = new Router(RX);
   #iopub = new Publisher({ linger: 0, sendHighWaterMark: 1e6 });
-  #hb = new Reply({ linger: 0 });
+  #hb = new Reply(RX);
+  #shellOut = sendQueue(this.#shell);
+  #controlOut = sendQueue(this.#control);
+  #stdinOut = sendQueue(this.#stdin);
+  #iopubOut = sendQueue(this.#iopub);
+  #hbOut = sendQueue(this.#hb);
   #inner: Inner | null = null;
   #ready: Promise<void> = Promise.resolve();
   #repair: OrderRepair<Cell>;
@@ -248,7 +266,7 @@ export class Relay {
       }
       const h = newHeader("kernel_info_request", this.#session);
       this.#own.add(h.msg_id);
-      await inner.shell.send(
+      await inner.shellOut(
         await this.#signer.encode({
           header: h,
           parent_header: {},
@@ -264,7 +282,7 @@ export class Relay {
     this.#own.add(h.msg_id);
     this.#repair.helper(h.msg_id);
     const setupDone = new Promise<void>((r) => (this.#setupWaiter = { id: h.msg_id, done: r }));
-    await inner.shell.send(
+    await inner.shellOut(
       await this.#signer.encode({
         header: h,
         parent_header: {},
@@ -328,29 +346,31 @@ export class Relay {
     this.#loop(this.#control, (m) => this.#fromControl(m));
     this.#loop(this.#stdin, (m) => this.#fromStdin(m));
     (async () => {
-      for await (const frames of this.#hb) {
+      for await (const frames of messages(this.#hb)) {
         // Echo only while Deno's kernel is there: a frontend then notices a dead kernel.
-        if (this.#inner && !this.#inner.exited) await this.#hb.send(frames);
-        else await this.#hb.send(frames); // REP must answer; a restart follows a death anyway
+        if (this.#inner && !this.#inner.exited) await this.#hbOut(frames);
+        else await this.#hbOut(frames); // REP must answer; a restart follows a death anyway
       }
     })().catch(() => {});
   }
 
   #loop(socket: Router, handle: (m: Message) => Promise<void>): void {
     (async () => {
-      for await (const frames of socket) {
+      for await (const frames of messages(socket)) {
+        if (DEBUG) this.#log(`frontend frames ${frames.length}`);
         const msg = await this.#signer.decode(frames);
         if (!msg) {
           this.#log("dropped a frontend message with a bad signature");
           continue;
         }
+        if (DEBUG) this.#log(`frontend ${msg.header.msg_type} ${msg.header.msg_id}`);
         try {
           await handle(msg);
         } catch (e) {
           this.#log(`error handling ${msg.header.msg_type}: ${(e as Error).stack}`);
         }
       }
-    })().catch(() => {});
+    })().catch((e) => this.#log(`a frontend channel stopped: ${(e as Error).stack}`));
   }
 
   async #fromShell(msg: Message): Promise<void> {
@@ -361,29 +381,29 @@ export class Relay {
       return;
     }
     this.#routes.set(msg.header.msg_id, msg.identities);
-    await this.#inner?.shell.send(await this.#signer.encode({ ...msg, identities: [] }));
+    await this.#inner?.shellOut(await this.#signer.encode({ ...msg, identities: [] }));
   }
 
   async #fromControl(msg: Message): Promise<void> {
     const type = msg.header.msg_type;
     if (type === "interrupt_request") {
       await this.#interrupt();
-      await this.#reply(this.#control, msg, "interrupt_reply", { status: "ok" });
+      await this.#reply(this.#controlOut, msg, "interrupt_reply", { status: "ok" });
       return;
     }
     if (type === "shutdown_request") {
       const restart = Boolean(msg.content.restart);
-      await this.#reply(this.#control, msg, "shutdown_reply", { status: "ok", restart });
+      await this.#reply(this.#controlOut, msg, "shutdown_reply", { status: "ok", restart });
       await this.shutdown();
       return;
     }
     await this.#ready;
     this.#routes.set(msg.header.msg_id, msg.identities);
-    await this.#inner?.control.send(await this.#signer.encode({ ...msg, identities: [] }));
+    await this.#inner?.controlOut(await this.#signer.encode({ ...msg, identities: [] }));
   }
 
   async #fromStdin(msg: Message): Promise<void> {
-    await this.#inner?.stdin.send(await this.#signer.encode({ ...msg, identities: [] }));
+    await this.#inner?.stdinOut(await this.#signer.encode({ ...msg, identities: [] }));
   }
 
   /** Sends the next queued cell to Deno's kernel when none is running. */
@@ -395,7 +415,7 @@ export class Relay {
     this.#repair.start(cell, cell.msg.header);
     const inner = this.#inner;
     this.#signer.encode({ ...cell.msg, identities: [] })
-      .then((frames) => inner.shell.send(frames))
+      .then((frames) => inner.shellOut(frames))
       .catch((e) => this.#log(`could not send a cell: ${(e as Error).message}`));
   }
 
@@ -406,7 +426,7 @@ export class Relay {
     if (!cell || !inner) return;
     const h = newHeader("interrupt_request", this.#session);
     this.#own.add(h.msg_id);
-    await inner.control.send(
+    await inner.controlOut(
       await this.#signer.encode({ header: h, parent_header: {}, metadata: {}, content: {} }),
     );
     const deadline = performance.now() + this.#graceMs;
@@ -420,7 +440,7 @@ export class Relay {
 
   #readInnerShell(inner: Inner): void {
     (async () => {
-      for await (const frames of inner.shell) {
+      for await (const frames of messages(inner.shell)) {
         const msg = await this.#signer.decode(frames);
         if (!msg || this.#inner !== inner) continue;
         if (this.#own.has(msg.parent_header?.msg_id ?? "")) {
@@ -434,29 +454,29 @@ export class Relay {
 
   #readInnerControl(inner: Inner): void {
     (async () => {
-      for await (const frames of inner.control) {
+      for await (const frames of messages(inner.control)) {
         const msg = await this.#signer.decode(frames);
         if (!msg || this.#inner !== inner) continue;
         if (this.#own.has(msg.parent_header?.msg_id ?? "")) continue;
-        await this.#route(this.#control, msg);
+        await this.#route(this.#controlOut, msg);
       }
     })().catch(() => {});
   }
 
   #readInnerStdin(inner: Inner): void {
     (async () => {
-      for await (const frames of inner.stdin) {
+      for await (const frames of messages(inner.stdin)) {
         const msg = await this.#signer.decode(frames);
         if (!msg || this.#inner !== inner) continue;
         const ids = this.#running?.msg.identities ?? [];
-        await this.#stdin.send(await this.#signer.encode({ ...msg, identities: ids }));
+        await this.#stdinOut(await this.#signer.encode({ ...msg, identities: ids }));
       }
     })().catch(() => {});
   }
 
   #readInnerIopub(inner: Inner): void {
     (async () => {
-      for await (const frames of inner.iopub) {
+      for await (const frames of messages(inner.iopub)) {
         const msg = await this.#signer.decode(frames);
         if (!msg || this.#inner !== inner) continue;
         this.#iopubWaiter?.();
@@ -475,6 +495,10 @@ export class Relay {
   }
 
   #onRepair(e: RepairEvent<Cell>): void {
+    if (DEBUG) {
+      const m = "msg" in e ? ` ${e.msg.header.msg_type} ${e.msg.parent_header?.msg_id}` : "";
+      this.#log(`repair ${e.type}${m}`);
+    }
     switch (e.type) {
       case "output":
         if (e.msg.header.msg_type === "error") e.cell.sawError = true;
@@ -507,7 +531,7 @@ export class Relay {
           metadata: {},
           content: e.content,
         })
-          .then((frames) => inner.shell.send(frames))
+          .then((frames) => inner.shellOut(frames))
           .catch(() => {});
         return;
       }
@@ -528,7 +552,7 @@ export class Relay {
       const ids = this.#routes.get(parent)!;
       if (msg.header.msg_type.endsWith("_reply")) this.#routes.delete(parent);
       if (!isIopubType(msg.header.msg_type)) {
-        await this.#shell.send(await this.#signer.encode({ ...msg, identities: ids }));
+        await this.#shellOut(await this.#signer.encode({ ...msg, identities: ids }));
         return;
       }
     }
@@ -536,12 +560,12 @@ export class Relay {
     else this.#log(`dropped a ${msg.header.msg_type} for an unknown request`);
   }
 
-  async #route(socket: Router, msg: Message): Promise<void> {
+  async #route(out: Out, msg: Message): Promise<void> {
     const parent = msg.parent_header?.msg_id ?? "";
     const ids = this.#routes.get(parent);
     if (!ids) return;
     this.#routes.delete(parent);
-    await socket.send(await this.#signer.encode({ ...msg, identities: ids }));
+    await out(await this.#signer.encode({ ...msg, identities: ids }));
   }
 
   /** The cell is complete: its reply, then its idle, go to the frontend; the next cell starts. */
@@ -555,7 +579,7 @@ export class Relay {
       evalue: "no reply from Deno's kernel",
       traceback: [],
     });
-    await this.#shell.send(
+    await this.#shellOut(
       await this.#signer.encode({ ...reply, identities: cell.msg.identities }),
     );
     this.#publish(this.#status("idle", cell.msg.header));
@@ -580,7 +604,7 @@ export class Relay {
       evalue,
       traceback: [`${ename}: ${evalue}`],
     });
-    await this.#shell.send(
+    await this.#shellOut(
       await this.#signer.encode({ ...reply, identities: cell.msg.identities }),
     );
     this.#publish(this.#status("idle", cell.msg.header));
@@ -591,20 +615,20 @@ export class Relay {
     cell.released = true;
     this.#publish(this.#status("busy", cell.msg.header));
     const reply = this.#replyMsg(cell.msg, "execute_reply", { status: "aborted" });
-    await this.#shell.send(
+    await this.#shellOut(
       await this.#signer.encode({ ...reply, identities: cell.msg.identities }),
     );
     this.#publish(this.#status("idle", cell.msg.header));
   }
 
   async #reply(
-    socket: Router,
+    out: Out,
     req: Message,
     type: string,
     content: Record<string, unknown>,
   ): Promise<void> {
     const msg = this.#replyMsg(req, type, content);
-    await socket.send(await this.#signer.encode({ ...msg, identities: req.identities }));
+    await out(await this.#signer.encode({ ...msg, identities: req.identities }));
   }
 
   #replyMsg(req: Message, type: string, content: Record<string, unknown>): Message {
@@ -639,7 +663,7 @@ export class Relay {
       const ids = msg.identities.length
         ? msg.identities
         : [new TextEncoder().encode(`kernel.kit-relay.${msg.header.msg_type}`)];
-      await this.#iopub.send(await this.#signer.encode({ ...msg, identities: ids }));
+      await this.#iopubOut(await this.#signer.encode({ ...msg, identities: ids }));
     }).catch((e) => this.#log(`publish: ${(e as Error).message}`));
   }
 
@@ -651,7 +675,7 @@ export class Relay {
     if (inner && !inner.exited) {
       const h = newHeader("shutdown_request", this.#session);
       this.#own.add(h.msg_id);
-      await inner.control.send(
+      await inner.controlOut(
         await this.#signer.encode({
           header: h,
           parent_header: {},

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { createHmac } from "node:crypto";
 
 /** A Jupyter message header. */
 export interface Header {
@@ -81,27 +82,25 @@ export function freePorts(n: number, hostname = "127.0.0.1"): number[] {
   return ports;
 }
 
-/** Signs and checks messages with a connection file's key (`signature_scheme: hmac-sha256`). */
+/**
+ * Signs and checks messages with a connection file's key (`signature_scheme: hmac-sha256`).
+ * Synchronous HMAC (`node:crypto`) on purpose: WebCrypto's `subtle.sign` runs on a thread pool,
+ * and in the relay, with eight sockets waiting in zeromq, it sometimes never completed.
+ */
 export class Signer {
-  #key: Promise<CryptoKey> | null;
+  #key: string;
 
   /** An empty key disables signing, as the messaging specification allows. */
   constructor(key: string) {
-    this.#key = key
-      ? crypto.subtle.importKey(
-        "raw",
-        encoder.encode(key),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      )
-      : null;
+    this.#key = key;
   }
 
   /** Hex HMAC of the four JSON parts (empty string when signing is disabled). */
-  async sign(parts: string[]): Promise<string> {
+  sign(parts: string[]): string {
     if (!this.#key) return "";
-    return hex(await crypto.subtle.sign("HMAC", await this.#key, encoder.encode(parts.join(""))));
+    const h = createHmac("sha256", this.#key);
+    for (const p of parts) h.update(p);
+    return h.digest("hex");
   }
 
   /** Frames of `msg`, signed. */
@@ -113,7 +112,7 @@ export class Signer {
       JSON.stringify(msg.content),
     ];
     const frames: (string | Uint8Array)[] = [...(msg.identities ?? []), DELIM];
-    frames.push(await this.sign(parts), ...parts, ...(msg.buffers ?? []));
+    frames.push(this.sign(parts), ...parts, ...(msg.buffers ?? []));
     return frames;
   }
 
@@ -123,7 +122,7 @@ export class Signer {
     while (i < frames.length && !isDelim(frames[i])) i++;
     if (frames.length < i + 6) return null;
     const [sig, h, p, m, c] = frames.slice(i + 1, i + 6).map((f) => decoder.decode(f));
-    if (sig !== await this.sign([h, p, m, c])) return null;
+    if (sig !== this.sign([h, p, m, c])) return null;
     try {
       return {
         identities: frames.slice(0, i),
@@ -154,4 +153,40 @@ export function newHeader(msgType: string, session: string, msgId = crypto.rando
     msg_type: msgType,
     version: "5.3",
   };
+}
+
+/**
+ * A send function for `socket` that queues instead of overlapping: zeromq 6 allows one send in
+ * progress per socket, and a second concurrent one throws "Socket is busy writing".
+ */
+export function sendQueue(
+  socket: { send(frames: (string | Uint8Array)[]): Promise<void> },
+): (frames: (string | Uint8Array)[]) => Promise<void> {
+  let chain: Promise<void> = Promise.resolve();
+  return (frames) => {
+    const next = chain.then(() => socket.send(frames));
+    chain = next.catch(() => {});
+    return next;
+  };
+}
+
+/**
+ * The messages of a zeromq socket, as `for await (const frames of socket)` gives them, but
+ * robust against a missed wake-up: each `receive()` gives up after the socket's
+ * `receiveTimeout` (set it, e.g. 100 ms) and is simply called again, which reads what arrived.
+ * In the relay, a message that came in while the same socket was sending was otherwise
+ * sometimes never delivered (zeromq 6 under Deno 2.9.6: the frontend's request sat unread).
+ */
+export async function* messages(
+  socket: { receive(): Promise<Uint8Array[]>; readonly closed: boolean },
+): AsyncGenerator<Uint8Array[]> {
+  while (!socket.closed) {
+    try {
+      yield await socket.receive();
+    } catch (e) {
+      if ((e as { code?: string }).code === "EAGAIN") continue;
+      if (socket.closed) return;
+      throw e;
+    }
+  }
 }
