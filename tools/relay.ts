@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { Dealer, Publisher, Reply, Router, Subscriber } from "zeromq";
+import { ZSocket } from "./zmtp.ts";
 import { spawnDenoKernel } from "./kernel.ts";
 import type { DenoKernelProcess } from "./kernel.ts";
 import { helperContent, OrderRepair, type RepairEvent, SETUP_CODE, syntaxError } from "./repair.ts";
@@ -36,7 +36,6 @@ import {
   freePorts,
   type Header,
   type Message,
-  messages,
   newHeader,
   sendQueue,
   Signer,
@@ -81,22 +80,16 @@ export interface RelayOptions {
 /** Messages a student sees when the relay had to restart Deno's kernel. */
 export const INTERRUPTED = "interrupted: the kernel restarted, variables are lost";
 
-/** Socket options: no linger; receives time out so a missed wake-up costs 100 ms (see `messages`). */
-const RX = { linger: 0 };
 type Out = (frames: (string | Uint8Array)[]) => Promise<void>;
 const DEBUG = Boolean(Deno.env.get("KIT_RELAY_DEBUG"));
-
-function address(c: Connection, port: number): string {
-  return c.transport === "ipc" ? `ipc://${c.ip}-${port}` : `tcp://${c.ip}:${port}`;
-}
 
 /** One inner `deno jupyter --kernel` and the sockets the relay talks to it with. */
 class Inner {
   proc: DenoKernelProcess;
-  shell: Dealer;
-  control: Dealer;
-  stdin: Dealer;
-  iopub = new Subscriber(RX);
+  shell: ZSocket;
+  control: ZSocket;
+  stdin: ZSocket;
+  iopub = new ZSocket("SUB");
   shellOut: (frames: (string | Uint8Array)[]) => Promise<void>;
   controlOut: (frames: (string | Uint8Array)[]) => Promise<void>;
   stdinOut: (frames: (string | Uint8Array)[]) => Promise<void>;
@@ -110,19 +103,17 @@ class Inner {
     this.connDir = connDir;
     // The kernel addresses stdin requests to the shell socket's identity: share it.
     const routingId = `kit-relay-${crypto.randomUUID()}`;
-    const hwm = { ...RX, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 };
-    this.shell = new Dealer({ ...hwm, routingId });
-    this.stdin = new Dealer({ ...hwm, routingId });
-    this.control = new Dealer(hwm);
+    this.shell = new ZSocket("DEALER", { identity: routingId });
+    this.stdin = new ZSocket("DEALER", { identity: routingId });
+    this.control = new ZSocket("DEALER");
     this.shellOut = sendQueue(this.shell);
     this.stdinOut = sendQueue(this.stdin);
     this.controlOut = sendQueue(this.control);
     const [shell, iopub, stdin, control] = ports;
-    this.shell.connect(`tcp://127.0.0.1:${shell}`);
-    this.control.connect(`tcp://127.0.0.1:${control}`);
-    this.stdin.connect(`tcp://127.0.0.1:${stdin}`);
-    this.iopub.connect(`tcp://127.0.0.1:${iopub}`);
-    this.iopub.subscribe();
+    this.shell.connect("127.0.0.1", shell);
+    this.control.connect("127.0.0.1", control);
+    this.stdin.connect("127.0.0.1", stdin);
+    this.iopub.connect("127.0.0.1", iopub);
   }
 
   close(): void {
@@ -151,11 +142,11 @@ export class Relay {
   #log: (line: string) => void;
   #cwd: string;
   #graceMs: number;
-  #shell = new Router({ ...RX, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 });
-  #control = new Router(RX);
-  #stdin = new Router(RX);
-  #iopub = new Publisher({ linger: 0, sendHighWaterMark: 1e6 });
-  #hb = new Reply(RX);
+  #shell = new ZSocket("ROUTER");
+  #control = new ZSocket("ROUTER");
+  #stdin = new ZSocket("ROUTER");
+  #iopub = new ZSocket("PUB");
+  #hb = new ZSocket("REP");
   #shellOut = sendQueue(this.#shell);
   #controlOut = sendQueue(this.#control);
   #stdinOut = sendQueue(this.#stdin);
@@ -195,13 +186,17 @@ export class Relay {
       );
     }
     const r = new Relay(conn, opts);
-    await r.#shell.bind(address(conn, conn.shell_port));
-    await r.#control.bind(address(conn, conn.control_port));
-    await r.#stdin.bind(address(conn, conn.stdin_port));
-    await r.#iopub.bind(address(conn, conn.iopub_port));
-    await r.#hb.bind(address(conn, conn.hb_port));
+    if (conn.transport !== "tcp") {
+      throw new Error(`kit relay: transport ${conn.transport} is not supported; use tcp`);
+    }
+    r.#shell.bind(conn.ip, conn.shell_port);
+    r.#control.bind(conn.ip, conn.control_port);
+    r.#stdin.bind(conn.ip, conn.stdin_port);
+    r.#iopub.bind(conn.ip, conn.iopub_port);
+    r.#hb.bind(conn.ip, conn.hb_port);
     r.#ready = r.#startInner();
     r.#serve();
+
     await r.#ready;
     return r;
   }
@@ -278,6 +273,7 @@ export class Relay {
     }
     this.#infoWaiter = null;
     this.#iopubWaiter = null;
+    if (DEBUG) this.#log(`Deno's kernel answers (pid ${inner.proc.child.pid})`);
     const h = newHeader("execute_request", this.#session);
     this.#own.add(h.msg_id);
     this.#repair.helper(h.msg_id);
@@ -290,6 +286,7 @@ export class Relay {
         content: helperContent(SETUP_CODE),
       }),
     );
+    if (DEBUG) this.#log("setup code sent");
     if (await withTimeout(setupDone, 10_000, "late") === "late") {
       this.#log("Deno's kernel did not run the kit's setup code within 10 s; going on without it");
     }
@@ -346,7 +343,7 @@ export class Relay {
     this.#loop(this.#control, (m) => this.#fromControl(m));
     this.#loop(this.#stdin, (m) => this.#fromStdin(m));
     (async () => {
-      for await (const frames of messages(this.#hb)) {
+      for await (const frames of this.#hb) {
         // Echo only while Deno's kernel is there: a frontend then notices a dead kernel.
         if (this.#inner && !this.#inner.exited) await this.#hbOut(frames);
         else await this.#hbOut(frames); // REP must answer; a restart follows a death anyway
@@ -354,10 +351,9 @@ export class Relay {
     })().catch(() => {});
   }
 
-  #loop(socket: Router, handle: (m: Message) => Promise<void>): void {
+  #loop(socket: ZSocket, handle: (m: Message) => Promise<void>): void {
     (async () => {
-      for await (const frames of messages(socket)) {
-        if (DEBUG) this.#log(`frontend frames ${frames.length}`);
+      for await (const frames of socket) {
         const msg = await this.#signer.decode(frames);
         if (!msg) {
           this.#log("dropped a frontend message with a bad signature");
@@ -440,7 +436,7 @@ export class Relay {
 
   #readInnerShell(inner: Inner): void {
     (async () => {
-      for await (const frames of messages(inner.shell)) {
+      for await (const frames of inner.shell) {
         const msg = await this.#signer.decode(frames);
         if (!msg || this.#inner !== inner) continue;
         if (this.#own.has(msg.parent_header?.msg_id ?? "")) {
@@ -454,7 +450,7 @@ export class Relay {
 
   #readInnerControl(inner: Inner): void {
     (async () => {
-      for await (const frames of messages(inner.control)) {
+      for await (const frames of inner.control) {
         const msg = await this.#signer.decode(frames);
         if (!msg || this.#inner !== inner) continue;
         if (this.#own.has(msg.parent_header?.msg_id ?? "")) continue;
@@ -465,7 +461,7 @@ export class Relay {
 
   #readInnerStdin(inner: Inner): void {
     (async () => {
-      for await (const frames of messages(inner.stdin)) {
+      for await (const frames of inner.stdin) {
         const msg = await this.#signer.decode(frames);
         if (!msg || this.#inner !== inner) continue;
         const ids = this.#running?.msg.identities ?? [];
@@ -476,7 +472,7 @@ export class Relay {
 
   #readInnerIopub(inner: Inner): void {
     (async () => {
-      for await (const frames of messages(inner.iopub)) {
+      for await (const frames of inner.iopub) {
         const msg = await this.#signer.decode(frames);
         if (!msg || this.#inner !== inner) continue;
         this.#iopubWaiter?.();
@@ -694,7 +690,9 @@ export class Relay {
     await this.#pubChain;
     await sleep(20); // let zeromq deliver queued replies (see Kernel.shutdown)
     inner?.close();
-    for (const s of [this.#shell, this.#control, this.#stdin, this.#iopub, this.#hb]) {
+    for (
+      const s of [this.#shell, this.#control, this.#stdin, this.#iopub, this.#hb]
+    ) {
       try {
         s.close();
       } catch { /* closed */ }

@@ -169,24 +169,3 @@ export function sendQueue(
     return next;
   };
 }
-
-/**
- * The messages of a zeromq socket, as `for await (const frames of socket)` gives them, but
- * robust against a missed wake-up: each `receive()` gives up after the socket's
- * `receiveTimeout` (set it, e.g. 100 ms) and is simply called again, which reads what arrived.
- * In the relay, a message that came in while the same socket was sending was otherwise
- * sometimes never delivered (zeromq 6 under Deno 2.9.6: the frontend's request sat unread).
- */
-export async function* messages(
-  socket: { receive(): Promise<Uint8Array[]>; readonly closed: boolean },
-): AsyncGenerator<Uint8Array[]> {
-  while (!socket.closed) {
-    try {
-      yield await socket.receive();
-    } catch (e) {
-      if ((e as { code?: string }).code === "EAGAIN") continue;
-      if (socket.closed) return;
-      throw e;
-    }
-  }
-}
