@@ -410,8 +410,7 @@ export class Relay {
     this.#running = cell;
     this.#repair.start(cell, cell.msg.header);
     const inner = this.#inner;
-    this.#signer.encode({ ...cell.msg, identities: [] })
-      .then((frames) => inner.shellOut(frames))
+    inner.shellOut(this.#signer.encode({ ...cell.msg, identities: [] }))
       .catch((e) => this.#log(`could not send a cell: ${(e as Error).message}`));
   }
 
@@ -521,13 +520,12 @@ export class Relay {
       case "marker": {
         const inner = this.#inner;
         if (!inner) return;
-        this.#signer.encode({
+        inner.shellOut(this.#signer.encode({
           header: e.header,
           parent_header: {},
           metadata: {},
           content: e.content,
-        })
-          .then((frames) => inner.shellOut(frames))
+        }))
           .catch(() => {});
         return;
       }

@@ -104,7 +104,7 @@ export class Signer {
   }
 
   /** Frames of `msg`, signed. */
-  async encode(msg: Omit<Message, "identities" | "buffers"> & Partial<Message>) {
+  encode(msg: Omit<Message, "identities" | "buffers"> & Partial<Message>): (string | Uint8Array)[] {
     const parts = [
       JSON.stringify(msg.header),
       JSON.stringify(msg.parent_header),
@@ -117,7 +117,7 @@ export class Signer {
   }
 
   /** Decodes frames; null when the frames are malformed or the signature does not match. */
-  async decode(frames: Uint8Array[]): Promise<Message | null> {
+  decode(frames: Uint8Array[]): Message | null {
     let i = 0;
     while (i < frames.length && !isDelim(frames[i])) i++;
     if (frames.length < i + 6) return null;
