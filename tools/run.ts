@@ -100,6 +100,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Grace between interrupt and kill on a timeout, ms. Default 2 000. */
   graceMs?: number;
+  /** How long a finished cell's end-of-cell marker may take, ms. Default 10 000. */
+  markerTimeoutMs?: number;
   /** Output folder; null writes nothing. Default "dist/notebooks". */
   outDir?: string | null;
   /** Called on start, after every code cell and at the end of each notebook. */
@@ -190,6 +192,7 @@ export async function executeNotebook(
     cwd: string;
     timeoutMs?: number;
     graceMs?: number;
+    markerTimeoutMs?: number;
     onCell?: (done: number, total: number) => void;
   },
 ): Promise<{ failure?: CellFailure; cellsRun: number; kernelStartMs: number }> {
@@ -208,6 +211,7 @@ export async function executeNotebook(
       const r = await kernel.execute(sourceText(cell.source), {
         timeoutMs: opts.timeoutMs,
         graceMs: opts.graceMs,
+        markerTimeoutMs: opts.markerTimeoutMs,
       });
       results.push({ cell, r });
       opts.onCell?.(k + 1, code.length);
@@ -331,6 +335,7 @@ async function runOne(path: string, opts: RunOptions): Promise<NotebookRun> {
       cwd: dirName(path),
       timeoutMs: opts.timeoutMs,
       graceMs: opts.graceMs,
+      markerTimeoutMs: opts.markerTimeoutMs,
       onCell: (done) =>
         opts.onProgress?.({ path, phase: "cell", cell: done, total, elapsedMs: elapsed() }),
     });
