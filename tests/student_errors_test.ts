@@ -123,3 +123,77 @@ Deno.test("kernelspec: JUPYTER_DATA_DIR, idempotent install, Deno copied out of 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) {
+        out.push(Number(e.name));
+      }
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+function running(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "runner: when its launcher dies (npx's sh -c), the runner and its kernel stop",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const out = await Deno.makeTempDir();
+    const run = new URL("../tools/run.ts", import.meta.url).pathname;
+    // Like npm's `sh -c 'deno task ...'`: the trailing `; true` keeps sh from exec-ing.
+    const sh = new Deno.Command("sh", {
+      args: [
+        "-c",
+        `"$0" run -A "$1" "$2" --out "$3"; true`,
+        Deno.execPath(),
+        run,
+        `${fixtures}slow.ipynb`,
+        out,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = sh.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("started")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const [runner] = childrenOf(sh.pid);
+    assert.ok(runner, "the runner runs under sh");
+    let kernels = childrenOf(runner);
+    for (let i = 0; i < 100 && kernels.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      kernels = childrenOf(runner);
+    }
+    assert.ok(kernels.length >= 1, "the kernel (and its watchdog) run under the runner");
+    sh.kill("SIGKILL");
+    await sh.status;
+    const t0 = performance.now();
+    while ((running(runner) || kernels.some(running)) && performance.now() - t0 < 8_000) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    reader.releaseLock();
+    await sh.stdout.cancel().catch(() => {});
+    await sh.stderr.cancel().catch(() => {});
+    assert.equal(running(runner), false, "the runner stopped");
+    for (const k of kernels) assert.equal(running(k), false, `process ${k} stopped`);
+    const left = [...Deno.readDirSync(out)].map((e) => e.name);
+    assert.deepEqual(left, [], "nothing written, no .tmp file");
+    await Deno.remove(out, { recursive: true });
+  },
+});
