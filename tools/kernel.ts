@@ -1,6 +1,6 @@
 /**
  * A Jupyter client for the Deno kernel (`deno jupyter --kernel`), speaking the Jupyter
- * messaging protocol 5.3 over ZeroMQ (npm `zeromq`). The notebook runner (`tools/run.ts`) runs
+ * messaging protocol 5.3 over ZeroMQ (the kit's own ZMTP sockets, `tools/zmtp.ts`). The notebook runner (`tools/run.ts`) runs
  * cells through it.
  *
  * Facts this client is built around (observed with Deno 2.9.6):
@@ -13,12 +13,13 @@
  *   not arrive in time, makes the cell "lost" instead of "ok";
  * - a kernel outlives its client if the client dies by SIGKILL: each kernel gets a watchdog
  *   (`sh` reading a pipe from this process) that kills it when the pipe closes.
- * The shell socket's high-water marks are raised (see its declaration): with zeromq's defaults the
- * client stalled after 500 to 1000 requests.
+ * Until 2026-12 this client used npm `zeromq`; its addon crashed the process now and then
+ * (SIGSEGV in its poller, mostly at shutdown) and needed raised high-water marks to run more than
+ * 500 to 1000 requests. The kit's TypeScript sockets have neither problem.
  *
  * @module
  */
-import { Dealer, Subscriber } from "zeromq";
+import { ZSocket } from "./zmtp.ts";
 import type { ErrorOutput, Output } from "./notebook.ts";
 import {
   freePorts,
@@ -28,7 +29,6 @@ import {
   newHeader,
   sendQueue,
   Signer,
-  sleep,
   withTimeout,
 } from "./wire.ts";
 import { helperContent, OrderRepair, type RepairEvent, SETUP_CODE, syntaxError } from "./repair.ts";
@@ -224,21 +224,15 @@ export class Kernel {
   #connDir: string;
   #signer: Signer;
   #session = crypto.randomUUID();
-  // High-water marks far above zeromq's default of 1000 on the request sockets: with the default
-  // the shell socket stopped passing requests after 500 to 1000 of them (replies had all been
-  // read), and the client waited forever; `jupyter nbconvert` ran 600 cells on the same kernel.
-  // With these, 800 cells with their marker cells (1600 requests) ran, twice.
-  #shell = new Dealer({ linger: 0, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 });
-  #control = new Dealer({ linger: 0, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 });
-  #iopub = new Subscriber({ linger: 0 });
+  #shell = new ZSocket("DEALER");
+  #control = new ZSocket("DEALER");
+  #iopub = new ZSocket("SUB");
   #shellOut = sendQueue(this.#shell);
   #controlOut = sendQueue(this.#control);
   #repair: OrderRepair<Pending>;
   /** Cells not complete yet; {@link Kernel.settle} waits for them. */
   #incomplete = new Set<Pending>();
   #settleWaiters = new Set<() => void>();
-  /** The last cell run (an output of unknown origin is charged to it). */
-  #current: Pending | null = null;
   /** Outputs that could not be attributed to a cell, as readable descriptions. */
   #orphans: string[] = [];
   #helperDone = new Map<string, () => void>();
@@ -328,10 +322,9 @@ export class Kernel {
     installHandlers();
     k.#watch();
     try {
-      k.#shell.connect(`tcp://${ip}:${shell}`);
-      k.#control.connect(`tcp://${ip}:${control}`);
-      k.#iopub.connect(`tcp://${ip}:${iopub}`);
-      k.#iopub.subscribe();
+      k.#shell.connect(ip, shell);
+      k.#control.connect(ip, control);
+      k.#iopub.connect(ip, iopub);
       k.#readShell(k.#shell);
       k.#readShell(k.#control);
       k.#readIopub();
@@ -416,12 +409,12 @@ export class Kernel {
     return new Promise((r) => this.#exitWaiters.add(r));
   }
 
-  async #send(socket: Dealer, header: Header, content: Record<string, unknown>): Promise<void> {
+  async #send(socket: ZSocket, header: Header, content: Record<string, unknown>): Promise<void> {
     const frames = await this.#signer.encode({ header, parent_header: {}, metadata: {}, content });
     await (socket === this.#shell ? this.#shellOut : this.#controlOut)(frames);
   }
 
-  async #readShell(socket: Dealer): Promise<void> {
+  async #readShell(socket: ZSocket): Promise<void> {
     while (!this.#closed) {
       let frames: Uint8Array[];
       try {
@@ -631,7 +624,6 @@ export class Kernel {
     // Register before sending: IOPub messages may beat the send promise.
     this.#repair.start(p, header);
     this.#incomplete.add(p);
-    this.#current = p;
     await this.#send(this.#shell, header, {
       code,
       silent: false,
@@ -851,10 +843,6 @@ export class Kernel {
     await this.#child.status;
     this.#proc.disarm();
     await this.#drained;
-    // Let the socket poller deliver what is still queued before closing: closing with a poll
-    // callback pending crashed the zeromq addon (SIGSEGV in zmq::Poller::Callback) in about 1
-    // of 6 runs of 15 start/shutdown cycles; with the pause, 0 of 20.
-    await sleep(20);
     this.#closeSockets();
     await Deno.remove(this.#connDir, { recursive: true }).catch(() => {});
     live.delete(this);
