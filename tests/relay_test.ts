@@ -73,8 +73,8 @@ function alive(pid: number): boolean {
 }
 
 Deno.test({
-  name: "relay: through nbclient, the 50-cell fixture's outputs land as written; interrupt, " +
-    "restart and SIGKILL leave no process",
+  name: "relay: through nbclient, the 50-cell fixture's outputs land as written; stdin, " +
+    "interrupt, restart and SIGKILL leave no process",
   ignore: !python && !ci,
   async fn(t) {
     assert.ok(python, "CI=true but jupyter-nbconvert/python3-nbclient are missing (see .ci/run)");
@@ -116,7 +116,7 @@ Deno.test({
         }
       });
 
-      await t.step("interrupt, restart, SIGKILL through jupyter_client", async () => {
+      await t.step("prompt(), interrupt, restart, SIGKILL through jupyter_client", async () => {
         const run = await new Deno.Command(python!, {
           args: [`${fixtures}relay_session.py`, fixtures],
           env,
@@ -130,6 +130,10 @@ Deno.test({
           text.trim().split("\n").map((l) => JSON.parse(l)).map((s) => [s.step, s]),
         );
         assert.equal(steps.start.status, "ok");
+        // prompt() asks the frontend through the stdin channel.
+        assert.equal(steps.stdin.status, "ok");
+        assert.deepEqual(steps.stdin.asked, ["name?"]);
+        assert.equal(stripAnsi(steps.stdin.result), '"hello Ada"');
         // A busy loop stops on interrupt and the kernel keeps its variables.
         assert.equal(steps["interrupt-busy"].status, "error");
         assert.match(stripAnsi(steps["interrupt-busy"].after), /\[ 42, \d+ \]/);

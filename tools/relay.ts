@@ -462,6 +462,7 @@ export class Relay {
     (async () => {
       for await (const frames of inner.stdin) {
         const msg = await this.#signer.decode(frames);
+        if (DEBUG) this.#log(`kernel stdin ${msg?.header.msg_type}`);
         if (!msg || this.#inner !== inner) continue;
         const ids = this.#running?.msg.identities ?? [];
         await this.#stdinOut(await this.#signer.encode({ ...msg, identities: ids }));

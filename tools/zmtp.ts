@@ -121,6 +121,7 @@ class Peer {
     type: SocketType,
     identity: Uint8Array | undefined,
     onMessage: (frames: Uint8Array[]) => void,
+    onReady: () => void,
   ): Promise<void> {
     const reader = this.conn.readable.getReader();
     try {
@@ -147,6 +148,7 @@ class Peer {
           const props = parseReady(body);
           const id = props.get("Identity");
           if (id && id.length) this.identity = id;
+          onReady();
           continue;
         }
         message.push(body);
@@ -246,21 +248,25 @@ export class ZSocket {
     const peer = new Peer(conn);
     this.#peers.add(peer);
     let key = "";
+    // A ROUTER knows a peer by the identity of its handshake, before any message from it (a
+    // frontend's stdin socket receives an input_request before it sends anything).
+    const register = () => {
+      if (this.type !== "ROUTER" || key) return;
+      if (!peer.identity.length) peer.identity = crypto.getRandomValues(new Uint8Array(5));
+      key = String(peer.identity);
+      this.#byId.set(key, peer);
+    };
     peer.run(this.type, this.#identity, (frames) => {
       if (this.type === "PUB") return; // subscriptions: everybody gets everything
       if (this.type === "ROUTER") {
-        if (!key) {
-          if (!peer.identity.length) peer.identity = crypto.getRandomValues(new Uint8Array(5));
-          key = String(peer.identity);
-          this.#byId.set(key, peer);
-        }
+        register();
         frames = [peer.identity, ...frames];
       }
       if (this.type === "REP") this.#lastPeer = peer;
       const w = this.#waiters.shift();
       if (w) w(frames);
       else this.#inbox.push(frames);
-    }).finally(() => {
+    }, register).finally(() => {
       this.#peers.delete(peer);
       if (key && this.#byId.get(key) === peer) this.#byId.delete(key);
     });
