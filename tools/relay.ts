@@ -226,9 +226,11 @@ export class Relay {
     const inner = new Inner(spawnDenoKernel(connFile, this.#cwd), connDir, ports);
     this.#inner = inner;
     const keep = async (stream: ReadableStream<Uint8Array>) => {
+      const decoder = new TextDecoder();
       try {
-        for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-          inner.stderrTail = (inner.stderrTail + chunk).slice(-2000);
+        for await (const chunk of stream) {
+          inner.stderrTail = (inner.stderrTail + decoder.decode(chunk, { stream: true }))
+            .slice(-2000);
         }
       } catch { /* gone */ }
     };
