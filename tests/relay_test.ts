@@ -7,6 +7,7 @@
 // installs it and a missing nbclient fails the test.
 import assert from "node:assert/strict";
 import { installKernel } from "../tools/kernelspec.ts";
+import { freePorts } from "../tools/wire.ts";
 
 const fixtures = new URL("./fixtures/", import.meta.url).pathname;
 
@@ -161,6 +162,78 @@ Deno.test({
     } finally {
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
       await Deno.remove(outDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) {
+        out.push(Number(e.name));
+      }
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+Deno.test({
+  name: "relay: when the process that started it dies (SIGKILL), the relay and Deno's kernel end",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "kit-relay-test-" });
+    const [shell, iopub, stdin, control, hb] = freePorts(5);
+    const conn = `${dir}/connection.json`;
+    await Deno.writeTextFile(
+      conn,
+      JSON.stringify({
+        ip: "127.0.0.1",
+        transport: "tcp",
+        shell_port: shell,
+        iopub_port: iopub,
+        stdin_port: stdin,
+        control_port: control,
+        hb_port: hb,
+        signature_scheme: "hmac-sha256",
+        key: "test-key",
+      }),
+    );
+    const relay = new URL("../tools/relay.ts", import.meta.url).pathname;
+    // A stand-in for Jupyter: `; true` keeps sh from exec-ing, so sh is the relay's parent.
+    const sh = new Deno.Command("sh", {
+      args: ["-c", `"$0" run -A "$1" "$2"; true`, Deno.execPath(), relay, conn],
+      env: { JPY_PARENT_PID: "" },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let relayPid = 0;
+    let inner: number[] = [];
+    try {
+      for (let i = 0; i < 200 && inner.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        relayPid = childrenOf(sh.pid)[0] ?? 0;
+        inner = relayPid ? childrenOf(relayPid) : [];
+      }
+      assert.ok(relayPid && inner.length >= 2, "the relay started Deno's kernel and its watchdog");
+      sh.kill("SIGKILL");
+      await sh.status;
+      const t0 = performance.now();
+      while ([relayPid, ...inner].some(alive) && performance.now() - t0 < 8_000) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(alive(relayPid), false, "the relay ended");
+      for (const p of inner) assert.equal(alive(p), false, `process ${p} ended`);
+    } finally {
+      for (const p of [sh.pid, relayPid, ...inner]) {
+        try {
+          if (p && alive(p)) Deno.kill(p, "SIGKILL");
+        } catch { /* ended */ }
+      }
+      await sh.status;
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

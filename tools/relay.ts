@@ -668,6 +668,7 @@ export class Relay {
   async shutdown(): Promise<void> {
     if (this.#closing) return this.finished;
     this.#closing = true;
+    if (DEBUG) this.#log("shutting down");
     const inner = this.#inner;
     if (inner && !inner.exited) {
       const h = newHeader("shutdown_request", this.#session);
@@ -730,6 +731,8 @@ function processAlive(pid: number): boolean {
 }
 
 async function main(args: string[]): Promise<number> {
+  // Read first: the parent may die while Deno's kernel starts.
+  const parent = Number(Deno.env.get("JPY_PARENT_PID") || Deno.ppid);
   const file = args[0];
   if (!file || file === "--help" || file === "-h") {
     console.error(
@@ -755,9 +758,11 @@ async function main(args: string[]): Promise<number> {
     Deno.addSignalListener("SIGINT", () => {});
   }
   // Exit when whoever started the relay is gone (Jupyter killed by SIGKILL, a closed terminal).
-  const parent = Number(Deno.env.get("JPY_PARENT_PID") ?? Deno.ppid);
   const watch = setInterval(() => {
-    if (parent > 1 && !processAlive(parent)) relay.shutdown();
+    if (parent > 1 && !processAlive(parent)) {
+      if (DEBUG) console.error(`[kit relay] parent ${parent} is gone: shutting down`);
+      relay.shutdown();
+    }
   }, 1_000);
   await relay.finished;
   clearInterval(watch);
