@@ -135,6 +135,11 @@ Deno.test({
         assert.equal(steps.stdin.status, "ok");
         assert.deepEqual(steps.stdin.asked, ["name?"]);
         assert.equal(stripAnsi(steps.stdin.result), '"hello Ada"');
+        // Errors a student must see, under the cell.
+        assert.deepEqual(steps.errors.syntax, ["Expression expected (line 2, column 9)"]);
+        assert.deepEqual(steps.errors.rejection, [
+          ["Error (unhandled promise rejection)", "failed in a callback"],
+        ]);
         // A busy loop stops on interrupt and the kernel keeps its variables.
         assert.equal(steps["interrupt-busy"].status, "error");
         assert.match(stripAnsi(steps["interrupt-busy"].after), /\[ 42, \d+ \]/);

@@ -17,8 +17,7 @@
  * queued behind it). Everything else passes through: comms, `complete_request`,
  * `inspect_request`, `is_complete_request`, `kernel_info`, `history`, stdin (`prompt()`).
  *
- * Interrupt (`interrupt_mode: "message"`; SIGINT is handled the same way): the interrupt is
- * passed on, which stops a busy loop; a cell still running 2 s later (awaiting a timer or a
+ * Interrupt (`interrupt_mode: "message"`): the interrupt is passed on, which stops a busy loop; a cell still running 2 s later (awaiting a timer or a
  * promise, which Deno's kernel cannot interrupt) ends with the error "interrupted: the kernel
  * restarted, variables are lost", Deno's kernel is restarted behind the same connection, and
  * the frontend stays usable. A kernel that dies (`Deno.exit()` in a cell) is restarted the
@@ -302,7 +301,16 @@ export class Relay {
   #onInnerDied(inner: Inner): void {
     const why = `Deno's kernel exited (code ${inner.exitCode})`;
     this.#log(why);
-    this.#restartInner(`${why}; it was restarted, variables are lost`);
+    // A SIGINT sent to the process group (a frontend that ignores interrupt_mode) kills it.
+    const interrupted = performance.now() - this.#sigintAt < 3_000;
+    this.#restartInner(interrupted ? INTERRUPTED : `${why}; it was restarted, variables are lost`);
+  }
+
+  #sigintAt = -Infinity;
+
+  /** The relay received SIGINT (Deno's kernel, in the same process group, dies of it). */
+  noteSigint(): void {
+    this.#sigintAt = performance.now();
   }
 
   #restarting = false;
@@ -755,7 +763,7 @@ async function main(args: string[]): Promise<number> {
     // interrupt_mode "signal" (an older kernelspec, a frontend that ignores the mode): the
     // signal reaches the whole process group, Deno's kernel included, which dies of it; the
     // relay then restarts it and reports the interrupt under the cell.
-    Deno.addSignalListener("SIGINT", () => {});
+    Deno.addSignalListener("SIGINT", () => relay.noteSigint());
   }
   // Exit when whoever started the relay is gone (Jupyter killed by SIGKILL, a closed terminal).
   const watch = setInterval(() => {
