@@ -140,6 +140,8 @@ Deno.test({
         assert.deepEqual(steps.errors.rejection, [
           ["Error (unhandled promise rejection)", "failed in a callback"],
         ]);
+        // Cells queued by the frontend run one by one; an error aborts those behind it.
+        assert.deepEqual(steps.queue.statuses, ["ok", "error", "aborted"]);
         // A busy loop stops on interrupt and the kernel keeps its variables.
         assert.equal(steps["interrupt-busy"].status, "error");
         assert.match(stripAnsi(steps["interrupt-busy"].after), /\[ 42, \d+ \]/);
