@@ -144,6 +144,9 @@ Deno.test({
         assert.deepEqual(steps.queue.statuses, ["ok", "error", "aborted"]);
         // A busy loop stops on interrupt and the kernel keeps its variables.
         assert.equal(steps["interrupt-busy"].status, "error");
+        assert.deepEqual(steps["interrupt-busy"].shown, [
+          "the cell was stopped; the kernel and its variables are kept",
+        ]);
         assert.match(stripAnsi(steps["interrupt-busy"].after), /\[ 42, \d+ \]/);
         // An await cannot be interrupted: Deno's kernel is restarted and the cell says so.
         assert.equal(steps["interrupt-await"].reply, "error");

@@ -706,7 +706,9 @@ export class Kernel {
         : errOut?.traceback ?? [],
     };
     if (!errOut && errorInfo.evalue === "Execution failed" && !errorInfo.traceback.length) {
-      errorInfo = await syntaxError(code) ?? errorInfo;
+      // Deno's kernel gives no reason for a syntax error: find it; else say there was none.
+      errorInfo = await syntaxError(code) ??
+        { ...errorInfo, evalue: "Execution failed (Deno's kernel gave no reason)" };
       this.#push(p, { output_type: "error", ...errorInfo });
     }
     return {

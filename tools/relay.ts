@@ -64,6 +64,8 @@ interface Cell {
   /** Syntax-error diagnosis in progress. */
   fixing?: Promise<void>;
   released: boolean;
+  /** An interrupt was requested while the cell ran. */
+  interrupted?: boolean;
 }
 
 /** Options of {@link Relay.start}. */
@@ -76,8 +78,10 @@ export interface RelayOptions {
   log?: (line: string) => void;
 }
 
-/** Messages a student sees when the relay had to restart Deno's kernel. */
+/** What a student sees when the relay had to restart Deno's kernel. */
 export const INTERRUPTED = "interrupted: the kernel restarted, variables are lost";
+/** What a student sees when an interrupt stopped the cell (a busy loop). */
+export const INTERRUPTED_KEPT = "the cell was stopped; the kernel and its variables are kept";
 
 type Out = (frames: (string | Uint8Array)[]) => Promise<void>;
 const DEBUG = Boolean(Deno.env.get("KIT_RELAY_DEBUG"));
@@ -429,6 +433,7 @@ export class Relay {
     const cell = this.#running;
     const inner = this.#inner;
     if (!cell || !inner) return;
+    cell.interrupted = true;
     const h = newHeader("interrupt_request", this.#session);
     this.#own.add(h.msg_id);
     await inner.controlOut(
@@ -519,8 +524,19 @@ export class Relay {
           !(Array.isArray(c.traceback) && c.traceback.length);
         if (bare && !cell.sawError) {
           cell.fixing = (async () => {
-            const info = await syntaxError(String(cell.msg.content.code ?? ""));
-            if (!info) return;
+            // Deno's kernel says only "Execution failed" for a syntax error and for an
+            // interrupted cell: say which, under the cell.
+            const info = cell.interrupted
+              ? {
+                ename: "Interrupted",
+                evalue: INTERRUPTED_KEPT,
+                traceback: [`Interrupted: ${INTERRUPTED_KEPT}`],
+              }
+              : await syntaxError(String(cell.msg.content.code ?? "")) ?? {
+                ename: "Error",
+                evalue: "Execution failed (Deno's kernel gave no reason)",
+                traceback: [],
+              };
             cell.reply = { ...e.msg, content: { ...c, ...info } };
             cell.sawError = true;
             this.#publish(this.#iopubMsg("error", cell.msg.header, info));
