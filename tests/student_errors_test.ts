@@ -14,12 +14,14 @@ Deno.test({
   ...zmq,
   async fn() {
     const names = ["syntax_error", "timer_throw", "rejection", "lost_output"];
-    const s = await runNotebooks(names.map((n) => `${fixtures}${n}.ipynb`), {
-      outDir: null,
-      concurrency: 2,
-      timeoutMs: 20_000,
-      markerTimeoutMs: 2_000,
-    });
+    const paths = names.map((n) => `${fixtures}${n}.ipynb`);
+    // Only the lost-output case gets a short marker timeout: under load a healthy cell's marker
+    // can take a few seconds.
+    const [some, lostRun] = await Promise.all([
+      runNotebooks(paths.slice(0, 3), { outDir: null, concurrency: 2, timeoutMs: 20_000 }),
+      runNotebooks(paths.slice(3), { outDir: null, timeoutMs: 20_000, markerTimeoutMs: 3_000 }),
+    ]);
+    const s = { failed: some.failed + lostRun.failed, runs: [...some.runs, ...lostRun.runs] };
     const run = Object.fromEntries(names.map((n, i) => [n, s.runs[i]]));
     assert.equal(s.failed, 4);
     const errorOutput = (n: string, cell: number) => {
