@@ -120,7 +120,8 @@ Deno.test({
       await t.step("prompt(), interrupt, restart, SIGKILL through jupyter_client", async () => {
         const run = await new Deno.Command(python!, {
           args: [`${fixtures}relay_session.py`, fixtures],
-          env,
+          // A short marker timeout for the broken-marker step; nbconvert above keeps 10 s.
+          env: { ...env, KIT_RELAY_MARKER_TIMEOUT_MS: "2000" },
           stdout: "piped",
           stderr: "piped",
         }).output();
@@ -154,6 +155,14 @@ Deno.test({
           "interrupted: the kernel restarted, variables are lost",
         ]);
         assert.match(stripAnsi(steps["interrupt-await"].after), /\[ "undefined", \d+ \]/);
+        // Replacing console.log does not break the relay; a broken marker costs a warning, no hang.
+        assert.equal(stripAnsi(steps.marker.replaced), 'still seen\n"replaced"');
+        assert.equal(steps.marker.status, "ok");
+        assert.match(
+          stripAnsi(steps.marker.broken),
+          /"broken"\[kit\] this cell's output did not end/,
+        );
+        assert.ok(steps.marker.seconds < 10, `released after ${steps.marker.seconds} s`);
         // A restart from the frontend ends the old relay and its kernels.
         assert.equal(steps.restart.status, "ok");
         assert.equal(steps.restart.old_relay_alive, false);

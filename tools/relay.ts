@@ -74,12 +74,17 @@ export interface RelayOptions {
   cwd?: string;
   /** How long an interrupted cell may take to stop before Deno's kernel is restarted. Default 2 000 ms. */
   interruptGraceMs?: number;
+  /** How long a finished cell's end-of-cell marker may take before the cell is released with a warning. Default 10 000 ms. */
+  markerTimeoutMs?: number;
   /** Log line sink (default: stderr, which Jupyter shows in its own log). */
   log?: (line: string) => void;
 }
 
 /** What a student sees when the relay had to restart Deno's kernel. */
 export const INTERRUPTED = "interrupted: the kernel restarted, variables are lost";
+/** What a student sees under a cell whose output did not end in time. */
+export const MARKER_LATE =
+  "this cell's output did not end in time; some of it may be missing or appear under the next cell";
 /** What a student sees when an interrupt stopped the cell (a busy loop). */
 export const INTERRUPTED_KEPT = "the cell was stopped; the kernel and its variables are kept";
 
@@ -145,6 +150,7 @@ export class Relay {
   #log: (line: string) => void;
   #cwd: string;
   #graceMs: number;
+  #markerTimeoutMs: number;
   #shell = new ZSocket("ROUTER");
   #control = new ZSocket("ROUTER");
   #stdin = new ZSocket("ROUTER");
@@ -177,6 +183,7 @@ export class Relay {
     this.#log = opts.log ?? ((l) => console.error(`[kit relay] ${l}`));
     this.#cwd = opts.cwd ?? Deno.cwd();
     this.#graceMs = opts.interruptGraceMs ?? 2_000;
+    this.#markerTimeoutMs = opts.markerTimeoutMs ?? 10_000;
     this.#repair = new OrderRepair<Cell>((e) => this.#onRepair(e), this.#session);
     this.finished = new Promise((r) => (this.#done = r));
   }
@@ -554,6 +561,19 @@ export class Relay {
           content: e.content,
         }))
           .catch(() => {});
+        // Never hold a cell forever: if its end-of-cell marker does not come (a cell that
+        // silenced console output, a stuck kernel), release it with a warning under it.
+        const cell = e.cell;
+        setTimeout(() => {
+          if (cell.released || this.#running !== cell) return;
+          this.#log("an end-of-cell marker did not arrive in time; releasing the cell");
+          this.#publish(this.#iopubMsg("stream", cell.msg.header, {
+            name: "stderr",
+            text: `[kit] ${MARKER_LATE}\n`,
+          }));
+          this.#repair.forget(cell.msg.header);
+          this.#release(cell).catch(() => {});
+        }, this.#markerTimeoutMs);
         return;
       }
       case "complete":
@@ -772,7 +792,9 @@ async function main(args: string[]): Promise<number> {
     console.error(`kit relay: cannot read the connection file ${file}: ${(e as Error).message}`);
     return 2;
   }
-  const relay = await Relay.start(conn);
+  // KIT_RELAY_MARKER_TIMEOUT_MS: for tests, which cannot wait 10 s.
+  const markerTimeoutMs = Number(Deno.env.get("KIT_RELAY_MARKER_TIMEOUT_MS")) || undefined;
+  const relay = await Relay.start(conn, { markerTimeoutMs });
   const stop = () => relay.shutdown();
   if (Deno.build.os !== "windows") {
     Deno.addSignalListener("SIGTERM", stop);

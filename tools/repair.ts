@@ -7,7 +7,8 @@
  *   are labelled with the request running when they leave it, not when they were printed: under
  *   load a cell's last lines arrive labelled as the next request. So stream text is routed by
  *   position, not by label. When the kernel has finished a cell (reply and `status: idle`), a
- *   marker cell that prints one unique line is run ({@link markerRequest}); stdout and stderr
+ *   marker cell that prints one unique line is run (with the `console.log` that {@link SETUP_CODE}
+ *   saved, so a notebook that replaces `console.log` does not break it); stdout and stderr
  *   share the queue, so everything before the marker line was printed while that cell (or an
  *   earlier one) ran, everything after it later. A cell is complete when its reply, its idle,
  *   its marker line and its marker cell's idle have all arrived; a frontend sees its idle only
@@ -68,6 +69,9 @@ const OUTPUT_TYPES = new Set([
 
 /** Code run once in a fresh kernel, silently, before any cell (see the module notes). */
 export const SETUP_CODE = `{
+  // The marker cells print with the console.log of this moment: a notebook that replaces
+  // console.log must not make every later cell wait for a marker that never comes.
+  globalThis[Symbol.for("kit.log")] = console.log.bind(console);
   const kitReport = (what, e) => {
     const err = e instanceof Error ? e : null;
     const ename = err ? err.name : "Error";
@@ -134,7 +138,7 @@ export function helperContent(code: string): Record<string, unknown> {
  * repair.onIopub(msg("status", a.msg_id, { execution_state: "idle" }));
  * const marker = events.find((e) => e.type === "marker")!;
  * assert.ok(marker.type === "marker");
- * const markerLine = String(marker.content.code).slice(13, -3);
+ * const markerLine = /"(kit-end-of-cell-[^"]+)"/.exec(String(marker.content.code))![1];
  * // The cell's last line arrives labelled as the marker cell, before the marker line.
  * repair.onIopub(msg("stream", marker.header.msg_id, {
  *   name: "stdout", text: `tail\n${markerLine}\n`,
@@ -284,7 +288,9 @@ export class OrderRepair<C> {
         type: "marker",
         cell: s.ctx,
         header,
-        content: helperContent(`console.log(${JSON.stringify(s.marker)});`),
+        content: helperContent(
+          `(globalThis[Symbol.for("kit.log")] ?? console.log)(${JSON.stringify(s.marker)});`,
+        ),
       });
     }
     if (s.markerIdle && s.markerSeen) {
