@@ -25,6 +25,8 @@
  * even by SIGKILL, a watchdog kills Deno's kernel; if the process that started the relay dies,
  * the relay shuts down.
  *
+ * `KIT_RELAY_DEBUG=1` in the environment logs the traffic to stderr (Jupyter's log).
+ *
  * @module
  */
 import { ZSocket } from "./zmtp.ts";
