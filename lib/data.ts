@@ -21,6 +21,12 @@ export interface LoadCSVOptions {
   target?: string | null;
   /** Feature columns to keep, in this order (default: every column but the target). */
   columns?: readonly string[];
+  /**
+   * Accept non-finite values (default false): `NaN`, `Infinity`, `-Infinity` (also written `nan`,
+   * `inf`, any case) and literals too large for a float64 such as `1e999`, which become ±Infinity.
+   * By default they are errors, because one of them silently turns every loss into NaN.
+   */
+  allowNonFinite?: boolean;
 }
 
 /** A numeric table loaded by {@link loadCSV}. */
@@ -37,6 +43,8 @@ export interface CSVData {
 
 // a plain decimal number: optional sign, digits with an optional point, optional exponent
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+// the non-finite spellings accepted with `allowNonFinite` (JavaScript's, NumPy's and pandas')
+const NON_FINITE = /^(?:[+-]?(?:inf|infinity)|nan)$/i;
 
 /**
  * Loads a numeric CSV file with one header row into tensors.
@@ -44,19 +52,32 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * The path is resolved against the current working directory (notebooks run with cwd =
  * `notebooks/`, so they load `"../data/digits.csv"`; tests run from the repository root and load
  * `"data/digits.csv"`). Empty lines are skipped; a leading byte-order mark is ignored; cells may be
- * quoted, and spaces around cells are ignored. Every cell must be a plain decimal number (no
- * empty cells, no NaN).
+ * quoted, and spaces around cells are ignored. Every cell must be a finite plain decimal number:
+ * no empty cells, no NaN or Infinity, no literal beyond float64's range such as `1e999`, unless
+ * `allowNonFinite` is set (empty cells stay errors).
  *
  * @throws Error naming the file and, where it applies, its line number (1-based, the header is
- * line 1), the column and the offending value: for a missing or empty file, a row whose number of
- * cells differs from the header, a non-numeric cell, and an unknown target or feature column
- * (the message lists the available ones).
+ * line 1), the column (1-based number and name) and the offending value: for a missing or empty
+ * file, a row whose number of cells differs from the header, a non-numeric or non-finite cell,
+ * and an unknown target or feature column (the message lists the available ones).
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { loadCSV } from "@kit/data.ts";
  * const { X, y, columns } = loadCSV("data/diabetes.csv", { target: "progression" });
- * console.log(X.shape, y!.shape, columns[2]); // [442, 10] [442] "bmi"
+ * deepStrictEqual([X.shape, y!.shape, columns[2]], [[442, 10], [442], "bmi"]);
+ * ```
+ *
+ * @example Non-finite values are errors unless allowed
+ * ```ts
+ * import { strictEqual, throws } from "node:assert";
+ * import { loadCSV } from "@kit/data.ts";
+ * const path = Deno.makeTempFileSync({ suffix: ".csv" });
+ * Deno.writeTextFileSync(path, "a,b\n1,2\n3,1e999\n");
+ * throws(() => loadCSV(path), /line 3, column 2 "b": "1e999" is not a finite number/);
+ * strictEqual(loadCSV(path, { allowNonFinite: true }).X.data[3], Infinity);
+ * Deno.removeSync(path);
  * ```
  */
 export function loadCSV(
@@ -130,17 +151,34 @@ export function loadCSV(path: string | URL, opts: LoadCSVOptions = {}): CSVData 
   const n = records.length - 1, d = featureIdx.length;
   const X = new Float64Array(n * d);
   const y = targetIdx >= 0 ? new Float64Array(n) : null;
+  const allowNonFinite = opts.allowNonFinite ?? false;
   const cell = (r: number, c: number): number => {
     const { record, info } = records[r];
     const raw = record[c].trim();
+    const where = `loadCSV: "${shown}" line ${info.lines}, column ${c + 1} "${header[c]}"`;
+    if (allowNonFinite && NON_FINITE.test(raw)) {
+      return /nan/i.test(raw) ? NaN : raw.startsWith("-") ? -Infinity : Infinity;
+    }
     if (!NUMBER.test(raw)) {
-      const what = raw === "" ? "an empty cell (missing value)" : `"${record[c]}" is not a number`;
+      const what = raw === ""
+        ? "an empty cell (missing value)"
+        : NON_FINITE.test(raw)
+        ? `"${record[c]}" is not a finite number`
+        : `"${record[c]}" is not a number`;
       throw new Error(
-        `loadCSV: "${shown}" line ${info.lines}, column "${header[c]}": ${what}. ` +
-          `Every cell must be a plain decimal number; fix or drop that row`,
+        `${where}: ${what}. Every cell must be a finite plain decimal number; fix or drop that ` +
+          `row${NON_FINITE.test(raw) ? ", or pass { allowNonFinite: true } to keep it" : ""}`,
       );
     }
-    return Number(raw);
+    const v = Number(raw);
+    if (!Number.isFinite(v) && !allowNonFinite) {
+      throw new Error(
+        `${where}: "${record[c]}" is not a finite number (beyond float64's range, about ` +
+          `±1.8e308, it would be read as ${v}). Fix or drop that row, or pass ` +
+          `{ allowNonFinite: true } to read it as ${v}`,
+      );
+    }
+    return v;
   };
   for (let r = 1; r <= n; r++) {
     const { record, info } = records[r];
@@ -178,10 +216,11 @@ function rowsOf(op: string, name: string, t: Tensor): number {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor } from "@kit/tensor.ts";
  * import { takeRows } from "@kit/data.ts";
  * const t = takeRows(tensor([[1, 2], [3, 4], [5, 6]]), [2, 0]);
- * console.log(t.toArray()); // [[5, 6], [1, 2]]
+ * deepStrictEqual(t.toArray(), [[5, 6], [1, 2]]);
  * ```
  */
 export function takeRows(t: Tensor, idx: ArrayLike<number>): Tensor {
@@ -228,11 +267,12 @@ export interface SplitOptions {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { loadCSV, trainValTestSplit } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const { X, y } = loadCSV("data/breast_cancer.csv", { target: "malignant" });
  * const { train, val, test } = trainValTestSplit(X, y, [0.6, 0.2, 0.2], rng(0));
- * console.log(train.x.shape, val.x.shape, test.x.shape); // [341, 30] [114, 30] [114, 30]
+ * deepStrictEqual([train.x.shape, val.x.shape, test.x.shape], [[341, 30], [114, 30], [114, 30]]);
  * ```
  */
 export function trainValTestSplit<Y extends Tensor | null>(
@@ -361,11 +401,12 @@ export interface Standardizer {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor } from "@kit/tensor.ts";
  * import { standardize } from "@kit/data.ts";
  * const s = standardize(tensor([[1, 5], [3, 5]]), tensor([[5, 6]]));
- * console.log(s.transformed[0].toArray()); // [[-1, 0], [1, 0]]
- * console.log(s.transformed[1].toArray()); // [[3, 1]]
+ * deepStrictEqual(s.transformed[0].toArray(), [[-1, 0], [1, 0]]);
+ * deepStrictEqual(s.transformed[1].toArray(), [[3, 1]]);
  * ```
  */
 export function standardize(trainX: Tensor, ...others: Tensor[]): Standardizer {
@@ -441,12 +482,14 @@ export interface Batch<Y extends Tensor | null = Tensor | null> {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor } from "@kit/tensor.ts";
  * import { batches } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const X = tensor([[0], [1], [2], [3], [4]]);
  * const y = tensor([0, 1, 0, 1, 0]);
- * for (const b of batches(X, y, 2, rng(0))) console.log(b.x.shape); // [2, 1] [2, 1] [1, 1]
+ * const shapes = [...batches(X, y, 2, rng(0))].map((b) => b.x.shape);
+ * deepStrictEqual(shapes, [[2, 1], [2, 1], [1, 1]]);
  * ```
  */
 export function* batches<Y extends Tensor | null>(
@@ -481,9 +524,10 @@ export function* batches<Y extends Tensor | null>(
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor } from "@kit/tensor.ts";
  * import { oneHot } from "@kit/data.ts";
- * console.log(oneHot(tensor([2, 0]), 3).toArray()); // [[0, 0, 1], [1, 0, 0]]
+ * deepStrictEqual(oneHot(tensor([2, 0]), 3).toArray(), [[0, 0, 1], [1, 0, 0]]);
  * ```
  */
 export function oneHot(y: Tensor, numClasses: number): Tensor {
@@ -528,10 +572,13 @@ export interface Sample {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { noisySinusoid } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const { X, y } = noisySinusoid(20, { rng: rng(0), gap: [0.4, 0.6] });
- * console.log(X.shape, y.shape); // [20, 1] [20]
+ * deepStrictEqual([X.shape, y.shape], [[20, 1], [20]]);
+ * // no point falls in the gap
+ * deepStrictEqual(X.data.some((x) => x > 0.4 && x < 0.6), false);
  * ```
  */
 export function noisySinusoid(
@@ -576,10 +623,12 @@ export function noisySinusoid(
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { twoMoons } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const { X, y } = twoMoons(200, { noise: 0.1, rng: rng(0) });
- * console.log(X.shape, y.shape); // [200, 2] [200]
+ * deepStrictEqual([X.shape, y.shape], [[200, 2], [200]]);
+ * deepStrictEqual(y.data.filter((c) => c === 1).length, 100); // two balanced classes
  * ```
  */
 export function twoMoons(n: number, { noise = 0, rng }: { noise?: number; rng: Rng }): Sample {
@@ -619,10 +668,12 @@ export function twoMoons(n: number, { noise = 0, rng }: { noise?: number; rng: R
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { sparseLinear } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const { X, coef, support } = sparseLinear(100, 20, { nonzero: 3, noise: 0.5, rng: rng(0) });
- * console.log(X.shape, coef.shape, support.length); // [100, 20] [20] 3
+ * deepStrictEqual([X.shape, coef.shape, support.length], [[100, 20], [20], 3]);
+ * deepStrictEqual(coef.data.filter((c) => c !== 0).length, 3);
  * ```
  */
 export function sparseLinear(
@@ -673,10 +724,11 @@ export interface GaussianDesign {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { gaussianDesign } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const d = gaussianDesign(100, 50, { rng: rng(0), signal: 1, noise: 0.5, nTest: 200 });
- * console.log(d.X.shape, d.beta.shape, d.XTest.shape); // [100, 50] [50] [200, 50]
+ * deepStrictEqual([d.X.shape, d.beta.shape, d.XTest.shape], [[100, 50], [50], [200, 50]]);
  * ```
  */
 export function gaussianDesign(
@@ -742,11 +794,13 @@ export interface RandomFeatures {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { tensor } from "@kit/tensor.ts";
  * import { randomReluFeatures } from "@kit/data.ts";
  * import { rng } from "@kit/random.ts";
  * const rf = randomReluFeatures(tensor([[1, 0], [0, 1], [1, 1]]), 5, rng(0));
- * console.log(rf.features.shape, rf.apply(tensor([[2, 2]])).shape); // [3, 5] [1, 5]
+ * deepStrictEqual([rf.features.shape, rf.apply(tensor([[2, 2]])).shape], [[3, 5], [1, 5]]);
+ * deepStrictEqual(rf.features.data.every((v) => v >= 0), true); // ReLU features
  * ```
  */
 export function randomReluFeatures(X: Tensor, p: number, rng: Rng): RandomFeatures {

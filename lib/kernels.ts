@@ -15,7 +15,7 @@
  * Two micro-kernels share that blocking and packing, and sum in the same order (bitwise equal
  * results): {@link gemmBlocked}, pure TypeScript with a 4 x 4 tile in 16 local variables, and
  * {@link gemmSimd}, WebAssembly SIMD (f64x2) with a 2 x 8 tile, assembled from the WAT text in
- * {@link gemmWat} by npm `wabt` and embedded here. A product that fits in one block (m <= 128,
+ * {@link gemmWat} by npm `wabt` and embedded in the generated `lib/_gemm_wasm.ts`. A product that fits in one block (m <= 128,
  * k <= 256, n <= 512, the common case in small networks) skips the TypeScript packing on the SIMD
  * path: the operands are copied into wasm memory as they are and the kernel reads them through
  * strides (B is packed inside wasm when its rows are not contiguous). {@link gemm} uses the SIMD
@@ -26,6 +26,10 @@
  *
  * @module
  */
+import { GEMM_WASM_BASE64 } from "./_gemm_wasm.ts";
+import { WMR, WNR } from "./gemm_wat.ts";
+
+export { assembleGemmWasm, gemmWat } from "./gemm_wat.ts";
 
 /**
  * The plain triple loop `C = A B` with `A` of shape [m, k] and `B` of shape [k, n]: the reference
@@ -298,193 +302,8 @@ function gemmSimple(
 // WebAssembly SIMD kernel: the same blocking and packing as gemmBlocked; the block product runs
 // in WebAssembly with f64x2 vectors (two doubles per instruction) on a WMR x WNR register tile.
 
-const WMR = 2, WNR = 8;
-
-/**
- * The WebAssembly text (WAT) of the SIMD kernels, the source of the embedded binary. All
- * addresses and strides are in bytes.
- *
- * `block(mcp, ncp, kc, pa, pb, pc, aRow, aStep, aPanel, bStep, bPanel, ldc, accumulate)` computes
- * the [mcp, ncp] block of C (row stride `ldc` at `pc`) = A[mcp, kc] · B[kc, ncp], or adds it to C
- * when `accumulate` is non-zero. Row pair t of A holds A(2t + r, p) at
- * `pa + t*aPanel + r*aRow + p*aStep`, column octet q of B holds B(p, 8q + c) at
- * `pb + q*bPanel + p*bStep + 8c`: packed panels (aRow 8, aStep 16, aPanel 16 kc; bStep 64,
- * bPanel 64 kc) and plain row-major copies are both such layouts. Each 2 x 8 tile of C lives in
- * 8 f64x2 registers; per step of k it loads 4 vectors of B and 2 broadcast values of A and does 8
- * vector multiply-adds.
- *
- * `pack(ncp, kc, src, ld, dst)` packs B for `block` from a copy whose columns are contiguous
- * (B(p, j) at `src + j*ld + 8p`): panels of 8 columns, B(p, 8q + c) at `dst + 64 (q kc + p) + 8c`.
- * Columns past the copy are read as they are (whatever follows it in memory): they only feed
- * columns of C that the caller drops.
- *
- * `reluGrad(px, pg, end)` sets g to 0 where x > 0 is false, in place, for the doubles from `pg`
- * to `end` (x at `px`), two at a time: the bitwise AND with the comparison mask has no branch to
- * mispredict on signs that vary at random.
- *
- * @example
- * ```ts
- * import { ok } from "node:assert";
- * import { gemmWat } from "@kit/kernels.ts";
- * ok(gemmWat().includes("f64x2.mul"));
- * ```
- */
-export function gemmWat(): string {
-  const P = WNR / 2; // f64x2 column pairs per row of the tile
-  const acc = (r: number, q: number) => `$c${r}_${q}`;
-  const ind = (lines: string[], n: number) => lines.join("\n" + " ".repeat(n));
-  // One block function: `strided` reads A and B through the stride parameters and may accumulate;
-  // otherwise the layout is that of packed panels, with the strides as constants.
-  const blockFunc = (strided: boolean) => {
-    const locals: string[] = [], zero: string[] = [], step: string[] = [];
-    const store: string[] = [], addStore: string[] = [];
-    for (let r = 0; r < WMR; r++) {
-      for (let q = 0; q < P; q++) {
-        locals.push(`(local ${acc(r, q)} v128)`);
-        zero.push(`(local.set ${acc(r, q)} (v128.const f64x2 0 0))`);
-      }
-    }
-    for (let q = 0; q < P; q++) {
-      locals.push(`(local $b${q} v128)`);
-      step.push(`(local.set $b${q} (v128.load offset=${16 * q} (local.get $pb)))`);
-    }
-    for (let r = 0; r < WMR; r++) {
-      const at = r === 0
-        ? "(local.get $pa)"
-        : strided
-        ? `(i32.add (local.get $pa) (local.get $aRow))`
-        : `offset=${8 * r} (local.get $pa)`;
-      step.push(`(local.set $a (v128.load64_splat ${at}))`);
-      for (let q = 0; q < P; q++) {
-        step.push(
-          `(local.set ${acc(r, q)} (f64x2.add (local.get ${acc(r, q)}) ` +
-            `(f64x2.mul (local.get $a) (local.get $b${q}))))`,
-        );
-      }
-      for (let q = 0; q < P; q++) {
-        const o = `offset=${16 * q} (local.get $c)`;
-        store.push(`(v128.store ${o} (local.get ${acc(r, q)}))`);
-        addStore.push(`(v128.store ${o} (f64x2.add (v128.load ${o}) (local.get ${acc(r, q)})))`);
-      }
-      store.push(`(local.set $c (i32.add (local.get $c) (local.get $ldc)))`);
-      addStore.push(`(local.set $c (i32.add (local.get $c) (local.get $ldc)))`);
-    }
-    const get = (name: string, packed: string) => (strided ? `(local.get $${name})` : packed);
-    const kc = "(local.get $kc)";
-    const aStep = get("aStep", `(i32.const ${8 * WMR})`);
-    const aPanel = get("aPanel", `(i32.mul ${kc} (i32.const ${8 * WMR}))`);
-    const bStep = get("bStep", `(i32.const ${8 * WNR})`);
-    const bPanel = get("bPanel", `(i32.mul ${kc} (i32.const ${8 * WNR}))`);
-    const params = strided
-      ? `(param $aRow i32) (param $aStep i32) (param $aPanel i32) (param $bStep i32)
-      (param $bPanel i32) (param $ldc i32) (param $accumulate i32)`
-      : "";
-    return `(func (export "${strided ? "blockStrided" : "block"}") (param $mcp i32) (param $ncp i32)
-      (param $kc i32) (param $pa0 i32) (param $pb0 i32) (param $pc0 i32)
-      ${params}
-    (local $ir i32) (local $jr i32) (local $pa i32) (local $pb i32) (local $end i32)
-    (local $c i32) (local $a v128) ${strided ? "" : "(local $ldc i32)"}
-    ${ind(locals, 4)}
-    ${strided ? "" : "(local.set $ldc (i32.shl (local.get $ncp) (i32.const 3)))"}
-    (local.set $jr (i32.const 0))
-    (block $jdone (loop $jloop
-      (br_if $jdone (i32.ge_u (local.get $jr) (local.get $ncp)))
-      (local.set $ir (i32.const 0))
-      (block $idone (loop $iloop
-        (br_if $idone (i32.ge_u (local.get $ir) (local.get $mcp)))
-        (local.set $pa (i32.add (local.get $pa0)
-          (i32.mul (i32.shr_u (local.get $ir) (i32.const 1)) ${aPanel})))
-        (local.set $pb (i32.add (local.get $pb0)
-          (i32.mul (i32.shr_u (local.get $jr) (i32.const 3)) ${bPanel})))
-        (local.set $end (i32.add (local.get $pa) (i32.mul ${kc} ${aStep})))
-        ${ind(zero, 8)}
-        (block $kdone (loop $kloop
-          (br_if $kdone (i32.ge_u (local.get $pa) (local.get $end)))
-          ${ind(step, 10)}
-          (local.set $pa (i32.add (local.get $pa) ${aStep}))
-          (local.set $pb (i32.add (local.get $pb) ${bStep}))
-          (br $kloop)))
-        (local.set $c (i32.add (local.get $pc0) (i32.add
-          (i32.mul (local.get $ir) (local.get $ldc)) (i32.shl (local.get $jr) (i32.const 3)))))
-        ${
-      strided
-        ? `(if (local.get $accumulate)
-          (then
-            ${ind(addStore, 12)})
-          (else
-            ${ind(store, 12)}))`
-        : ind(store, 8)
-    }
-        (local.set $ir (i32.add (local.get $ir) (i32.const ${WMR})))
-        (br $iloop)))
-      (local.set $jr (i32.add (local.get $jr) (i32.const ${WNR})))
-      (br $jloop))))`;
-  };
-  const packStep: string[] = [];
-  for (let c = 0; c < WNR; c++) {
-    packStep.push(`(f64.store offset=${8 * c} (local.get $dst) (f64.load (local.get $q)))`);
-    packStep.push(`(local.set $q (i32.add (local.get $q) (local.get $ld)))`);
-  }
-  return `(module
-  (memory (export "memory") 1)
-  ${blockFunc(false)}
-  ${blockFunc(true)}
-  (func (export "pack") (param $ncp i32) (param $kc i32) (param $src i32) (param $ld i32)
-      (param $dst i32)
-    (local $jr i32) (local $s i32) (local $end i32) (local $q i32)
-    (local.set $jr (i32.const 0))
-    (block $jdone (loop $jloop
-      (br_if $jdone (i32.ge_u (local.get $jr) (local.get $ncp)))
-      (local.set $s (i32.add (local.get $src) (i32.mul (local.get $jr) (local.get $ld))))
-      (local.set $end (i32.add (local.get $s) (i32.shl (local.get $kc) (i32.const 3))))
-      (block $pdone (loop $ploop
-        (br_if $pdone (i32.ge_u (local.get $s) (local.get $end)))
-        (local.set $q (local.get $s))
-        ${ind(packStep, 8)}
-        (local.set $dst (i32.add (local.get $dst) (i32.const ${8 * WNR})))
-        (local.set $s (i32.add (local.get $s) (i32.const 8)))
-        (br $ploop)))
-      (local.set $jr (i32.add (local.get $jr) (i32.const ${WNR})))
-      (br $jloop))))
-  (func (export "reluGrad") (param $px i32) (param $pg i32) (param $end i32)
-    (block $done (loop $next
-      (br_if $done (i32.ge_u (local.get $pg) (local.get $end)))
-      (v128.store (local.get $pg) (v128.and (v128.load (local.get $pg))
-        (f64x2.gt (v128.load (local.get $px)) (v128.const f64x2 0 0))))
-      (local.set $px (i32.add (local.get $px) (i32.const 16)))
-      (local.set $pg (i32.add (local.get $pg) (i32.const 16)))
-      (br $next)))))
-`;
-}
-
-/**
- * Assembles {@link gemmWat} with the npm package `wabt` (the WebAssembly Binary Toolkit). The
- * kit embeds the result; `deno run -A lib/kernels.ts` regenerates the embedded copy after an
- * edit of the WAT, and a test checks that the two agree.
- *
- * @example
- * ```ts
- * import { ok } from "node:assert";
- * import { assembleGemmWasm } from "@kit/kernels.ts";
- * const bytes = await assembleGemmWasm();
- * ok(WebAssembly.validate(bytes));
- * ```
- */
-export async function assembleGemmWasm(): Promise<Uint8Array<ArrayBuffer>> {
-  const { default: init } = await import("wabt");
-  const wabt = await init();
-  const mod = wabt.parseWat("gemm.wat", gemmWat(), { simd: true });
-  try {
-    mod.validate();
-    return Uint8Array.from(mod.toBinary({}).buffer);
-  } finally {
-    mod.destroy();
-  }
-}
-
-// Assembled from gemmWat() by `deno run -A lib/kernels.ts`; tests/tensor_test.ts checks it.
-const GEMM_WASM_BASE64: string =
-  "AGFzbQEAAAABKARgBn9/f39/fwBgDX9/f39/f39/f39/f38AYAV/f39/fwBgA39/fwADBQQAAQIDBQMBAAEHMwUGbWVtb3J5AgAFYmxvY2sAAAxibG9ja1N0cmlkZWQAAQRwYWNrAAIIcmVsdUdyYWQAAwqPDASsBAQGfwF7AX8MeyABQQN0IQ1BACEHAkADQCAHIAFPDQFBACEGAkADQCAGIABPDQEgAyAGQQF2IAJBEGxsaiEIIAQgB0EDdiACQcAAbGxqIQkgCCACQRBsaiEK/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhD/0MAAAAAAAAAAAAAAAAAAAAACEQ/QwAAAAAAAAAAAAAAAAAAAAAIRH9DAAAAAAAAAAAAAAAAAAAAAAhEv0MAAAAAAAAAAAAAAAAAAAAACET/QwAAAAAAAAAAAAAAAAAAAAAIRT9DAAAAAAAAAAAAAAAAAAAAAAhFQJAA0AgCCAKTw0BIAn9AAQAIRYgCf0ABBAhFyAJ/QAEICEYIAn9AAQwIRkgCP0KAwAhDCAOIAwgFv3yAf3wASEOIA8gDCAX/fIB/fABIQ8gECAMIBj98gH98AEhECARIAwgGf3yAf3wASERIAj9CgMIIQwgEiAMIBb98gH98AEhEiATIAwgF/3yAf3wASETIBQgDCAY/fIB/fABIRQgFSAMIBn98gH98AEhFSAIQRBqIQggCUHAAGohCQwACwsgBSAGIA1sIAdBA3RqaiELIAsgDv0LBAAgCyAP/QsEECALIBD9CwQgIAsgEf0LBDAgCyANaiELIAsgEv0LBAAgCyAT/QsEECALIBT9CwQgIAsgFf0LBDAgCyANaiELIAZBAmohBgwACwsgB0EIaiEHDAALCwu4BQIGfw17QQAhDgJAA0AgDiABTw0BQQAhDQJAA0AgDSAATw0BIAMgDUEBdiAIbGohDyAEIA5BA3YgCmxqIRAgDyACIAdsaiER/QwAAAAAAAAAAAAAAAAAAAAAIRT9DAAAAAAAAAAAAAAAAAAAAAAhFf0MAAAAAAAAAAAAAAAAAAAAACEW/QwAAAAAAAAAAAAAAAAAAAAAIRf9DAAAAAAAAAAAAAAAAAAAAAAhGP0MAAAAAAAAAAAAAAAAAAAAACEZ/QwAAAAAAAAAAAAAAAAAAAAAIRr9DAAAAAAAAAAAAAAAAAAAAAAhGwJAA0AgDyARTw0BIBD9AAQAIRwgEP0ABBAhHSAQ/QAEICEeIBD9AAQwIR8gD/0KAwAhEyAUIBMgHP3yAf3wASEUIBUgEyAd/fIB/fABIRUgFiATIB798gH98AEhFiAXIBMgH/3yAf3wASEXIA8gBmr9CgMAIRMgGCATIBz98gH98AEhGCAZIBMgHf3yAf3wASEZIBogEyAe/fIB/fABIRogGyATIB/98gH98AEhGyAPIAdqIQ8gECAJaiEQDAALCyAFIA0gC2wgDkEDdGpqIRIgDARAIBIgEv0ABAAgFP3wAf0LBAAgEiAS/QAEECAV/fAB/QsEECASIBL9AAQgIBb98AH9CwQgIBIgEv0ABDAgF/3wAf0LBDAgEiALaiESIBIgEv0ABAAgGP3wAf0LBAAgEiAS/QAEECAZ/fAB/QsEECASIBL9AAQgIBr98AH9CwQgIBIgEv0ABDAgG/3wAf0LBDAgEiALaiESBSASIBT9CwQAIBIgFf0LBBAgEiAW/QsEICASIBf9CwQwIBIgC2ohEiASIBj9CwQAIBIgGf0LBBAgEiAa/QsEICASIBv9CwQwIBIgC2ohEgsgDUECaiENDAALCyAOQQhqIQ4MAAsLC9wBAQR/QQAhBQJAA0AgBSAATw0BIAIgBSADbGohBiAGIAFBA3RqIQcCQANAIAYgB08NASAGIQggBCAIKwMAOQMAIAggA2ohCCAEIAgrAwA5AwggCCADaiEIIAQgCCsDADkDECAIIANqIQggBCAIKwMAOQMYIAggA2ohCCAEIAgrAwA5AyAgCCADaiEIIAQgCCsDADkDKCAIIANqIQggBCAIKwMAOQMwIAggA2ohCCAEIAgrAwA5AzggCCADaiEIIARBwABqIQQgBkEIaiEGDAALCyAFQQhqIQUMAAsLC0cAAkADQCABIAJPDQEgASAB/QAEACAA/QAEAP0MAAAAAAAAAAAAAAAAAAAAAP1K/U79CwQAIABBEGohACABQRBqIQEMAAsLCw==";
+// The WAT source and its assembly live in gemm_wat.ts (which tools/gen_wasm.ts imports without
+// loading this module); the assembled bytes in the generated _gemm_wasm.ts.
 
 interface SimdKernel {
   block: (mcp: number, ncp: number, kc: number, pa: number, pb: number, pc: number) => void;
@@ -545,10 +364,13 @@ let backend: "wasm" | "ts" = simd ? "wasm" : "ts";
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert";
  * import { gemmBackend, setGemmBackend } from "@kit/kernels.ts";
  * const before = gemmBackend();
  * setGemmBackend("ts");
+ * strictEqual(gemmBackend(), "ts");
  * setGemmBackend(before);
+ * strictEqual(gemmBackend(), before);
  * ```
  */
 export function setGemmBackend(which: "wasm" | "ts"): void {
@@ -563,8 +385,9 @@ export function setGemmBackend(which: "wasm" | "ts"): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { gemmBackend } from "@kit/kernels.ts";
- * console.log(`gemm runs on ${gemmBackend()}`);
+ * assert.ok(["wasm", "ts"].includes(gemmBackend()), `gemm runs on ${gemmBackend()}`);
  * ```
  */
 export function gemmBackend(): "wasm" | "ts" {
@@ -749,22 +572,4 @@ export function reluBackward(x: Float64Array, g: Float64Array): void {
     reluGrad(RB * 8, PB * 8, (PB + len + (len & 1)) * 8);
     g.set(mem.subarray(PB, PB + len), i0);
   }
-}
-
-if (import.meta.main) {
-  // Regenerate the embedded binary from gemmWat() (atomic write of this file).
-  const bytes = await assembleGemmWasm();
-  let bin = "";
-  for (const x of bytes) bin += String.fromCharCode(x);
-  const path = new URL(import.meta.url).pathname;
-  const src = await Deno.readTextFile(path);
-  // the pattern is assembled so that it does not match its own source text
-  const decl = "const GEMM_WASM_" + "BASE64: string =";
-  const next = src.replace(
-    new RegExp(decl + '\\s*"[A-Za-z0-9+/=]*";'),
-    `${decl}\n  "${btoa(bin)}";`,
-  );
-  await Deno.writeTextFile(path + ".tmp", next);
-  await Deno.rename(path + ".tmp", path);
-  console.log(`lib/kernels.ts: embedded ${bytes.length} bytes of WebAssembly`);
 }

@@ -316,10 +316,11 @@ export interface LstsqRaw {
  *
  * @example
  * ```ts
+ * import { assertClose } from "@kit/check.ts";
  * import { minNormLstsqRaw } from "@kit/linalg.ts";
  * // one equation, two unknowns: x1 + x2 = 2 -> minimum-norm solution (1, 1)
  * const { w } = minNormLstsqRaw(new Float64Array([1, 1]), 1, 2, new Float64Array([2]), 1);
- * console.log(Array.from(w)); // [1, 1] (up to rounding)
+ * assertClose(w, [1, 1], { atol: 1e-12 });
  * ```
  */
 export function minNormLstsqRaw(
@@ -444,9 +445,10 @@ function asSolution(w: Float64Array, p: number, k: number, vector: boolean): Ten
  * ```ts
  * import { tensor } from "@kit/tensor.ts";
  * import { lstsq } from "@kit/linalg.ts";
+ * import { assertClose } from "@kit/check.ts";
  * const X = tensor([[1, 0], [1, 1], [1, 2]]);
  * const w = lstsq(X, tensor([1, 3, 5])); // intercept 1, slope 2
- * console.log(w.toArray()); // [1, 2] (up to rounding)
+ * assertClose(w, [1, 2], { atol: 1e-12 });
  * ```
  */
 export function lstsq(X: Tensor, y: Tensor, opts: LstsqOptions = {}): Tensor {
@@ -466,9 +468,10 @@ export function lstsq(X: Tensor, y: Tensor, opts: LstsqOptions = {}): Tensor {
  * ```ts
  * import { tensor } from "@kit/tensor.ts";
  * import { minNormLstsq } from "@kit/linalg.ts";
+ * import { assertClose } from "@kit/check.ts";
  * // 1 sample, 3 features: infinitely many interpolators; the smallest is y x / ||x||^2
  * const w = minNormLstsq(tensor([[1, 2, 2]]), tensor([9]));
- * console.log(w.toArray()); // [1, 2, 2]
+ * assertClose(w, [1, 2, 2], { atol: 1e-12 });
  * ```
  */
 export function minNormLstsq(X: Tensor, y: Tensor, opts: LstsqOptions = {}): Tensor {
@@ -485,7 +488,8 @@ export function minNormLstsq(X: Tensor, y: Tensor, opts: LstsqOptions = {}): Ten
  * ```ts
  * import { tensor } from "@kit/tensor.ts";
  * import { matrixRank } from "@kit/linalg.ts";
- * console.log(matrixRank(tensor([[1, 2], [2, 4]]))); // 1
+ * import { strictEqual } from "node:assert";
+ * strictEqual(matrixRank(tensor([[1, 2], [2, 4]])), 1);
  * ```
  */
 export function matrixRank(X: Tensor, opts: LstsqOptions = {}): number {
@@ -519,8 +523,9 @@ export interface SVDResult {
  * ```ts
  * import { tensor } from "@kit/tensor.ts";
  * import { svd } from "@kit/linalg.ts";
+ * import { assertClose } from "@kit/check.ts";
  * const { S } = svd(tensor([[3, 0], [0, -4]]), { computeUV: false });
- * console.log(S.toArray()); // [4, 3]
+ * assertClose(S, [4, 3], { atol: 1e-12 }); // singular values, largest first
  * ```
  */
 export function svd(X: Tensor, { computeUV = true }: { computeUV?: boolean } = {}): SVDResult {
@@ -577,8 +582,9 @@ export function svd(X: Tensor, { computeUV = true }: { computeUV?: boolean } = {
  * ```ts
  * import { tensor } from "@kit/tensor.ts";
  * import { pinv } from "@kit/linalg.ts";
+ * import { assertClose } from "@kit/check.ts";
  * const P = pinv(tensor([[2, 0], [0, 0]]));
- * console.log(P.toArray()); // [[0.5, 0], [0, 0]]
+ * assertClose(P, [[0.5, 0], [0, 0]], { atol: 1e-12 });
  * ```
  */
 export function pinv(X: Tensor, opts: LstsqOptions = {}): Tensor {
@@ -617,8 +623,9 @@ export function pinv(X: Tensor, opts: LstsqOptions = {}): Tensor {
  * ```ts
  * import { tensor } from "@kit/tensor.ts";
  * import { cholesky } from "@kit/linalg.ts";
+ * import { assertClose } from "@kit/check.ts";
  * const L = cholesky(tensor([[4, 2], [2, 5]]));
- * console.log(L.toArray()); // [[2, 0], [1, 2]]
+ * assertClose(L, [[2, 0], [1, 2]], { atol: 1e-12 });
  * ```
  */
 export function cholesky(A: Tensor): Tensor {
@@ -681,8 +688,9 @@ function choleskySolveInPlace(L: Float64Array, n: number, b: Float64Array, k: nu
  * ```ts
  * import { tensor } from "@kit/tensor.ts";
  * import { cholesky, choleskySolve } from "@kit/linalg.ts";
+ * import { assertClose } from "@kit/check.ts";
  * const x = choleskySolve(cholesky(tensor([[4, 2], [2, 5]])), tensor([6, 7]));
- * console.log(x.toArray()); // [1, 1]
+ * assertClose(x, [1, 1], { atol: 1e-12 });
  * ```
  */
 export function choleskySolve(L: Tensor, b: Tensor): Tensor {
@@ -712,8 +720,9 @@ export function choleskySolve(L: Tensor, b: Tensor): Tensor {
  * ```ts
  * import { tensor } from "@kit/tensor.ts";
  * import { solve } from "@kit/linalg.ts";
+ * import { assertClose } from "@kit/check.ts";
  * const x = solve(tensor([[2, 1], [1, 3]]), tensor([3, 5]));
- * console.log(x.toArray()); // [0.8, 1.4] (up to rounding)
+ * assertClose(x, [0.8, 1.4], { atol: 1e-12 });
  * ```
  */
 export function solve(A: Tensor, b: Tensor): Tensor {
@@ -810,8 +819,9 @@ export interface RidgeResult {
  * import { tensor } from "@kit/tensor.ts";
  * import { ridge } from "@kit/linalg.ts";
  * const X = tensor([[1], [2], [3]]);
+ * import { assertClose } from "@kit/check.ts";
  * const fit = ridge(X, tensor([2, 4, 6]), 14); // w = X^T y / (X^T X + lambda) = 28 / 28
- * console.log(fit.coef.toArray()); // [1]
+ * assertClose(fit.coef, [1], { atol: 1e-12 });
  * ```
  */
 export function ridge(X: Tensor, y: Tensor, lambda: number, opts: RidgeOptions = {}): RidgeResult {

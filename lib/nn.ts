@@ -20,6 +20,7 @@
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert";
  * import { BatchNorm1d, Dropout, Linear, ReLU, Sequential } from "@kit/nn.ts";
  * import { randn } from "@kit/tensor.ts";
  * import { rng } from "@kit/random.ts";
@@ -31,8 +32,13 @@
  *   new Dropout(0.5, { rng: g }),
  *   new Linear(8, 3, { rng: g }),
  * );
- * const logits = model.call(randn([5, 4], g)); // shape [5, 3]
- * model.namedParameters().map(([name]) => name); // ["0.weight", "0.bias", "1.weight", ...]
+ * const logits = model.call(randn([5, 4], g));
+ * deepStrictEqual(logits.shape, [5, 3]);
+ * deepStrictEqual(model.namedParameters().map(([name]) => name).slice(0, 3), [
+ *   "0.weight",
+ *   "0.bias",
+ *   "1.weight",
+ * ]);
  * ```
  *
  * @module
@@ -51,7 +57,11 @@ const fmtShape = (s: Shape): string => `[${s.join(", ")}]`;
  * ```ts
  * import { Parameter } from "@kit/nn.ts";
  * import { zeros } from "@kit/tensor.ts";
- * const w = Parameter.from(zeros([3, 2])); // shares the tensor's data, requiresGrad = true
+ * import { strictEqual } from "node:assert";
+ * const z = zeros([3, 2]);
+ * const w = Parameter.from(z); // shares the tensor's data, requiresGrad = true
+ * strictEqual(w.data, z.data);
+ * strictEqual(w.requiresGrad, true);
  * ```
  */
 export class Parameter extends Tensor {
@@ -71,7 +81,9 @@ export class Parameter extends Tensor {
    * ```ts
    * import { Parameter } from "@kit/nn.ts";
    * import { tensor } from "@kit/tensor.ts";
+   * import { strictEqual } from "node:assert";
    * const b = Parameter.from(tensor([0.5, -0.5]));
+   * strictEqual(b instanceof Parameter && b.requiresGrad, true);
    * ```
    */
   static from(t: Tensor, { requiresGrad = true }: { requiresGrad?: boolean } = {}): Parameter {
@@ -112,9 +124,16 @@ const INSPECT = Symbol.for("Deno.customInspect");
  *   }
  * }
  * const g = rng(1);
+ * import { deepStrictEqual } from "node:assert";
  * const net = new MLP(g);
- * net.namedParameters().map(([n]) => n); // ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
- * const y = net.call(randn([2, 4], g)); // shape [2, 3]
+ * deepStrictEqual(net.namedParameters().map(([n]) => n), [
+ *   "fc1.weight",
+ *   "fc1.bias",
+ *   "fc2.weight",
+ *   "fc2.bias",
+ * ]);
+ * const y = net.call(randn([2, 4], g));
+ * deepStrictEqual(y.shape, [2, 3]);
  * ```
  */
 export abstract class Module {
@@ -132,7 +151,8 @@ export abstract class Module {
    * ```ts
    * import { ReLU } from "@kit/nn.ts";
    * import { tensor } from "@kit/tensor.ts";
-   * new ReLU().call(tensor([-1, 2])).toArray(); // [0, 2]
+   * import { deepStrictEqual } from "node:assert";
+   * deepStrictEqual(new ReLU().call(tensor([-1, 2])).toArray(), [0, 2]);
    * ```
    */
   call(x: Tensor): Tensor {
@@ -151,7 +171,8 @@ export abstract class Module {
    *   constructor() { super(); this.registerParameter("gain", ones([3])); }
    *   forward(x: Tensor): Tensor { return x.mul((this as unknown as { gain: Tensor }).gain); }
    * }
-   * new Scale().namedParameters()[0][0]; // "gain"
+   * import { strictEqual } from "node:assert";
+   * strictEqual(new Scale().namedParameters()[0][0], "gain");
    * ```
    */
   registerParameter(name: string, t: Tensor | null): void {
@@ -172,7 +193,8 @@ export abstract class Module {
    *   constructor() { super(); this.registerBuffer("seen", zeros([1])); }
    *   forward(x: Tensor): Tensor { return x; }
    * }
-   * Object.keys(new Counter().stateDict()); // ["seen"]
+   * import { deepStrictEqual } from "node:assert";
+   * deepStrictEqual(Object.keys(new Counter().stateDict()), ["seen"]);
    * ```
    */
   registerBuffer(name: string, t: Tensor | null): void {
@@ -212,7 +234,8 @@ export abstract class Module {
    * import { Linear, ReLU, Sequential } from "@kit/nn.ts";
    * import { rng } from "@kit/random.ts";
    * const m = new Sequential(new Linear(2, 2, { rng: rng(0) }), new ReLU());
-   * m.namedChildren().map(([n]) => n); // ["0", "1"]
+   * import { deepStrictEqual } from "node:assert";
+   * deepStrictEqual(m.namedChildren().map(([n]) => n), ["0", "1"]);
    * ```
    */
   namedChildren(): [string, Module][] {
@@ -232,7 +255,8 @@ export abstract class Module {
    * @example
    * ```ts
    * import { ReLU, Sequential, Tanh } from "@kit/nn.ts";
-   * new Sequential(new ReLU(), new Tanh()).children().length; // 2
+   * import { strictEqual } from "node:assert";
+   * strictEqual(new Sequential(new ReLU(), new Tanh()).children().length, 2);
    * ```
    */
   children(): Module[] {
@@ -246,7 +270,9 @@ export abstract class Module {
    * @example
    * ```ts
    * import { ReLU, Sequential, Tanh } from "@kit/nn.ts";
-   * new Sequential(new ReLU(), new Tanh()).namedModules().map(([n]) => n); // ["", "0", "1"]
+   * import { deepStrictEqual } from "node:assert";
+   * const names = new Sequential(new ReLU(), new Tanh()).namedModules().map(([n]) => n);
+   * deepStrictEqual(names, ["", "0", "1"]);
    * ```
    */
   namedModules(prefix = ""): [string, Module][] {
@@ -269,7 +295,8 @@ export abstract class Module {
    * ```ts
    * import { Dropout, ReLU, Sequential } from "@kit/nn.ts";
    * const m = new Sequential(new ReLU(), new Dropout(0.5));
-   * m.modules().filter((x) => x instanceof Dropout).length; // 1
+   * import { strictEqual } from "node:assert";
+   * strictEqual(m.modules().filter((x) => x instanceof Dropout).length, 1);
    * ```
    */
   modules(): Module[] {
@@ -284,8 +311,9 @@ export abstract class Module {
    * ```ts
    * import { Linear } from "@kit/nn.ts";
    * import { rng } from "@kit/random.ts";
-   * new Linear(3, 2, { rng: rng(0) }).namedParameters().map(([n, p]) => `${n} ${p.shape}`);
-   * // ["weight 2,3", "bias 2"]
+   * import { deepStrictEqual } from "node:assert";
+   * const named = new Linear(3, 2, { rng: rng(0) }).namedParameters();
+   * deepStrictEqual(named.map(([n, p]) => `${n} ${p.shape}`), ["weight 2,3", "bias 2"]);
    * ```
    */
   namedParameters(prefix = ""): [string, Parameter][] {
@@ -308,7 +336,8 @@ export abstract class Module {
    * ```ts
    * import { Linear } from "@kit/nn.ts";
    * import { rng } from "@kit/random.ts";
-   * new Linear(3, 2, { rng: rng(0) }).parameters().length; // 2 (weight and bias)
+   * import { strictEqual } from "node:assert";
+   * strictEqual(new Linear(3, 2, { rng: rng(0) }).parameters().length, 2); // weight and bias
    * ```
    */
   parameters(): Parameter[] {
@@ -321,7 +350,12 @@ export abstract class Module {
    * @example
    * ```ts
    * import { BatchNorm1d } from "@kit/nn.ts";
-   * new BatchNorm1d(4).namedBuffers().map(([n]) => n); // ["runningMean", "runningVar", "numBatchesTracked"]
+   * import { deepStrictEqual } from "node:assert";
+   * deepStrictEqual(new BatchNorm1d(4).namedBuffers().map(([n]) => n), [
+   *   "runningMean",
+   *   "runningVar",
+   *   "numBatchesTracked",
+   * ]);
    * ```
    */
   namedBuffers(prefix = ""): [string, Tensor][] {
@@ -338,7 +372,8 @@ export abstract class Module {
    * @example
    * ```ts
    * import { BatchNorm1d } from "@kit/nn.ts";
-   * new BatchNorm1d(4).buffers().length; // 3
+   * import { strictEqual } from "node:assert";
+   * strictEqual(new BatchNorm1d(4).buffers().length, 3);
    * ```
    */
   buffers(): Tensor[] {
@@ -352,7 +387,8 @@ export abstract class Module {
    * ```ts
    * import { Linear } from "@kit/nn.ts";
    * import { rng } from "@kit/random.ts";
-   * new Linear(64, 10, { rng: rng(0) }).numParameters(); // 650
+   * import { strictEqual } from "node:assert";
+   * strictEqual(new Linear(64, 10, { rng: rng(0) }).numParameters(), 64 * 10 + 10);
    * ```
    */
   numParameters(): number {
@@ -368,8 +404,9 @@ export abstract class Module {
    * @example
    * ```ts
    * import { Dropout, Sequential } from "@kit/nn.ts";
+   * import { strictEqual } from "node:assert";
    * const m = new Sequential(new Dropout(0.5)).train(false);
-   * m.at(0).training; // false
+   * strictEqual(m.at(0).training, false);
    * ```
    */
   train(mode = true): this {
@@ -388,7 +425,9 @@ export abstract class Module {
    * @example
    * ```ts
    * import { BatchNorm1d } from "@kit/nn.ts";
+   * import { strictEqual } from "node:assert";
    * const bn = new BatchNorm1d(3).eval(); // uses the running statistics from now on
+   * strictEqual(bn.training, false);
    * ```
    */
   eval(): this {
@@ -405,7 +444,9 @@ export abstract class Module {
    * import * as init from "@kit/init.ts";
    * const g = rng(0);
    * const m = new Sequential(new Linear(2, 2, { rng: g }));
+   * import { deepStrictEqual } from "node:assert";
    * m.apply((l) => { if (l instanceof Linear) init.zeros(l.weight); });
+   * deepStrictEqual((m.at(0) as Linear).weight.toArray(), [[0, 0], [0, 0]]);
    * ```
    */
   apply(fn: (m: Module) => void): this {
@@ -424,8 +465,10 @@ export abstract class Module {
    * import { ones } from "@kit/tensor.ts";
    * import { rng } from "@kit/random.ts";
    * const l = new Linear(2, 1, { rng: rng(0) });
+   * import { strictEqual } from "node:assert";
    * l.call(ones([1, 2])).sum().backward();
-   * l.zeroGrad(); // l.weight.grad === null
+   * l.zeroGrad();
+   * strictEqual(l.weight.grad, null);
    * ```
    */
   zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
@@ -453,8 +496,16 @@ export abstract class Module {
    * import { BatchNorm1d, Linear, Sequential } from "@kit/nn.ts";
    * import { rng } from "@kit/random.ts";
    * const m = new Sequential(new Linear(2, 3, { rng: rng(0) }), new BatchNorm1d(3));
-   * Object.keys(m.stateDict());
-   * // ["0.weight", "0.bias", "1.weight", "1.bias", "1.runningMean", "1.runningVar", "1.numBatchesTracked"]
+   * import { deepStrictEqual } from "node:assert";
+   * deepStrictEqual(Object.keys(m.stateDict()), [
+   *   "0.weight",
+   *   "0.bias",
+   *   "1.weight",
+   *   "1.bias",
+   *   "1.runningMean",
+   *   "1.runningVar",
+   *   "1.numBatchesTracked",
+   * ]);
    * ```
    */
   stateDict(): Record<string, Tensor> {
@@ -477,6 +528,10 @@ export abstract class Module {
    * const a = new Linear(3, 2, { rng: rng(0) });
    * const b = new Linear(3, 2, { rng: rng(1) });
    * b.loadStateDict(a.stateDict()); // b now computes exactly what a computes
+   * import { deepStrictEqual } from "node:assert";
+   * import { tensor } from "@kit/tensor.ts";
+   * const x = tensor([[1, 2, 3]]);
+   * deepStrictEqual(b.call(x).toArray(), a.call(x).toArray());
    * ```
    */
   loadStateDict(
@@ -534,11 +589,11 @@ export abstract class Module {
    * ```ts
    * import { Linear, ReLU, Sequential } from "@kit/nn.ts";
    * import { rng } from "@kit/random.ts";
-   * console.log(new Sequential(new Linear(2, 3, { rng: rng(0) }), new ReLU()).toString());
-   * // Sequential(
-   * //   (0): Linear(inFeatures=2, outFeatures=3, bias=true)
-   * //   (1): ReLU()
-   * // )
+   * import { strictEqual } from "node:assert";
+   * strictEqual(
+   *   new Sequential(new Linear(2, 3, { rng: rng(0) }), new ReLU()).toString(),
+   *   "Sequential(\n  (0): Linear(inFeatures=2, outFeatures=3, bias=true)\n  (1): ReLU()\n)",
+   * );
    * ```
    */
   toString(): string {
@@ -584,8 +639,10 @@ function requireRng(rng: Rng | undefined, where: string): Rng {
  * import { randn } from "@kit/tensor.ts";
  * import { rng } from "@kit/random.ts";
  * const g = rng(0);
+ * import { deepStrictEqual } from "node:assert";
  * const fc = new Linear(64, 10, { rng: g });
- * const y = fc.call(randn([32, 64], g)); // shape [32, 10]
+ * const y = fc.call(randn([32, 64], g));
+ * deepStrictEqual([fc.weight.shape, y.shape], [[10, 64], [32, 10]]); // weight is [out, in]
  * ```
  */
 export class Linear extends Module {
@@ -651,7 +708,8 @@ export class Linear extends Module {
  * ```ts
  * import { ReLU } from "@kit/nn.ts";
  * import { tensor } from "@kit/tensor.ts";
- * new ReLU().call(tensor([-2, 0, 3])).toArray(); // [0, 0, 3]
+ * import { deepStrictEqual } from "node:assert";
+ * deepStrictEqual(new ReLU().call(tensor([-2, 0, 3])).toArray(), [0, 0, 3]);
  * ```
  */
 export class ReLU extends Module {
@@ -669,7 +727,8 @@ export class ReLU extends Module {
  * ```ts
  * import { LeakyReLU } from "@kit/nn.ts";
  * import { tensor } from "@kit/tensor.ts";
- * new LeakyReLU(0.1).call(tensor([-2, 3])).toArray(); // [-0.2, 3]
+ * import { deepStrictEqual } from "node:assert";
+ * deepStrictEqual(new LeakyReLU(0.1).call(tensor([-2, 3])).toArray(), [-0.2, 3]);
  * ```
  */
 export class LeakyReLU extends Module {
@@ -699,7 +758,8 @@ export class LeakyReLU extends Module {
  * ```ts
  * import { Tanh } from "@kit/nn.ts";
  * import { tensor } from "@kit/tensor.ts";
- * new Tanh().call(tensor([0])).toArray(); // [0]
+ * import { assertClose } from "@kit/check.ts";
+ * assertClose(new Tanh().call(tensor([0, 1])), [0, Math.tanh(1)]);
  * ```
  */
 export class Tanh extends Module {
@@ -716,7 +776,8 @@ export class Tanh extends Module {
  * ```ts
  * import { Sigmoid } from "@kit/nn.ts";
  * import { tensor } from "@kit/tensor.ts";
- * new Sigmoid().call(tensor([0])).toArray(); // [0.5]
+ * import { assertClose } from "@kit/check.ts";
+ * assertClose(new Sigmoid().call(tensor([0, 2])), [0.5, 1 / (1 + Math.exp(-2))]);
  * ```
  */
 export class Sigmoid extends Module {
@@ -733,7 +794,8 @@ export class Sigmoid extends Module {
  * ```ts
  * import { Identity } from "@kit/nn.ts";
  * import { tensor } from "@kit/tensor.ts";
- * new Identity().call(tensor([1, 2])).toArray(); // [1, 2]
+ * import { deepStrictEqual } from "node:assert";
+ * deepStrictEqual(new Identity().call(tensor([1, 2])).toArray(), [1, 2]);
  * ```
  */
 export class Identity extends Module {
@@ -751,7 +813,8 @@ export class Identity extends Module {
  * ```ts
  * import { Flatten } from "@kit/nn.ts";
  * import { zeros } from "@kit/tensor.ts";
- * new Flatten().call(zeros([2, 8, 8])).shape; // [2, 64]
+ * import { deepStrictEqual } from "node:assert";
+ * deepStrictEqual(new Flatten().call(zeros([2, 8, 8])).shape, [2, 64]);
  * ```
  */
 export class Flatten extends Module {
@@ -805,9 +868,10 @@ export class Flatten extends Module {
  * import { ones } from "@kit/tensor.ts";
  * import { rng } from "@kit/random.ts";
  * const drop = new Dropout(0.5, { rng: rng(0) });
- * const y = drop.call(ones([2, 4])); // entries 0 or 2 (= 1 / (1 - 0.5))
- * drop.lastMask?.toArray(); // which units were kept
- * drop.eval().call(ones([2, 4])); // all ones
+ * import assert from "node:assert";
+ * const y = drop.call(ones([2, 4])); // kept entries are scaled by 1 / (1 - 0.5)
+ * assert.ok(y.data.every((v, i) => v === 2 * drop.lastMask!.data[i]));
+ * assert.deepStrictEqual(drop.eval().call(ones([2, 4])).toArray(), [[1, 1, 1, 1], [1, 1, 1, 1]]);
  * ```
  */
 export class Dropout extends Module {
@@ -897,8 +961,10 @@ export interface BatchNormOptions {
  * import { BatchNorm1d } from "@kit/nn.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const bn = new BatchNorm1d(2);
+ * import { assertClose } from "@kit/check.ts";
  * const y = bn.call(tensor([[1, 10], [3, 30]])); // each column -> about [-1, 1]
- * bn.runningMean?.toArray(); // [0.2, 2]  (0.9 * 0 + 0.1 * [2, 20])
+ * assertClose(y, [[-1, -1], [1, 1]], { atol: 1e-4 }); // eps = 1e-5 in the denominator
+ * assertClose(bn.runningMean!, [0.2, 2]); // 0.9 * 0 + 0.1 * [2, 20]
  * ```
  */
 export class BatchNorm1d extends Module {
@@ -1014,7 +1080,10 @@ export class BatchNorm1d extends Module {
  * import { LayerNorm } from "@kit/nn.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const ln = new LayerNorm(3);
+ * import { assertClose } from "@kit/check.ts";
  * const y = ln.call(tensor([[1, 2, 3], [10, 20, 30]])); // each row -> about [-1.22, 0, 1.22]
+ * const z = Math.sqrt(3 / 2); // (x - mean) / std with the biased std sqrt(2/3) of [1, 2, 3]
+ * assertClose(y, [[-z, 0, z], [-z, 0, z]], { atol: 1e-4 });
  * ```
  */
 export class LayerNorm extends Module {
@@ -1089,9 +1158,10 @@ export class LayerNorm extends Module {
  * import { rng } from "@kit/random.ts";
  * const g = rng(0);
  * const mlp = new Sequential(new Linear(64, 32, { rng: g }), new ReLU(), new Linear(32, 10, { rng: g }));
- * mlp.length; // 3
- * const first = mlp[0] as Linear; // first.weight.shape: [32, 64]
- * const out = mlp.call(randn([4, 64], g)); // shape [4, 10]
+ * import { deepStrictEqual } from "node:assert";
+ * const first = mlp[0] as Linear;
+ * const out = mlp.call(randn([4, 64], g));
+ * deepStrictEqual([mlp.length, first.weight.shape, out.shape], [3, [32, 64], [4, 10]]);
  * ```
  */
 export class Sequential extends Module {
@@ -1115,7 +1185,8 @@ export class Sequential extends Module {
    * @example
    * ```ts
    * import { ReLU, Sequential, Tanh } from "@kit/nn.ts";
-   * new Sequential(new ReLU(), new Tanh()).at(-1); // the Tanh
+   * import { ok } from "node:assert";
+   * ok(new Sequential(new ReLU(), new Tanh()).at(-1) instanceof Tanh);
    * ```
    */
   at(index: number): Module {
@@ -1134,7 +1205,9 @@ export class Sequential extends Module {
    * @example
    * ```ts
    * import { ReLU, Sequential } from "@kit/nn.ts";
-   * const s = new Sequential().append(new ReLU()); // s.length === 1
+   * import { strictEqual } from "node:assert";
+   * const s = new Sequential().append(new ReLU());
+   * strictEqual(s.length, 1);
    * ```
    */
   append(m: Module): this {

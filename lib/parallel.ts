@@ -70,7 +70,13 @@ export type FromWorker =
  *   for (let i = 0; i < 1000; i++) s += g.normal();
  *   return s / 1000;
  * });
- * console.log(means.length); // 4, in the order of `seeds`
+ * import { strictEqual } from "node:assert";
+ * import { rng } from "@kit/random.ts";
+ * // in the order of `seeds`: each result equals the same computation done here
+ * const g = rng(2);
+ * let s = 0;
+ * for (let i = 0; i < 1000; i++) s += g.normal();
+ * strictEqual(means[2], s / 1000);
  * ```
  */
 export function parallelMap<T, R, S = undefined>(

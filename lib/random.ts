@@ -36,7 +36,9 @@ export class Rng {
    * @example
    * ```ts
    * import { rng } from "@kit/random.ts";
-   * const u = rng(0).uniform(); // 0.5488135039273248, as NumPy's np.random.seed(0); np.random.rand()
+   * import { strictEqual } from "node:assert";
+   * // NumPy: np.random.seed(0); np.random.rand()
+   * strictEqual(rng(0).uniform(), 0.5488135039273248);
    * ```
    */
   uniform(): number;
@@ -56,7 +58,8 @@ export class Rng {
    * @example
    * ```ts
    * import { rng } from "@kit/random.ts";
-   * const z = rng(0).normal(); // 1.764052345967664, as np.random.seed(0); np.random.randn()
+   * import { strictEqual } from "node:assert";
+   * strictEqual(rng(0).normal(), 1.764052345967664); // NumPy: np.random.seed(0); np.random.randn()
    * ```
    */
   normal(mean = 0, std = 1): number {
@@ -82,7 +85,8 @@ export class Rng {
    * @example
    * ```ts
    * import { rng } from "@kit/random.ts";
-   * const keep = rng(1).bernoulli(0.8); // 0 or 1
+   * import { strictEqual } from "node:assert";
+   * strictEqual(rng(1).bernoulli(0.8), 1); // the first uniform of seed 1 is 0.417 < 0.8
    * ```
    */
   bernoulli(p: number): number {
@@ -96,7 +100,11 @@ export class Rng {
    * @example
    * ```ts
    * import { rng } from "@kit/random.ts";
-   * const die = 1 + rng(3).int(6);
+   * import assert from "node:assert";
+   * const g = rng(3);
+   * const rolls = Array.from({ length: 600 }, () => 1 + g.int(6));
+   * assert.deepStrictEqual(new Set(rolls).size, 6); // every face of the die shows up
+   * assert.ok(rolls.every((r) => Number.isInteger(r) && r >= 1 && r <= 6));
    * ```
    */
   int(n: number): number {
@@ -115,7 +123,9 @@ export class Rng {
    * @example
    * ```ts
    * import { rng } from "@kit/random.ts";
+   * import { deepStrictEqual } from "node:assert";
    * const order = rng(0).permutation(5); // the numbers 0..4 in a random order
+   * deepStrictEqual([...order].sort(), [0, 1, 2, 3, 4]);
    * ```
    */
   permutation(n: number): Int32Array {
@@ -136,7 +146,10 @@ export class Rng {
    * @example
    * ```ts
    * import { rng } from "@kit/random.ts";
+   * import assert from "node:assert";
    * const picks = rng(0).choice(10, 3); // three distinct indices below 10
+   * assert.strictEqual(new Set(picks).size, 3);
+   * assert.ok(picks.every((i) => i >= 0 && i < 10));
    * ```
    */
   choice(n: number, k: number, { replace = false }: { replace?: boolean } = {}): Int32Array {
@@ -157,8 +170,10 @@ export class Rng {
    * @example
    * ```ts
    * import { rng } from "@kit/random.ts";
+   * import { notStrictEqual } from "node:assert";
    * const parent = rng(42);
    * const child = parent.fork();
+   * notStrictEqual(child.uniform(), parent.uniform()); // two different streams
    * ```
    */
   fork(): Rng {
@@ -172,8 +187,9 @@ export class Rng {
  * @example
  * ```ts
  * import { rng } from "@kit/random.ts";
+ * import { strictEqual } from "node:assert";
  * const g = rng(2024);
- * const x = g.normal(0, 1);
+ * strictEqual(g.normal(0, 1), 1.668047321311954); // NumPy: np.random.seed(2024); np.random.randn()
  * ```
  */
 export function rng(seed: number): Rng {

@@ -43,11 +43,12 @@ function isBias(name: string, p: Tensor): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { penalizedParameters } from "@kit/regularizers.ts";
  * import { Linear } from "@kit/nn.ts";
  * import { rng } from "@kit/random.ts";
  * const lin = new Linear(3, 2, { rng: rng(0) });
- * console.assert(penalizedParameters(lin).length === 1); // the weight, not the bias
+ * assert.ok(penalizedParameters(lin).length === 1); // the weight, not the bias
  * ```
  */
 export function penalizedParameters(
@@ -78,12 +79,13 @@ function sumOver(ps: Tensor[], term: (p: Tensor) => Tensor): Tensor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { l1Penalty } from "@kit/regularizers.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const w = tensor([[1, -2], [0, 3]], { requiresGrad: true });
  * const r = l1Penalty([w]); // 6
  * r.backward(); // w.grad = sign(w) = [[1, -1], [0, 1]]
- * console.assert(r.item() === 6 && w.grad!.data[1] === -1);
+ * assert.ok(r.item() === 6 && w.grad!.data[1] === -1);
  * ```
  */
 export function l1Penalty(source: PenaltySource, opts: PenaltyOptions = {}): Tensor {
@@ -107,6 +109,11 @@ export function l1Penalty(source: PenaltySource, opts: PenaltyOptions = {}): Ten
  * const x = tensor([[1, 2]]), y = tensor([[1]]);
  * const loss = mseLoss(model.call(x), y).add(l2Penalty(model).mul(lambda / 2));
  * loss.backward();
+ * // d/dw of (lambda / 2) Σ w² is lambda w: the gradient of the weights gains lambda w, the bias none
+ * import { assertClose } from "@kit/check.ts";
+ * const w = model.weight.data, r = w[0] * 1 + w[1] * 2 + model.bias!.data[0] - 1;
+ * assertClose(model.weight.grad!, [[2 * r * 1 + lambda * w[0], 2 * r * 2 + lambda * w[1]]]);
+ * assertClose(model.bias!.grad!, [2 * r]);
  * ```
  */
 export function l2Penalty(source: PenaltySource, opts: PenaltyOptions = {}): Tensor {
@@ -119,9 +126,10 @@ export function l2Penalty(source: PenaltySource, opts: PenaltyOptions = {}): Ten
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { weightDecayFromL2 } from "@kit/regularizers.ts";
- * console.assert(weightDecayFromL2(0.01) === 0.02); // loss + 0.01 Σ w²
- * console.assert(weightDecayFromL2(0.01, "half") === 0.01); // loss + 0.01/2 Σ w²
+ * assert.ok(weightDecayFromL2(0.01) === 0.02); // loss + 0.01 Σ w²
+ * assert.ok(weightDecayFromL2(0.01, "half") === 0.01); // loss + 0.01/2 Σ w²
  * ```
  */
 export function weightDecayFromL2(lambda: number, convention: "sum" | "half" = "sum"): number {
@@ -135,13 +143,14 @@ export function weightDecayFromL2(lambda: number, convention: "sum" | "half" = "
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { decayGroups } from "@kit/regularizers.ts";
  * import { SGD } from "@kit/optim.ts";
  * import { Linear } from "@kit/nn.ts";
  * import { rng } from "@kit/random.ts";
  * const model = new Linear(4, 2, { rng: rng(0) });
  * const opt = new SGD(decayGroups(model, 1e-3), { lr: 0.1 });
- * console.assert(opt.paramGroups[1].weightDecay === 0);
+ * assert.ok(opt.paramGroups[1].weightDecay === 0);
  * ```
  */
 export function decayGroups(
@@ -162,9 +171,10 @@ export function decayGroups(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { weightNorm } from "@kit/regularizers.ts";
  * import { tensor } from "@kit/tensor.ts";
- * console.assert(weightNorm([tensor([3, 4])]) === 5);
+ * assert.ok(weightNorm([tensor([3, 4])]) === 5);
  * ```
  */
 export function weightNorm(source: PenaltySource, opts: PenaltyOptions = {}): number {
@@ -187,10 +197,11 @@ export function weightNorm(source: PenaltySource, opts: PenaltyOptions = {}): nu
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { proxL1 } from "@kit/regularizers.ts";
  * const w = Float64Array.from([0.5, -0.05, -2, 0.1]);
  * const zeros = proxL1(w, 0.1); // w = [0.4, 0, -1.9, 0]
- * console.assert(zeros === 2 && w[1] === 0 && Math.abs(w[2] + 1.9) < 1e-15);
+ * assert.ok(zeros === 2 && w[1] === 0 && Math.abs(w[2] + 1.9) < 1e-15);
  * ```
  */
 export function proxL1(
@@ -226,11 +237,12 @@ export function proxL1(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { maxNormConstraint } from "@kit/regularizers.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const w = tensor([[3, 4], [0.3, 0.4]]); // row norms 5 and 0.5
  * maxNormConstraint(w, 1); // first row -> [0.6, 0.8] (up to 1e-7), second unchanged
- * console.assert(Math.abs(w.data[0] - 0.6) < 1e-7 && w.data[2] === 0.3);
+ * assert.ok(Math.abs(w.data[0] - 0.6) < 1e-7 && w.data[2] === 0.3);
  * ```
  */
 export function maxNormConstraint(
@@ -307,6 +319,7 @@ export interface EarlyStoppingOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { EarlyStopping } from "@kit/regularizers.ts";
  * import { Linear } from "@kit/nn.ts";
  * import { rng } from "@kit/random.ts";
@@ -317,7 +330,7 @@ export interface EarlyStoppingOptions {
  *   if (es.step(valLoss, model)) break; // stops after 0.9, 0.85: two epochs without improvement
  * }
  * es.restore(model); // weights of epoch 1
- * console.assert(es.bestEpoch === 1 && es.bestScore === 0.8 && es.stoppedEpoch === 3);
+ * assert.ok(es.bestEpoch === 1 && es.bestScore === 0.8 && es.stoppedEpoch === 3);
  * ```
  */
 export class EarlyStopping {
@@ -423,6 +436,7 @@ function writeParams(store: Map<string, Tensor>, model: Module, who: string): vo
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { AveragedModel } from "@kit/regularizers.ts";
  * import { Linear } from "@kit/nn.ts";
  * import { rng } from "@kit/random.ts";
@@ -433,7 +447,7 @@ function writeParams(store: Map<string, Tensor>, model: Module, who: string): vo
  *   swa.updateParameters(model);
  * }
  * swa.applyTo(model);
- * console.assert(swa.nAveraged === 3 && model.weight.data[0] === 3);
+ * assert.ok(swa.nAveraged === 3 && model.weight.data[0] === 3);
  * ```
  */
 export class AveragedModel {
@@ -467,57 +481,89 @@ export class AveragedModel {
   }
 }
 
+/** Options of {@link EMA}. */
+export interface EMAOptions {
+  /**
+   * Where the average starts. `"firstUpdate"` (default, PyTorch's `AveragedModel`): the first
+   * `update()` copies the weights, later updates blend. `"construction"`: the average starts at
+   * the weights the model had when the `EMA` was constructed, and every update blends, the first
+   * included (the lecture's EMA with e₀ = the initial weights).
+   */
+  start?: "firstUpdate" | "construction";
+}
+
 /**
  * Exponential moving average of the weights (Polyak averaging with decay; the lecture's EMA
- * applied to parameters), as `AveragedModel` with PyTorch's `get_ema_multi_avg_fn(decay)`:
+ * applied to parameters), as PyTorch's
+ * `AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))`:
  *
  * ```text
- * ŵ ← decay · ŵ + (1 − decay) · w          (ŵ starts as a copy of w at construction)
+ * first update:  ŵ ← w
+ * later updates: ŵ ← decay · ŵ + (1 − decay) · w
  * ```
- * computed as PyTorch's `lerp` (`ŵ + (1 − decay)(w − ŵ)`). No bias correction: the shadow starts
- * at the initial weights, not at 0. Call `update()` after each optimizer step; evaluate with
- * `applyTo(model)` (save `model.stateDict()` first to resume training with the raw weights).
- * Buffers (batch-norm statistics) are not averaged.
+ * computed as PyTorch's `lerp` (`ŵ + (1 − decay)(w − ŵ)`). No bias correction is needed: the
+ * average starts at the first weights it sees, not at 0. With `{ start: "construction" }` the
+ * first update blends too, from the weights at construction. Before any update the average holds
+ * the weights at construction (PyTorch's deep copy). Call `update()` after each optimizer step;
+ * evaluate with `applyTo(model)` (save `model.stateDict()` first to resume training with the raw
+ * weights). Buffers (batch-norm statistics) are not averaged (PyTorch's `use_buffers=False`).
  *
  * @example
  * ```ts
+ * import { assertClose } from "@kit/check.ts";
  * import { EMA } from "@kit/regularizers.ts";
  * import { Linear } from "@kit/nn.ts";
  * import { rng } from "@kit/random.ts";
  * const model = new Linear(1, 1, { rng: rng(0), bias: false });
- * model.weight.data[0] = 0;
  * const ema = new EMA(model, 0.9);
  * model.weight.data[0] = 1;
- * ema.update(); // 0.9 * 0 + 0.1 * 1
- * console.assert(Math.abs(ema.shadow.get("weight")!.data[0] - 0.1) < 1e-15);
+ * ema.update(); // the first update copies: 1
+ * model.weight.data[0] = 3;
+ * ema.update(); // 0.9 * 1 + 0.1 * 3
+ * assertClose(ema.shadow.get("weight")!.data[0], 1.2);
  * ```
  */
 export class EMA {
   readonly model: Module;
   readonly decay: number;
+  /** Where the average starts (see {@link EMAOptions}). */
+  readonly start: "firstUpdate" | "construction";
   /** The averaged parameters, by name. */
   readonly shadow: Map<string, Tensor>;
-  /** Number of `update()` calls. */
+  /** Number of `update()` calls (PyTorch's `n_averaged`). */
   numUpdates = 0;
 
-  constructor(model: Module, decay: number) {
+  constructor(model: Module, decay: number, { start = "firstUpdate" }: EMAOptions = {}) {
     if (!(decay >= 0 && decay <= 1)) {
       throw new RangeError(`EMA: decay must be in [0, 1], got ${decay}`);
     }
+    if (start !== "firstUpdate" && start !== "construction") {
+      throw new RangeError(`EMA: start must be "firstUpdate" or "construction", got ${start}`);
+    }
     this.model = model;
     this.decay = decay;
+    this.start = start;
     this.shadow = copyParams(model);
   }
 
-  /** Moves the shadow weights towards the model's current weights. */
+  /** Moves the average towards the model's current weights (the first update copies them). */
   update(model: Module = this.model): void {
+    const copy = this.numUpdates === 0 && this.start === "firstUpdate";
     const w = 1 - this.decay;
     for (const [name, p] of model.namedParameters()) {
       const s = this.shadow.get(name);
       if (s === undefined || s.data.length !== p.data.length) {
-        throw new Error(`EMA.update: unknown parameter "${name}" [${p.shape}]`);
+        throw new Error(
+          `EMA.update: the model's parameter "${name}" [${p.shape}] is not in the average; ` +
+            "update with the model the EMA was built from (or one of the same architecture)",
+        );
       }
       const sd = s.data, pd = p.data;
+      if (copy) {
+        sd.set(pd);
+        continue;
+      }
+      // torch.lerp's two formulas, for the same rounding as PyTorch
       for (let i = 0; i < sd.length; i++) {
         sd[i] = w < 0.5 ? sd[i] + w * (pd[i] - sd[i]) : pd[i] - (pd[i] - sd[i]) * (1 - w);
       }
@@ -525,7 +571,7 @@ export class EMA {
     this.numUpdates += 1;
   }
 
-  /** Writes the shadow weights into `model` (default: the tracked model), in place. */
+  /** Writes the averaged weights into `model` (default: the tracked model), in place. */
   applyTo(model: Module = this.model): void {
     writeParams(this.shadow, model, "EMA.applyTo");
   }
@@ -543,13 +589,14 @@ export type BnLoader = Tensor | Iterable<Tensor | { x: Tensor } | readonly Tenso
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { updateBn } from "@kit/regularizers.ts";
  * import { BatchNorm1d, Sequential } from "@kit/nn.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const model = new Sequential(new BatchNorm1d(1));
  * updateBn(tensor([[1], [3], [5], [7]]), model, { batchSize: 2 });
  * const bn = model.at(0) as BatchNorm1d;
- * console.assert(bn.runningMean!.data[0] === 4); // mean of the batch means 2 and 6
+ * assert.ok(bn.runningMean!.data[0] === 4); // mean of the batch means 2 and 6
  * ```
  */
 export function updateBn(loader: BnLoader, model: Module, { batchSize = 64 } = {}): void {

@@ -38,6 +38,7 @@ function perGroup(opt: AnyOptimizer, v: number | readonly number[], name: string
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SGD } from "@kit/optim.ts";
  * import { LRScheduler } from "@kit/schedules.ts";
  * import { tensor } from "@kit/tensor.ts";
@@ -53,7 +54,7 @@ function perGroup(opt: AnyOptimizer, v: number | readonly number[], name: string
  * }
  * const s = new Halving(new SGD([tensor([0])], { lr: 1 }));
  * for (let i = 0; i < 3; i++) s.step();
- * console.assert(s.getLastLr()[0] === 0.5);
+ * assert.ok(s.getLastLr()[0] === 0.5);
  * ```
  */
 export abstract class LRScheduler {
@@ -111,10 +112,11 @@ export abstract class LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SGD } from "@kit/optim.ts";
  * import { lrSequence, StepLR } from "@kit/schedules.ts";
  * const lrs = lrSequence((o) => new StepLR(o, { stepSize: 2, gamma: 0.5 }), 5, { lr: 1 });
- * console.assert(lrs.join() === "1,1,0.5,0.5,0.25");
+ * assert.ok(lrs.join() === "1,1,0.5,0.5,0.25");
  * ```
  */
 export class StepLR extends LRScheduler {
@@ -142,9 +144,10 @@ export class StepLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { lrSequence, MultiStepLR } from "@kit/schedules.ts";
  * const lrs = lrSequence((o) => new MultiStepLR(o, { milestones: [1, 3], gamma: 0.5 }), 4, { lr: 1 });
- * console.assert(lrs.join() === "1,0.5,0.5,0.25");
+ * assert.ok(lrs.join() === "1,0.5,0.5,0.25");
  * ```
  */
 export class MultiStepLR extends LRScheduler {
@@ -171,9 +174,10 @@ export class MultiStepLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { ExponentialLR, lrSequence } from "@kit/schedules.ts";
  * const lrs = lrSequence((o) => new ExponentialLR(o, { gamma: 0.5 }), 3, { lr: 1 });
- * console.assert(lrs.join() === "1,0.5,0.25");
+ * assert.ok(lrs.join() === "1,0.5,0.25");
  * ```
  */
 export class ExponentialLR extends LRScheduler {
@@ -194,9 +198,10 @@ export class ExponentialLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { LambdaLR, lrSequence } from "@kit/schedules.ts";
  * const lrs = lrSequence((o) => new LambdaLR(o, { lrLambda: (t) => 1 / (t + 1) }), 3, { lr: 1 });
- * console.assert(lrs[2] === 1 / 3);
+ * assert.ok(lrs[2] === 1 / 3);
  * ```
  */
 export class LambdaLR extends LRScheduler {
@@ -224,9 +229,10 @@ export class LambdaLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { CosineAnnealingLR, lrSequence } from "@kit/schedules.ts";
  * const lrs = lrSequence((o) => new CosineAnnealingLR(o, { tMax: 4 }), 5, { lr: 1 });
- * console.assert(lrs[0] === 1 && Math.abs(lrs[2] - 0.5) < 1e-15 && lrs[4] === 0);
+ * assert.ok(lrs[0] === 1 && Math.abs(lrs[2] - 0.5) < 1e-15 && lrs[4] === 0);
  * ```
  */
 export class CosineAnnealingLR extends LRScheduler {
@@ -281,12 +287,13 @@ export interface CyclicLROptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { CyclicLR, lrSequence } from "@kit/schedules.ts";
  * const lrs = lrSequence(
  *   (o) => new CyclicLR(o, { baseLr: 0.1, maxLr: 1, stepSizeUp: 2, cycleMomentum: false }),
  *   5,
  * );
- * console.assert(lrs.map((x) => x.toFixed(2)).join() === "0.10,0.55,1.00,0.55,0.10");
+ * assert.ok(lrs.map((x) => x.toFixed(2)).join() === "0.10,0.55,1.00,0.55,0.10");
  * ```
  */
 export class CyclicLR extends LRScheduler {
@@ -418,10 +425,14 @@ export interface OneCycleLROptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { lrSequence, OneCycleLR } from "@kit/schedules.ts";
  * const lrs = lrSequence((o) => new OneCycleLR(o, { maxLr: 1, totalSteps: 10 }), 10);
- * console.assert(lrs[0] === 1 / 25 && lrs[2] === 1); // peak at step 0.3 * 10 - 1 = 2
- * console.assert(Math.abs(lrs[9] - 1 / 25 / 1e4) < 1e-15);
+ * import { assertClose } from "@kit/check.ts";
+ * // initial lr maxLr / divFactor, computed by cosine annealing: 0.040000000000000036, as PyTorch
+ * assertClose(lrs[0], 1 / 25, { rtol: 1e-12 });
+ * assert.strictEqual(lrs[2], 1); // peak at step 0.3 * 10 - 1 = 2
+ * assertClose(lrs[9], 1 / 25 / 1e4, { rtol: 1e-9 }); // final lr: initial / finalDivFactor
  * ```
  */
 export class OneCycleLR extends LRScheduler {
@@ -540,9 +551,10 @@ export class OneCycleLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { lrSequence, PowerLR } from "@kit/schedules.ts";
  * const lrs = lrSequence((o) => new PowerLR(o, { s: 2, c: 1 }), 3, { lr: 1 });
- * console.assert(lrs.join() === [1, 1 / 1.5, 1 / 2].join());
+ * assert.ok(lrs.join() === [1, 1 / 1.5, 1 / 2].join());
  * ```
  */
 export class PowerLR extends LRScheduler {
@@ -561,6 +573,51 @@ export class PowerLR extends LRScheduler {
 }
 
 /**
+ * Polynomial decay to zero over `totalIters` steps, as `torch.optim.lr_scheduler.PolynomialLR`
+ * (closed form `_get_closed_form_lr`):
+ *
+ * ```text
+ * lr_t = lr₀ · (1 − min(t, totalIters) / totalIters)^power
+ * ```
+ * The rate reaches 0 at `t = totalIters` and stays there. PyTorch's defaults: `totalIters = 5`,
+ * `power = 1` (linear decay). This is the "polynomial decay" of the UNAM deck's schedule slide;
+ * Keras' `PolynomialDecay` is the same curve with an end rate other than 0. It differs from the
+ * lecture's power schedule ({@link PowerLR}), which decays like `t^(−c)` and never reaches 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lrSequence, PolynomialLR } from "@kit/schedules.ts";
+ * // PyTorch's docstring example: lr 0.001, totalIters 4, power 1
+ * const lrs = lrSequence((o) => new PolynomialLR(o, { totalIters: 4 }), 6, { lr: 0.001 });
+ * assert.deepEqual(lrs.map((x) => +x.toFixed(6)), [0.001, 0.00075, 0.0005, 0.00025, 0, 0]);
+ * ```
+ */
+export class PolynomialLR extends LRScheduler {
+  readonly totalIters: number;
+  readonly power: number;
+  constructor(
+    optimizer: AnyOptimizer,
+    { totalIters = 5, power = 1 }: { totalIters?: number; power?: number } = {},
+  ) {
+    super(optimizer);
+    if (!(Number.isInteger(totalIters) && totalIters > 0)) {
+      throw new RangeError(
+        `PolynomialLR: totalIters must be a positive integer, got ${totalIters}`,
+      );
+    }
+    if (!(power > 0)) throw new RangeError(`PolynomialLR: power must be > 0, got ${power}`);
+    this.totalIters = totalIters;
+    this.power = power;
+    this.initialStep();
+  }
+  lrAt(t: number): number[] {
+    const f = (1 - Math.min(t, this.totalIters) / this.totalIters) ** this.power;
+    return this.baseLrs.map((lr) => lr * f);
+  }
+}
+
+/**
  * The lecture's piecewise-constant schedule: `values[0]` while `t < boundaries[0]`, `values[k]`
  * while `boundaries[k−1] ≤ t < boundaries[k]`, the last value after the last boundary. The values
  * are absolute rates, applied to every group (the optimizer's own lr is ignored). This is the
@@ -570,12 +627,13 @@ export class PowerLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { lrSequence, PiecewiseConstantLR } from "@kit/schedules.ts";
  * const lrs = lrSequence(
  *   (o) => new PiecewiseConstantLR(o, { boundaries: [2, 3], values: [0.1, 0.01, 0.001] }),
  *   4,
  * );
- * console.assert(lrs.join() === "0.1,0.1,0.01,0.001");
+ * assert.ok(lrs.join() === "0.1,0.1,0.01,0.001");
  * ```
  */
 export class PiecewiseConstantLR extends LRScheduler {
@@ -643,13 +701,14 @@ export interface ReduceLROnPlateauOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { SGD } from "@kit/optim.ts";
  * import { ReduceLROnPlateau } from "@kit/schedules.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const opt = new SGD([tensor([0])], { lr: 1 });
  * const s = new ReduceLROnPlateau(opt, { factor: 0.5, patience: 1 });
  * for (const loss of [1, 0.5, 0.6, 0.7]) s.step(loss); // two bad epochs > patience 1
- * console.assert(s.getLastLr()[0] === 0.5);
+ * assert.ok(s.getLastLr()[0] === 0.5);
  * ```
  */
 export class ReduceLROnPlateau {
@@ -756,7 +815,10 @@ export type Scheduler = LRScheduler | ReduceLROnPlateau;
  * @example
  * ```ts
  * import { lrSequence, StepLR } from "@kit/schedules.ts";
- * lrSequence((o) => new StepLR(o, { stepSize: 10 }), 30, { lr: 0.1 }); // 10 × 0.1, 10 × 0.01, 10 × 0.001
+ * import { assertClose } from "@kit/check.ts";
+ * const lrs = lrSequence((o) => new StepLR(o, { stepSize: 10 }), 30, { lr: 0.1 });
+ * const expected = [...Array(10).fill(0.1), ...Array(10).fill(0.01), ...Array(10).fill(0.001)];
+ * assertClose(lrs, expected, { rtol: 1e-12 }); // products of floats: compare within a tolerance
  * ```
  */
 export function lrSequence(

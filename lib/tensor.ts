@@ -311,7 +311,9 @@ export class Tensor {
    * @example
    * ```ts
    * import { Tensor } from "@kit/tensor.ts";
+   * import { deepStrictEqual } from "node:assert";
    * const w = new Tensor(new Float64Array(6), [2, 3], { requiresGrad: true });
+   * deepStrictEqual([w.shape, w.requiresGrad, w.grad], [[2, 3], true, null]);
    * ```
    */
   constructor(data: Float64Array, shape: Shape, opts: TensorOptions = {}) {

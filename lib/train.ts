@@ -161,6 +161,7 @@ function isClassification(pred: Tensor, y: Tensor): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { fit } from "@kit/train.ts";
  * import { Linear, ReLU, Sequential } from "@kit/nn.ts";
  * import { Adam } from "@kit/optim.ts";
@@ -174,7 +175,7 @@ function isClassification(pred: Tensor, y: Tensor): boolean {
  *   train: { X, y }, val: { X, y }, epochs: 150, batchSize: 4,
  *   optimizer: new Adam(model, { lr: 0.05 }), loss: crossEntropy, rng: g,
  * });
- * console.assert(h.valAcc.at(-1) === 1 && h.trainLoss.length === 150);
+ * assert.ok(h.valAcc.at(-1) === 1 && h.trainLoss.length === 150);
  * ```
  */
 export function fit(model: Module, o: FitOptions): History {
@@ -317,6 +318,7 @@ function formatLog(l: EpochLog): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { evaluate } from "@kit/train.ts";
  * import { Linear } from "@kit/nn.ts";
  * import { mseLoss } from "@kit/losses.ts";
@@ -326,7 +328,7 @@ function formatLog(l: EpochLog): string {
  * model.weight.data[0] = 2;
  * model.bias!.data[0] = 0;
  * const { loss } = evaluate(model, { X: tensor([[1], [2]]), y: tensor([[2], [5]]) }, mseLoss);
- * console.assert(loss === 0.5); // errors 0 and 1
+ * assert.ok(loss === 0.5); // errors 0 and 1
  * ```
  */
 export function evaluate(
@@ -361,12 +363,13 @@ export function evaluate(
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { predict } from "@kit/train.ts";
  * import { Linear } from "@kit/nn.ts";
  * import { rng } from "@kit/random.ts";
  * import { tensor } from "@kit/tensor.ts";
  * const out = predict(new Linear(2, 3, { rng: rng(0) }), tensor([[1, 2], [3, 4], [5, 6]]), { batchSize: 2 });
- * console.assert(out.shape.join() === "3,3");
+ * assert.ok(out.shape.join() === "3,3");
  * ```
  */
 export function predict(model: Module, X: Tensor, { batchSize = 512 } = {}): Tensor {

@@ -1,21 +1,31 @@
 /**
- * Browser test: the handouts, opened offline in headless Chromium (Debian's /usr/bin/chromium
- * driven by npm playwright-core), show every Plotly figure and every formula, with no console
- * error and no request to the network.
+ * Browser tests, in one headless Chromium (Debian's /usr/bin/chromium driven by npm
+ * playwright-core) shared by every step:
  *
- * It runs `buildHandouts` on every notebook (the real kernel) into dist/browser-test/, plus a
- * gallery page made from every builder of lib/plot.ts, then checks each page. Screenshots (and
- * a PDF of the first notebook, to judge the print style) go to dist/screenshots/.
+ * - a hostile notebook (tests/hostile_notebook.ts) exported and opened with its index: no
+ *   dialog fires, no network request is made, no event handler or `javascript:` URL reaches
+ *   the DOM, and the benign content (math, a Plotly figure, tables, `<details>`) renders;
+ * - the handouts of every notebook (`buildHandouts`, the real kernel, into dist/browser-test/)
+ *   plus a gallery page of every builder of lib/plot.ts show every figure and formula offline,
+ *   with no console error and no request to the network;
+ * - at 390 px wide no two text boxes of a figure (titles, axis titles, tick labels, legend,
+ *   annotations, colour bars) overlap, and no page scrolls sideways;
+ * - PDFs (tools/export/pdf.ts): every figure title is in the text (`pdftotext`, Debian's
+ *   poppler-utils) and no page but the last is more than half blank (`pdftoppm` page images);
+ * - the text/html fallback of lib/plot.ts draws in a plain page.
+ *
+ * Screenshots and PDFs go to dist/screenshots/.
  *
  * With CI=true the test must run: a missing Chromium fails it. Elsewhere it is skipped with a
  * loud message.
  */
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { buildHandouts } from "../tools/handouts.ts";
 import { exportNotebooks } from "../tools/export.ts";
+import { launchChromium, writePdfs } from "../tools/export/pdf.ts";
 import type { Notebook, Output } from "../tools/notebook.ts";
+import { hostileNotebook } from "./hostile_notebook.ts";
 import * as plot from "@kit/plot.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -33,6 +43,7 @@ function exists(path: string): boolean {
 }
 
 const haveChromium = exists(CHROMIUM);
+const havePoppler = exists("/usr/bin/pdftotext") && exists("/usr/bin/pdftoppm");
 const inCI = Deno.env.get("CI") === "true";
 if (!haveChromium && !inCI) {
   console.warn(
@@ -201,8 +212,152 @@ async function inspect(page: Page): Promise<PageReport> {
   });
 }
 
+/**
+ * In the page: pairs of text boxes in one figure that overlap by more than 2 px in both
+ * directions (a bounding box includes the font's line gap, so touching lines overlap by ~1 px),
+ * and text that sticks out of its figure.
+ */
+function figureTextProblems(): string[] {
+  const SELECTORS = [
+    ".gtitle",
+    ".g-xtitle text",
+    ".g-ytitle text",
+    ".xtick text",
+    ".ytick text",
+    ".annotation-text-g text",
+    ".legendtext",
+    ".cbtitle text",
+    ".cbaxis text",
+    ".slider-group text",
+  ];
+  const problems: string[] = [];
+  for (const plotEl of document.querySelectorAll(".plot")) {
+    const boxes: { what: string; r: DOMRect }[] = [];
+    const seen = new Set<Element>();
+    for (const sel of SELECTORS) {
+      for (const el of plotEl.querySelectorAll(sel)) {
+        if (seen.has(el)) continue;
+        seen.add(el);
+        const r = el.getBoundingClientRect();
+        const text = (el.textContent ?? "").trim();
+        if (r.width < 1 || r.height < 1 || text === "") continue;
+        if (getComputedStyle(el).visibility === "hidden") continue;
+        boxes.push({ what: `${sel} "${text.slice(0, 40)}"`, r });
+      }
+    }
+    const pr = plotEl.getBoundingClientRect();
+    for (const b of boxes) {
+      if (b.r.left < pr.left - 2 || b.r.right > pr.right + 2) {
+        problems.push(`${plotEl.id}: ${b.what} sticks out of the figure`);
+      }
+    }
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i].r, b = boxes[j].r;
+        const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+        const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+        if (w > 2 && h > 2) {
+          problems.push(
+            `${plotEl.id}: ${boxes[i].what} overlaps ${boxes[j].what} (${w.toFixed(0)}x${
+              h.toFixed(0)
+            } px)`,
+          );
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/** Waits until the page script has drawn every figure (or failed on one, which throws). */
+async function waitForFigures(page: Page, layout?: "narrow"): Promise<void> {
+  await page.waitForFunction(
+    (layout) =>
+      [...document.querySelectorAll(".plot")].every((p) =>
+        p.getAttribute("data-rendered") === "error" ||
+        (p.getAttribute("data-rendered") === "true" &&
+          (!layout || p.getAttribute("data-layout") === layout))
+      ),
+    layout,
+    { timeout: 60_000 },
+  );
+  const errors = await page.evaluate(() =>
+    [...document.querySelectorAll(".plot[data-rendered='error']")].map((p) =>
+      `${p.id}: ${p.getAttribute("data-error")}`
+    )
+  );
+  assert.deepEqual(errors, [], "figures the page script failed to draw");
+}
+
+/** Text of a PDF (pdftotext from poppler-utils). */
+async function pdfText(path: string): Promise<string> {
+  const r = await new Deno.Command("pdftotext", { args: [path, "-"] }).output();
+  assert.ok(r.success, `pdftotext ${path}: ${new TextDecoder().decode(r.stderr)}`);
+  return new TextDecoder().decode(r.stdout);
+}
+
+/**
+ * For each page of a PDF, the blank fraction of its body (between the 14 mm top and 18 mm
+ * bottom margins) below the lowest inked row, from 24 dpi grey images (pdftoppm).
+ */
+async function blankBelow(path: string): Promise<number[]> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await new Deno.Command("pdftoppm", { args: ["-gray", "-r", "24", path, `${dir}/p`] })
+      .output();
+    assert.ok(r.success, `pdftoppm ${path}: ${new TextDecoder().decode(r.stderr)}`);
+    const out: number[] = [];
+    for (const name of [...Deno.readDirSync(dir)].map((e) => e.name).sort()) {
+      const b = await Deno.readFile(`${dir}/${name}`);
+      // Binary PGM: "P5", width, height, maxval, separated by whitespace, then the pixels.
+      const fields: string[] = [];
+      let pos = 0;
+      while (fields.length < 4) {
+        while (b[pos] === 0x20 || b[pos] === 0x0a) pos++;
+        let s = "";
+        while (b[pos] !== 0x20 && b[pos] !== 0x0a) s += String.fromCharCode(b[pos++]);
+        fields.push(s);
+      }
+      pos++;
+      const [w, h] = [Number(fields[1]), Number(fields[2])];
+      const top = Math.round((h * 14) / 297), bottom = h - Math.round((h * 18) / 297);
+      let last = top;
+      for (let y = top; y < bottom; y++) {
+        for (let x = 0; x < w; x++) {
+          if (b[pos + y * w + x] < 235) {
+            last = y;
+            break;
+          }
+        }
+      }
+      out.push((bottom - last) / (bottom - top));
+    }
+    return out;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Titles of the Plotly figures of an executed notebook, tags removed. */
+function figureTitles(nb: Notebook): string[] {
+  const titles: string[] = [];
+  for (const cell of nb.cells) {
+    if (cell.cell_type !== "code") continue;
+    for (const o of cell.outputs) {
+      if (o.output_type !== "display_data" && o.output_type !== "execute_result") continue;
+      const fig = o.data["application/vnd.plotly.v1+json"] as
+        | { layout?: { title?: string | { text?: string } } }
+        | undefined;
+      const t = fig?.layout?.title;
+      const text = typeof t === "string" ? t : t?.text;
+      if (text) titles.push(text.replace(/<br\s*\/?>/gi, " ").replace(/<[^>]*>/g, ""));
+    }
+  }
+  return titles;
+}
+
 Deno.test({
-  name: "handouts render offline in Chromium: plots, math, no console errors, no network",
+  name: "handouts in Chromium: hostile notebook, every page offline, 390 px, PDF, plot fallback",
   ignore: !haveChromium && !inCI,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -211,188 +366,298 @@ Deno.test({
       haveChromium,
       `CI=true but ${CHROMIUM} is missing: install it (apt-get install -y chromium; .ci/run does)`,
     );
-    const notebooks = [...Deno.readDirSync(`${ROOT}notebooks`)]
-      .filter((e) => e.isFile && e.name.endsWith(".ipynb")).map((e) => `${ROOT}notebooks/${e.name}`)
-      .sort();
-    assert.ok(notebooks.length > 0, "no notebooks in notebooks/");
     await Deno.remove(OUT, { recursive: true }).catch(() => {});
-    const built = await buildHandouts(notebooks, {
-      notebooksDir: `${OUT}/notebooks`,
-      handoutsDir: `${OUT}/handouts`,
-    });
-    const failures = built.run.runs.filter((r) => r.status !== "ok").map((r) =>
-      r.message ?? r.path
-    );
-    assert.ok(built.ok, `handouts did not build:\n${failures.join("\n")}`);
-    const gallery = await exportNotebooks(
-      [{ name: "gallery.ipynb", notebook: galleryNotebook() }],
-      `${OUT}/gallery`,
-    );
-    assert.ok(gallery.ok && gallery.pages[0].warnings.length === 0, JSON.stringify(gallery));
-
-    const pages = [
-      `${OUT}/handouts/index.html`,
-      ...built.export.pages.map((p) => `${OUT}/handouts/${p.href}`),
-      `${OUT}/gallery/gallery.html`,
-    ];
     await Deno.mkdir(SHOTS, { recursive: true });
-    let browser: Browser | undefined;
-    try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--no-first-run",
-          // 3-D figures need WebGL; without a GPU Chromium provides it in software only on request.
-          "--enable-unsafe-swiftshader",
-        ],
-      });
-      const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-      const external: string[] = [];
+    const browser: Browser = await launchChromium();
+    /** A context that aborts and records every request that is not a local file. */
+    const offline = async (width: number, external: string[]): Promise<BrowserContext> => {
+      const context = await browser.newContext({ viewport: { width, height: 900 } });
       await context.route("**/*", (route) => {
         const url = route.request().url();
         if (url.startsWith("file://") || url.startsWith("data:")) return route.continue();
         external.push(url);
         return route.abort();
       });
-      for (const path of pages) {
-        const name = path.slice(path.lastIndexOf("/") + 1).replace(/\.html$/, "");
-        await t.step(name, async () => {
-          const page = await context.newPage();
-          const problems: string[] = [];
-          page.on("console", (m) => {
-            if (m.type() === "error") problems.push(`console.error: ${m.text()}`);
-          });
-          page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-          page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
-          await page.goto(`file://${path}`, { waitUntil: "load" });
-          const r = await inspect(page);
-          const expectedPlots = name === "index"
-            ? 0
-            : (await Deno.readTextFile(path)).split('class="plot-data"').length - 1;
-          assert.equal(r.plots, expectedPlots, `${name}: plot containers on the page`);
-          assert.equal(
-            r.rendered,
-            r.plots,
-            `${name}: ${r.plots - r.rendered} Plotly figure(s) not drawn`,
-          );
-          assert.deepEqual(r.brokenGl, [], `${name}: 3-D figures without WebGL drawing`);
-          assert.equal(r.mathsWithKatex, r.maths, `${name}: formulas without KaTeX markup`);
-          assert.equal(r.katexErrors, 0, `${name}: KaTeX errors on the page`);
-          assert.deepEqual(r.rawMath, [], `${name}: raw $...$ left in the text`);
-          assert.deepEqual(r.brokenTocLinks, [], `${name}: TOC links without a target`);
-          assert.ok(r.katexFontLoaded, `${name}: the KaTeX fonts did not load from assets/`);
-          if (name === "gallery") {
-            assert.equal(r.plots, 11);
-            assert.ok(r.maths >= 6, `gallery has its formulas (${r.maths})`);
-            // The slider's frames animate: the drawn trace takes the frame's data.
-            const moved = await page.evaluate(async () => {
-              // deno-lint-ignore no-explicit-any
-              const w = window as any;
-              const el = [...document.querySelectorAll(".plot")].find((p) =>
-                // deno-lint-ignore no-explicit-any
-                ((p as any).layout?.sliders ?? []).length > 0
-                // deno-lint-ignore no-explicit-any
-              ) as any;
-              await w.Plotly.animate(el, ["2"], {
-                mode: "immediate",
-                frame: { duration: 0, redraw: true },
-                transition: { duration: 0 },
-              });
-              return el.data[0].y.slice(0, 3);
-            });
-            assert.deepEqual(moved, [0, 0.4, 0.8], "slider frame k=2 shows y = 2x");
-          }
-          await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
-          if (name.startsWith("00_")) {
-            await page.emulateMedia({ media: "print" });
-            const tocShown = await page.evaluate(() => {
-              const toc = document.querySelector("nav.toc");
-              return toc ? getComputedStyle(toc).display !== "none" : false;
-            });
-            assert.equal(tocShown, false, "print hides the sidebar");
-            await page.pdf({ path: `${SHOTS}/${name}.pdf`, format: "A4", printBackground: true });
-            await page.emulateMedia({ media: "screen" });
-          }
-          assert.deepEqual(problems, [], `${name}: errors in the browser`);
-          await page.close();
-        });
-      }
-      assert.deepEqual(external, [], "pages must not reach the network");
-    } finally {
-      await browser?.close();
-    }
-  },
-});
-
-Deno.test({
-  name: "the text/html fallback of lib/plot.ts draws in a plain page, loading plotly.js once",
-  ignore: !haveChromium && !inCI,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    assert.ok(haveChromium, `CI=true but ${CHROMIUM} is missing`);
-    plot.resetFigureIds();
-    // Two figures in one output area, as Jupyter front ends without a Plotly renderer show them.
-    const html = [
-      plot.line([1, 3, 2], { title: "first" }),
-      plot.slider([1, 2].map((k) => ({ label: k, data: plot.line([0, 1], [0, k]) })), {
-        sliderLabel: "k",
-      }),
-    ].map((f) => f.toMimeBundle()["text/html"]).join("\n");
-    const dir = await Deno.makeTempDir();
-    await Deno.writeTextFile(
-      `${dir}/fallback.html`,
-      `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>${html}</body></html>`,
-    );
-    const plotlyFile = new URL(import.meta.resolve("plotly.js-dist-min")).pathname;
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-    });
+      return context;
+    };
     try {
-      const page = await browser.newPage();
-      const cdn: string[] = [];
-      const problems: string[] = [];
-      page.on("console", (m) => {
-        if (m.type() === "error") problems.push(m.text());
-      });
-      page.on("pageerror", (e) => problems.push(e.message));
-      await page.route("**/*", async (route) => {
-        const url = route.request().url();
-        if (url === plot.PLOTLY_CDN) {
-          cdn.push(url);
-          // Answer the CDN slowly from the local copy: drawing must wait for it.
-          await new Promise((r) => setTimeout(r, 500));
-          return route.fulfill({
-            body: await Deno.readTextFile(plotlyFile),
-            contentType: "application/javascript",
+      await t.step("a hostile notebook runs no script and reaches no network", async () => {
+        const s = await exportNotebooks(
+          [{ name: "hostile.ipynb", notebook: hostileNotebook() }],
+          `${OUT}/hostile`,
+        );
+        assert.ok(s.ok, JSON.stringify(s.errors));
+        const external: string[] = [];
+        const context = await offline(1280, external);
+        for (const name of ["hostile.html", "index.html"]) {
+          const page = await context.newPage();
+          const dialogs: string[] = [];
+          page.on("dialog", (d) => {
+            dialogs.push(`${d.type()}: ${d.message()}`);
+            d.dismiss().catch(() => {});
           });
+          const errors: string[] = [];
+          page.on("pageerror", (e) => errors.push(e.message));
+          await page.goto(`file://${OUT}/hostile/${name}`, { waitUntil: "load" });
+          await waitForFigures(page);
+          // Give late handlers (onload of images, meta refresh) their chance.
+          await page.waitForTimeout(500);
+          const r = await page.evaluate(() => {
+            const all = [...document.querySelectorAll("*")];
+            return {
+              handlers: all.flatMap((e) =>
+                [...e.attributes].filter((a) => /^on/i.test(a.name)).map((a) =>
+                  `${e.tagName}.${a.name}`
+                )
+              ),
+              badUrls: all.flatMap((e) =>
+                ["href", "src", "action", "data", "formaction"].map((k) => e.getAttribute(k))
+                  .filter((v): v is string =>
+                    v !== null && /^\s*(javascript|vbscript|data:text)/i.test(v)
+                  )
+              ),
+              forbidden: document.querySelectorAll(
+                "body script:not([src]):not([type='application/json']), iframe, object, embed, " +
+                  "form, base, meta[http-equiv='refresh'], link:not([href^='assets/'])",
+              ).length,
+              plots: document.querySelectorAll(".plot svg.main-svg").length > 0,
+              katex: document.querySelectorAll(".katex").length,
+              tables: document.querySelectorAll("table").length,
+              details: document.querySelectorAll("details summary").length,
+              kbd: document.querySelectorAll("kbd").length,
+              title: document.title,
+            };
+          });
+          assert.deepEqual(dialogs, [], `${name}: dialogs fired`);
+          assert.deepEqual(r.handlers, [], `${name}: event handler attributes in the DOM`);
+          assert.deepEqual(r.badUrls, [], `${name}: script URLs in the DOM`);
+          assert.equal(r.forbidden, 0, `${name}: forbidden elements in the DOM`);
+          assert.deepEqual(errors, [], `${name}: page errors`);
+          if (name === "hostile.html") {
+            assert.ok(r.plots, "the Plotly figure is drawn");
+            assert.ok(r.katex >= 5, `formulas rendered (${r.katex})`);
+            assert.ok(r.tables >= 2, `markdown and HTML tables kept (${r.tables})`);
+            assert.ok(r.details >= 1 && r.kbd >= 1, "<details> and <kbd> kept");
+            await page.locator("details summary").first().click();
+            assert.ok(await page.locator("details kbd").isVisible(), "<details> opens");
+          } else {
+            assert.ok(r.katex >= 1, "the summary's formula is rendered on the index");
+          }
+          await page.close();
         }
-        if (url.startsWith("file://")) return route.continue();
-        problems.push(`unexpected request ${url}`);
-        return route.abort();
+        assert.deepEqual(external, [], "pages must not reach the network");
+        await context.close();
       });
-      await page.goto(`file://${dir}/fallback.html`);
-      await page.waitForFunction(
-        () => document.querySelectorAll(".kit-plot svg.main-svg").length >= 2,
-        undefined,
-        { timeout: 30_000 },
+
+      const built = await buildHandouts(
+        [...Deno.readDirSync(`${ROOT}notebooks`)]
+          .filter((e) => e.isFile && e.name.endsWith(".ipynb"))
+          .map((e) => `${ROOT}notebooks/${e.name}`).sort(),
+        { notebooksDir: `${OUT}/notebooks`, handoutsDir: `${OUT}/handouts` },
       );
-      const drawn = await page.evaluate(() =>
-        [...document.querySelectorAll(".kit-plot")].map((d) =>
-          d.querySelector("svg.main-svg") !== null
-        )
+      const failures = built.run.runs.filter((r) => r.status !== "ok").map((r) =>
+        r.message ?? r.path
       );
-      assert.deepEqual(drawn, [true, true]);
-      assert.deepEqual(cdn, [plot.PLOTLY_CDN], "plotly.js requested exactly once");
-      assert.deepEqual(problems, []);
+      assert.ok(built.export.pages.length > 0, "no notebooks in notebooks/");
+      assert.ok(built.ok, `handouts did not build:\n${failures.join("\n")}`);
+      const gallery = await exportNotebooks(
+        [{ name: "gallery.ipynb", notebook: galleryNotebook() }],
+        `${OUT}/gallery`,
+      );
+      assert.ok(gallery.ok && gallery.pages[0].warnings.length === 0, JSON.stringify(gallery));
+      const pages = [
+        `${OUT}/handouts/index.html`,
+        ...built.export.pages.map((p) => `${OUT}/handouts/${p.href}`),
+        `${OUT}/gallery/gallery.html`,
+      ];
+      const nameOf = (path: string) => path.slice(path.lastIndexOf("/") + 1).replace(/\.html$/, "");
+
+      await t.step(
+        "every page renders offline (plots, math, no console errors), and at 390 px no text of a figure overlaps another",
+        async (t) => {
+          const external: string[] = [];
+          const context = await offline(1360, external);
+          for (const path of pages) {
+            const name = nameOf(path);
+            await t.step(name, async () => {
+              const page = await context.newPage();
+              const problems: string[] = [];
+              page.on("console", (m) => {
+                if (m.type() === "error") problems.push(`console.error: ${m.text()}`);
+              });
+              page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+              page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+              await page.goto(`file://${path}`, { waitUntil: "load" });
+              const r = await inspect(page);
+              const expectedPlots = name === "index"
+                ? 0
+                : (await Deno.readTextFile(path)).split('class="plot-data"').length - 1;
+              assert.equal(r.plots, expectedPlots, `${name}: plot containers on the page`);
+              assert.equal(
+                r.rendered,
+                r.plots,
+                `${name}: ${r.plots - r.rendered} Plotly figure(s) not drawn`,
+              );
+              assert.deepEqual(r.brokenGl, [], `${name}: 3-D figures without WebGL drawing`);
+              assert.equal(r.mathsWithKatex, r.maths, `${name}: formulas without KaTeX markup`);
+              assert.equal(r.katexErrors, 0, `${name}: KaTeX errors on the page`);
+              assert.deepEqual(r.rawMath, [], `${name}: raw $...$ left in the text`);
+              assert.deepEqual(r.brokenTocLinks, [], `${name}: TOC links without a target`);
+              assert.ok(r.katexFontLoaded, `${name}: the KaTeX fonts did not load from assets/`);
+              if (name === "gallery") {
+                assert.equal(r.plots, 11);
+                assert.ok(r.maths >= 6, `gallery has its formulas (${r.maths})`);
+                // The slider's frames animate: the drawn trace takes the frame's data.
+                const moved = await page.evaluate(async () => {
+                  // deno-lint-ignore no-explicit-any
+                  const w = window as any;
+                  const el = [...document.querySelectorAll(".plot")].find((p) =>
+                    // deno-lint-ignore no-explicit-any
+                    ((p as any).layout?.sliders ?? []).length > 0
+                    // deno-lint-ignore no-explicit-any
+                  ) as any;
+                  await w.Plotly.animate(el, ["2"], {
+                    mode: "immediate",
+                    frame: { duration: 0, redraw: true },
+                    transition: { duration: 0 },
+                  });
+                  return el.data[0].y.slice(0, 3);
+                });
+                assert.deepEqual(moved, [0, 0.4, 0.8], "slider frame k=2 shows y = 2x");
+              }
+              if (name !== "index" && name !== "gallery") {
+                const nav = await page.evaluate(() => ({
+                  sticky: getComputedStyle(document.querySelector(".topbar")!).position,
+                  download: document.querySelector("a.download")?.getAttribute("href") ?? null,
+                }));
+                assert.equal(nav.sticky, "sticky", "the top bar stays on screen");
+                assert.equal(nav.download, `ipynb/${name}.ipynb`);
+              }
+              await page.screenshot({ path: `${SHOTS}/${name}.png` });
+              if (name !== "index") {
+                // A phone: the same page at 390 px. The page script redraws every figure in its
+                // narrow layout; then no text box of a figure may overlap another.
+                await page.setViewportSize({ width: 390, height: 844 });
+                await waitForFigures(page, "narrow");
+                const width = await page.evaluate(() => document.documentElement.scrollWidth);
+                assert.ok(width <= 390, `${name}: the page scrolls sideways at 390 px (${width})`);
+                assert.deepEqual(await page.evaluate(figureTextProblems), [], `${name} at 390 px`);
+                await page.screenshot({ path: `${SHOTS}/${name}-390.png` });
+              }
+              assert.deepEqual(problems, [], `${name}: errors in the browser`);
+              await page.close();
+            });
+          }
+          assert.deepEqual(external, [], "pages must not reach the network");
+          await context.close();
+        },
+      );
+
+      await t.step(
+        "PDF: every figure title in the text, no page but the last half blank",
+        async () => {
+          if (!havePoppler && !inCI) {
+            console.warn(
+              "\n!! SKIPPING the PDF checks: pdftotext/pdftoppm not found " +
+                "(apt-get install -y poppler-utils); with CI=true they fail instead.\n",
+            );
+            return;
+          }
+          assert.ok(havePoppler, "CI=true but poppler-utils (pdftotext, pdftoppm) is missing");
+          // Two notebooks (the first, and one with slider figures) keep the test short; the
+          // command prints all of them the same way.
+          const chosen = built.export.pages.filter((p) => /^0[01]_/.test(p.href));
+          assert.equal(chosen.length, 2);
+          const pdf = await writePdfs(chosen.map((p) => p.path), {
+            outDir: `${OUT}/handouts/pdf`,
+            browser,
+          });
+          assert.deepEqual(pdf.errors, []);
+          for (const p of chosen) {
+            const file = `${OUT}/handouts/pdf/${p.href.replace(/\.html$/, ".pdf")}`;
+            assert.ok(pdf.written.includes(file), `${file} written`);
+            await Deno.copyFile(file, `${SHOTS}/${file.slice(file.lastIndexOf("/") + 1)}`);
+            const text = (await pdfText(file)).replace(/\s+/g, "");
+            const nb = JSON.parse(await Deno.readTextFile(`${OUT}/notebooks/${p.notebook}`));
+            const titles = figureTitles(nb);
+            if (p.href.startsWith("01_")) assert.ok(titles.length >= 3, "01 has figures");
+            for (const title of titles) {
+              assert.ok(
+                text.includes(title.replace(/\s+/g, "")),
+                `${p.href}: "${title}" not in the PDF`,
+              );
+            }
+            assert.ok(text.includes(p.title.replace(/\s+/g, "")), "the title is in the footer");
+            assert.match(text, /1\/\d+/, "page numbers in the footer");
+            const blank = await blankBelow(file);
+            const bad = blank.slice(0, -1).map((b, i) => [i + 1, b]).filter(([, b]) => b > 0.5);
+            assert.deepEqual(bad, [], `${p.href}: pages more than half blank [page, fraction]`);
+          }
+        },
+      );
+
+      await t.step(
+        "the text/html fallback of lib/plot.ts draws, loading plotly.js once",
+        async () => {
+          plot.resetFigureIds();
+          // Two figures in one output area, as Jupyter front ends without a Plotly renderer show them.
+          const html = [
+            plot.line([1, 3, 2], { title: "first" }),
+            plot.slider([1, 2].map((k) => ({ label: k, data: plot.line([0, 1], [0, k]) })), {
+              sliderLabel: "k",
+            }),
+          ].map((f) => f.toMimeBundle()["text/html"]).join("\n");
+          const dir = await Deno.makeTempDir();
+          await Deno.writeTextFile(
+            `${dir}/fallback.html`,
+            `<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>${html}</body></html>`,
+          );
+          const plotlyFile = new URL(import.meta.resolve("plotly.js-dist-min")).pathname;
+          const page = await browser.newPage();
+          try {
+            const cdn: string[] = [];
+            const problems: string[] = [];
+            page.on("console", (m) => {
+              if (m.type() === "error") problems.push(m.text());
+            });
+            page.on("pageerror", (e) => problems.push(e.message));
+            await page.route("**/*", async (route) => {
+              const url = route.request().url();
+              if (url === plot.PLOTLY_CDN) {
+                cdn.push(url);
+                // Answer the CDN slowly from the local copy: drawing must wait for it.
+                await new Promise((r) => setTimeout(r, 500));
+                return route.fulfill({
+                  body: await Deno.readTextFile(plotlyFile),
+                  contentType: "application/javascript",
+                });
+              }
+              if (url.startsWith("file://")) return route.continue();
+              problems.push(`unexpected request ${url}`);
+              return route.abort();
+            });
+            await page.goto(`file://${dir}/fallback.html`);
+            await page.waitForFunction(
+              () => document.querySelectorAll(".kit-plot svg.main-svg").length >= 2,
+              undefined,
+              { timeout: 30_000 },
+            );
+            const drawn = await page.evaluate(() =>
+              [...document.querySelectorAll(".kit-plot")].map((d) =>
+                d.querySelector("svg.main-svg") !== null
+              )
+            );
+            assert.deepEqual(drawn, [true, true]);
+            assert.deepEqual(cdn, [plot.PLOTLY_CDN], "plotly.js requested exactly once");
+            assert.deepEqual(problems, []);
+          } finally {
+            await page.close();
+            await Deno.remove(dir, { recursive: true });
+          }
+        },
+      );
     } finally {
       await browser.close();
-      await Deno.remove(dir, { recursive: true });
     }
   },
 });

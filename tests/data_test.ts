@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { mean, std, tempFile } from "./_util.ts";
 import {
   batches,
   gaussianDesign,
@@ -11,26 +12,14 @@ import {
   takeRows,
   trainValTestSplit,
   twoMoons,
-} from "../lib/data.ts";
-import { Tensor, tensor } from "../lib/tensor.ts";
-import { assertClose } from "../lib/check.ts";
-import { rng } from "../lib/random.ts";
+} from "@kit/data.ts";
+import { Tensor, tensor } from "@kit/tensor.ts";
+import { assertClose } from "@kit/check.ts";
+import { rng } from "@kit/random.ts";
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-function mean(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i];
-  return s / a.length;
-}
-/** Population standard deviation. */
-function std(a: ArrayLike<number>): number {
-  const m = mean(a);
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - m) ** 2;
-  return Math.sqrt(s / a.length);
-}
 function column(X: Tensor, j: number): Float64Array {
   const [n, d] = X.shape;
   return Float64Array.from({ length: n }, (_, i) => X.data[i * d + j]);
@@ -38,9 +27,7 @@ function column(X: Tensor, j: number): Float64Array {
 
 /** Writes `text` to a fresh temp file and returns its path. */
 function tempCSV(text: string): string {
-  const path = Deno.makeTempFileSync({ prefix: "kit_data_test_", suffix: ".csv" });
-  Deno.writeTextFileSync(path, text);
-  return path;
+  return tempFile(text, ".csv");
 }
 
 /** Asserts that loadCSV on `text` throws an error whose message matches every pattern. */
@@ -152,7 +139,7 @@ Deno.test("loadCSV: Windows line endings, no final newline; line numbers still c
   } finally {
     Deno.removeSync(ok);
   }
-  assertCSVError("a,b\r\n1,2\r\n3,x\r\n", [/line 3, column "b": "x" is not a number/]);
+  assertCSVError("a,b\r\n1,2\r\n3,x\r\n", [/line 3, column 2 "b": "x" is not a number/]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -183,11 +170,47 @@ Deno.test("loadCSV error: a ragged row names its line (header = line 1) and both
 });
 
 Deno.test("loadCSV error: a non-numeric cell names line, column and value", () => {
-  assertCSVError("a,b\n1,2\n3,abc\n", [/line 3, column "b": "abc" is not a number/]);
-  assertCSVError("x,y,z\n1,,3\n", [/line 2, column "y": an empty cell \(missing value\)/]);
-  assertCSVError("x,t\nNaN,1\n", [/line 2, column "x": "NaN" is not a number/]);
+  assertCSVError("a,b\n1,2\n3,abc\n", [/line 3, column 2 "b": "abc" is not a number/]);
+  assertCSVError("x,y,z\n1,,3\n", [/line 2, column 2 "y": an empty cell \(missing value\)/]);
   // the target column is checked too
-  assertCSVError("x,t\n1,yes\n", [/line 2, column "t": "yes"/], { target: "t" });
+  assertCSVError("x,t\n1,yes\n", [/line 2, column 2 "t": "yes"/], { target: "t" });
+});
+
+Deno.test("loadCSV error: non-finite values (1e999, NaN, Infinity) name file, line and column", () => {
+  // 1e999 is a valid decimal literal that overflows float64: Number("1e999") is Infinity
+  assertCSVError("a,b\n1,2\n3,1e999\n", [
+    /line 3, column 2 "b": "1e999" is not a finite number/,
+    /allowNonFinite/,
+  ]);
+  assertCSVError("a,b\n-1e999,2\n", [/line 2, column 1 "a": "-1e999" is not a finite number/]);
+  assertCSVError("x,t\nNaN,1\n", [/line 2, column 1 "x": "NaN" is not a finite number/]);
+  assertCSVError("x,t\n1,Infinity\n", [/line 2, column 2 "t": "Infinity" is not a finite/], {
+    target: "t",
+  });
+  assertCSVError("x,t\n-inf,1\n", [/line 2, column 1 "x": "-inf" is not a finite number/]);
+});
+
+Deno.test("loadCSV: allowNonFinite reads NaN, ±Infinity and overflowing literals", () => {
+  const path = tempCSV("a,b,c\n1e999,-1e999,NaN\nInfinity,-inf,nan\n1e-999,2,3\n");
+  try {
+    const { X } = loadCSV(path, { allowNonFinite: true });
+    assert.deepEqual(Array.from(X.data), [
+      Infinity,
+      -Infinity,
+      NaN,
+      Infinity,
+      -Infinity,
+      NaN,
+      0,
+      2,
+      3,
+    ]);
+  } finally {
+    Deno.removeSync(path);
+  }
+  // an empty cell is still an error: it is a missing value, not a number
+  assertCSVError("a,b\n1,\n", [/line 2, column 2 "b": an empty cell/], { allowNonFinite: true });
+  assertCSVError("a,b\n1,inf2\n", [/"inf2" is not a number/], { allowNonFinite: true });
 });
 
 Deno.test("loadCSV error: an unknown target or feature column lists the available ones", () => {

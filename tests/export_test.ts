@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import {
   ansiToHtml,
+  CSP,
   exportNotebooks,
+  FOLD_LINES,
+  isCheckOnly,
   renderIndex,
   renderMarkdown,
   renderNotebook,
@@ -114,8 +117,13 @@ Deno.test("plot outputs become a plot container with the figure JSON", () => {
   assert.deepEqual(JSON.parse(data[1]), bundle["application/vnd.plotly.v1+json"]);
   assert.equal(data[1].includes("</script>"), false, "JSON is script-safe");
   assert.ok(page.html.includes('<script src="assets/plotly.min.js"></script>'));
+  assert.ok(page.html.includes('<script src="assets/handout.js"></script>'), "the page script");
+  assert.deepEqual(
+    page.html.match(/<script(?![^>]*\b(?:src|type)=)[^>]*>/g),
+    null,
+    "no inline script: the CSP allows only files from assets/",
+  );
   assert.ok(!page.html.includes("cdn.jsdelivr.net"), "the HTML fallback (CDN) is not used");
-  assert.ok(page.html.includes("Plotly.newPlot(el, fig)"));
 });
 
 Deno.test("text outputs are escaped and ANSI colours become spans", () => {
@@ -133,7 +141,7 @@ Deno.test("text outputs are escaped and ANSI colours become spans", () => {
   assert.ok(!page.html.includes("<script>alert(1)</script>"), "no live script from a text output");
   assert.ok(
     page.html.includes(
-      '<span class="ansi-green">&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;</span>',
+      '<span class="ansi-green-fg">&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;</span>',
     ),
   );
   assert.ok(
@@ -142,7 +150,7 @@ Deno.test("text outputs are escaped and ANSI colours become spans", () => {
   assert.ok(page.html.includes('<pre class="output-stream stderr">careful\n</pre>'));
   assert.equal(
     ansiToHtml("\x1b[1;31mE\x1b[0m \x1b[38;5;196mx\x1b[39m \x1b[38;2;1;2;3my\x1b[0m\n10%\r100%"),
-    '<span class="ansi-red ansi-bold">E</span> <span style="color:rgb(255,0,0)">x</span> ' +
+    '<span style="font-weight:bold" class="ansi-red-fg">E</span> <span style="color:rgb(255,0,0)">x</span> ' +
       '<span style="color:rgb(1,2,3)">y</span>\n100%',
   );
 });
@@ -199,12 +207,12 @@ Deno.test("errors, images, markdown and html outputs; cell tags", () => {
   assert.ok(!h.includes("secret()"), "remove-input hides the code");
   assert.match(
     h,
-    /<details class="source-fold"><summary>Show code<\/summary><pre class="source hljs">/,
+    /<details class="source-fold"><summary><span class="fold-label">Code<\/span> <span class="fold-lines">1 line<\/span> <code>helper\(\)<\/code><\/summary><pre class="source hljs">/,
   );
   assert.ok(!h.includes("gone()"), "remove-cell removes the cell");
   assert.match(
     h,
-    /<div class="output-error" role="alert"><div class="error-name">Error<\/div><pre><span class="ansi-red">Error<\/span>: boom\n {4}at &lt;anonymous&gt;:1:7<\/pre><\/div>/,
+    /<div class="output-error" role="alert"><div class="error-name">Error<\/div><pre><span class="ansi-red-fg">Error<\/span>: boom\n {4}at &lt;anonymous&gt;:1:7<\/pre><\/div>/,
   );
   assert.equal(page.status, "failed");
   assert.match(h, /class="run-failed"[^>]*>.*Cell <a href="#cell-6">6<\/a> raised an error/);
@@ -225,7 +233,7 @@ Deno.test("table of contents from headings, with unique anchors", () => {
   assert.equal(page.title, "Dropout");
   assert.match(
     page.summaryHtml,
-    /^We drop units with probability <span class="math math-inline"><span class="katex">/,
+    /^<p>We drop units with probability <span class="math math-inline"><span class="katex">/,
   );
   assert.deepEqual(page.headings.map((h) => [h.level, h.id]), [
     [1, "dropout"],
@@ -253,21 +261,21 @@ Deno.test("index lists the notebooks in order with titles, first paragraphs and 
       href: "00_welcome.html",
       notebook: "00_welcome.ipynb",
       title: "Welcome",
-      summaryHtml: "What the <em>kit</em> is.",
+      summaryHtml: "<p>What the <em>kit</em> is.</p>",
       status: "ok",
     },
     {
       href: "01_norms.html",
       notebook: "01_norms.ipynb",
       title: "Norm <penalties>",
-      summaryHtml: "L1 and L2.",
+      summaryHtml: "<p>L1 and L2.</p>",
       status: "failed",
     },
   ]);
   const titles = [...html.matchAll(/<span class="nb-title">([^<]*)<\/span>/g)].map((m) => m[1]);
   assert.deepEqual(titles, ["Welcome", "Norm &lt;penalties&gt;"]);
   assert.ok(html.indexOf('href="00_welcome.html"') < html.indexOf('href="01_norms.html"'));
-  assert.ok(html.includes("<p>What the <em>kit</em> is.</p>"));
+  assert.ok(html.includes('<div class="nb-summary"><p>What the <em>kit</em> is.</p></div>'));
   assert.equal((html.match(/did not run to the end/g) ?? []).length, 1);
 });
 
@@ -338,13 +346,22 @@ Deno.test("exportNotebooks writes pages, index and offline assets, deterministic
   }
 });
 
+/** Every file under `dir` with its bytes (a snapshot to compare before and after). */
+async function snapshot(dir: string): Promise<Map<string, Uint8Array>> {
+  try {
+    return await filesOf(dir);
+  } catch {
+    return new Map();
+  }
+}
+
 Deno.test({
-  name:
-    "buildHandouts: a failing notebook is exported with its error flagged, an invalid one skipped",
+  name: "buildHandouts: failing and invalid notebooks, partial builds keep every page, " +
+    "a mistyped path changes nothing, only a full build removes stale pages",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const { buildHandouts } = await import("../tools/handouts.ts");
+    const { buildHandouts, UnreadablePathError } = await import("../tools/handouts.ts");
     const dir = await Deno.makeTempDir({ prefix: "handouts_test_" });
     try {
       const ok = notebook([md("# Fine\n\nRuns."), code("1 + 1", [], null)]);
@@ -362,12 +379,16 @@ Deno.test({
       await Deno.writeTextFile(`${dir}/a_ok.ipynb`, JSON.stringify(withIds(ok)));
       await Deno.writeTextFile(`${dir}/b_fail.ipynb`, JSON.stringify(withIds(failing)));
       await Deno.writeTextFile(`${dir}/c_invalid.ipynb`, "{ not a notebook");
+      // Left from older builds: a page of the now-invalid notebook, and an executed notebook
+      // and page of a notebook that no longer exists.
       await Deno.mkdir(`${dir}/html`);
-      await Deno.writeTextFile(`${dir}/html/c_invalid.html`, "stale page from an older run");
-      const s = await buildHandouts(
-        [`${dir}/a_ok.ipynb`, `${dir}/b_fail.ipynb`, `${dir}/c_invalid.ipynb`],
-        { notebooksDir: `${dir}/nb`, handoutsDir: `${dir}/html`, concurrency: 2 },
-      );
+      await Deno.mkdir(`${dir}/nb`);
+      await Deno.writeTextFile(`${dir}/html/c_invalid.html`, "page from an older run");
+      await Deno.writeTextFile(`${dir}/html/z_gone.html`, "page of a deleted notebook");
+      await Deno.writeTextFile(`${dir}/nb/z_gone.ipynb`, JSON.stringify(withIds(ok)));
+      const opts = { notebooksDir: `${dir}/nb`, handoutsDir: `${dir}/html`, concurrency: 2 };
+      const all = [`${dir}/a_ok.ipynb`, `${dir}/b_fail.ipynb`, `${dir}/c_invalid.ipynb`];
+      const s = await buildHandouts(all, { ...opts, full: true });
       assert.equal(s.ok, false, "a failed or invalid notebook makes the build fail");
       assert.deepEqual(s.run.runs.map((r) => r.status), ["ok", "failed", "invalid"]);
       assert.deepEqual(s.export.pages.map((p) => [p.href, p.status]), [
@@ -385,13 +406,269 @@ Deno.test({
       );
       assert.ok(page.includes("before"), "outputs before the failure are kept");
       assert.ok(!page.includes(">never"), "cells after the failure did not run");
+      assert.match(page, /rel="prev" href="a_ok\.html"/, "book navigation");
+      assert.match(page, /href="ipynb\/b_fail\.ipynb" download/, "download link");
+      const dl = JSON.parse(await Deno.readTextFile(`${dir}/html/ipynb/b_fail.ipynb`));
+      assert.deepEqual(dl.cells[1].outputs, [], "the download has no outputs");
       const index = await Deno.readTextFile(`${dir}/html/index.html`);
       assert.match(index, /b_fail\.html[\s\S]*did not run to the end/);
       assert.ok(!index.includes("c_invalid"), "no entry for the invalid file");
+      const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+      assert.ok(await exists(`${dir}/html/c_invalid.html`), "an invalid notebook keeps its page");
+      assert.ok(!await exists(`${dir}/html/z_gone.html`), "full build: deleted notebook's page");
+      assert.ok(!await exists(`${dir}/nb/z_gone.ipynb`), "full build: its executed notebook");
+      assert.deepEqual(s.removed, [`${dir}/nb/z_gone.ipynb`]);
+
+      // A one-notebook build keeps every entry of the index and the other pages.
+      const failPage = await Deno.readFile(`${dir}/html/b_fail.html`);
+      const one = await buildHandouts([`${dir}/a_ok.ipynb`], opts);
+      assert.ok(one.ok);
+      assert.deepEqual(one.export.pages.map((p) => p.href), ["a_ok.html", "b_fail.html"]);
+      const index2 = await Deno.readTextFile(`${dir}/html/index.html`);
+      assert.ok(index2.includes('href="a_ok.html"') && index2.includes('href="b_fail.html"'));
+      assert.deepEqual(await Deno.readFile(`${dir}/html/b_fail.html`), failPage);
+      assert.ok(await exists(`${dir}/html/c_invalid.html`), "a partial build removes nothing");
+
+      // A mistyped path: an error, and not one byte under the output folders changes.
+      const before = await snapshot(dir);
+      await assert.rejects(
+        buildHandouts([`${dir}/typo/a_ok.ipynb`, `${dir}/b_fail.ipynb`], opts),
+        (e: Error) =>
+          e instanceof UnreadablePathError && /typo\/a_ok\.ipynb \(no such file\)/.test(e.message),
+      );
+      assert.deepEqual(await snapshot(dir), before);
+      // The command line: exit code 1, nothing under dist/ changed.
+      await Deno.mkdir(`${dir}/cli/dist/handouts`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/cli/dist/handouts/index.html`, "kept");
+      const cliBefore = await snapshot(`${dir}/cli`);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../tools/handouts.ts", import.meta.url).pathname,
+          "nb/typo.ipynb",
+        ],
+        cwd: `${dir}/cli`,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 1);
+      assert.match(new TextDecoder().decode(out.stderr), /cannot read nb\/typo\.ipynb/);
+      assert.deepEqual(await snapshot(`${dir}/cli`), cliBefore);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Start tags of real elements in `html` (escaped text like `&lt;img` is not a tag). */
+function tagsIn(html: string): { tag: string; attrs: [string, string][] }[] {
+  const out: { tag: string; attrs: [string, string][] }[] = [];
+  // JSON data blocks are script-safe text, not markup.
+  const markup = html.replace(
+    /(<script type="application\/json"[^>]*>)[\s\S]*?<\/script>/g,
+    "$1</script>",
+  );
+  for (
+    const m of markup.matchAll(
+      /<([a-zA-Z][\w-]*)((?:\s+[^\s=>]+(?:="[^"]*"|='[^']*'|=[^\s>]*)?)*)\s*\/?>/g,
+    )
+  ) {
+    const attrs = [...m[2].matchAll(/([^\s=]+)(?:=(?:"([^"]*)"|'([^']*)'|([^\s>]*)))?/g)].map((
+      a,
+    ) => [a[1].toLowerCase(), a[2] ?? a[3] ?? a[4] ?? ""] as [string, string]);
+    out.push({ tag: m[1].toLowerCase(), attrs });
+  }
+  return out;
+}
+
+Deno.test("a hostile notebook: no script, handler or script URL reaches the page or the index", async () => {
+  const { hostileNotebook } = await import("./hostile_notebook.ts");
+  const page = renderNotebook(hostileNotebook(), { name: "hostile.ipynb" });
+  const index = renderIndex([{
+    href: "hostile.html",
+    notebook: "hostile<img src=x onerror=alert(1)>.ipynb",
+    title: page.title,
+    summaryHtml: page.summaryHtml,
+    status: page.status,
+  }]);
+  for (const [where, html] of [["page", page.html], ["index", index]]) {
+    const tags = tagsIn(html);
+    const scripts = tags.filter((t) => t.tag === "script").map((t) =>
+      t.attrs.map(([k, v]) => `${k}=${v}`).join(" ")
+    );
+    for (const s of scripts) {
+      assert.match(
+        s,
+        /^(src=assets\/(plotly\.min|handout)\.js|type=application\/json class=plot-data data-target=figure-\d+)$/,
+        `${where}: unexpected script ${s}`,
+      );
+    }
+    const handlers = tags.flatMap((t) => t.attrs.filter(([k]) => k.startsWith("on")));
+    assert.deepEqual(handlers, [], `${where}: event handlers`);
+    const urls = tags.flatMap((t) =>
+      t.attrs.filter(([k, v]) =>
+        ["href", "src", "action", "data", "srcdoc", "content"].includes(k) &&
+        /^\s*(javascript|vbscript|data:text|https?:\/\/evil)/i.test(v.replace(/&#\d+;/g, "j"))
+      )
+    );
+    assert.deepEqual(urls, [], `${where}: script or network URLs`);
+    const forbidden = tags.filter((t) =>
+      ["iframe", "object", "embed", "form", "base", "link", "style", "svg", "math"].includes(
+        t.tag,
+      ) &&
+      !(t.tag === "link" && t.attrs.some(([k, v]) => k === "href" && v.startsWith("assets/"))) &&
+      // KaTeX's own MathML is trusted markup, rendered after sanitizing.
+      !(t.tag === "math" && t.attrs.some(([k, v]) => k === "xmlns" && v.includes("MathML")))
+    ).map((t) => t.tag);
+    assert.deepEqual(forbidden, [], `${where}: forbidden elements`);
+    assert.ok(
+      html.includes(`<meta http-equiv="Content-Security-Policy" content="${CSP}">`),
+      `${where}: CSP`,
+    );
+  }
+  assert.match(CSP, /script-src 'self';/);
+  assert.ok(!CSP.includes("unsafe-eval") && !/script-src[^;]*unsafe-inline/.test(CSP));
+  // Benign content survives.
+  const h = page.html;
+  assert.ok((h.match(/class="katex"/g) ?? []).length >= 5, "formulas");
+  assert.ok(h.includes('<table class="dataframe"><tr><td>html table</td></tr></table>'));
+  assert.ok(h.includes("<details><summary>Benign details</summary><kbd>Ctrl</kbd>"));
+  assert.ok(h.includes('<td style="text-align:right">2</td>'), "table alignment kept");
+  assert.match(h, /<script type="application\/json" class="plot-data" data-target="figure-1">/);
+  assert.equal(page.title, "Hostile notebook", "raw HTML is not part of the title");
+  // Notebook text shows as text: the traceback and stream, escaped.
+  assert.ok(h.includes("&lt;img src=x onerror=alert(25)&gt;"));
+  assert.ok(h.includes('<pre class="output-stream stdout">'), "stream name is not trusted");
+  assert.ok(
+    page.warnings.some((w) => /image\/png output is not valid base64/.test(w)),
+    "invalid image data is reported",
+  );
+});
+
+Deno.test("long and check-only code cells fold behind <details>; short ones and show-input do not", () => {
+  const long = Array.from({ length: FOLD_LINES + 1 }, (_, i) => `const v${i} = ${i};`).join("\n");
+  const checks = 'assertClose(a, b, {\n  atol: 1e-9,\n  msg: "a ( b",\n});\nassert.ok(c, "c");';
+  const page = renderNotebook(
+    notebook([
+      md("# Folding"),
+      code("const short = 1;", [], 1),
+      code(long, [], 2),
+      code(checks, [], 3),
+      code(long, [], 4, ["show-input"]),
+      code(`const x = 1;\n${checks}`, [], 5),
+    ]),
+    { name: "fold.ipynb" },
+  );
+  const cell = (n: number) =>
+    new RegExp(`<section class="cell code" id="cell-${n}">[\\s\\S]*?</section>`).exec(
+      page.html,
+    )![0];
+  assert.ok(!cell(2).includes("<details"), "a short cell stays open");
+  assert.match(
+    cell(3),
+    new RegExp(
+      `<details class="source-fold"><summary><span class="fold-label">Code</span> <span class="fold-lines">${
+        FOLD_LINES + 1
+      } lines</span> <code>const v0 = 0;</code></summary>`,
+    ),
+  );
+  assert.match(
+    cell(4),
+    /<details class="source-fold checks"><summary><span class="fold-label">Checks<\/span> <span class="fold-lines">5 lines<\/span> <code>assertClose\(a, b, \{<\/code><\/summary>/,
+  );
+  assert.ok(!cell(5).includes("<details"), "show-input keeps a long cell open");
+  assert.ok(!cell(6).includes("<details"), "a cell that computes is not check-only");
+  assert.ok(isCheckOnly(checks) && !isCheckOnly(`const x = 1;\n${checks}`));
+});
+
+Deno.test("exportNotebooks refuses names that would write outside the output folder", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const nb = notebook([md("# X")]);
+    const s = await exportNotebooks([
+      { name: "../escape.ipynb", notebook: nb },
+      { name: ".hidden.ipynb", notebook: nb },
+      { name: "fine.ipynb", notebook: nb },
+    ], dir);
+    assert.equal(s.ok, false);
+    assert.deepEqual(s.pages.map((p) => p.href), ["fine.html"]);
+    assert.equal(s.errors.length, 2);
+    assert.match(s.errors[0].message, /^\.\.\/escape\.ipynb: not a notebook file name/);
+    assert.equal(await Deno.stat(`${dir}/../escape.html`).then(() => true, () => false), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("exportNotebooks: a transform (the student version) shapes the page and the download", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const nb = notebook([
+      md("# Exercise\n\nSolve it."),
+      code("const answer = 42; // SOLUTION", [result({ "text/plain": "42" })], 1),
+    ]);
+    // A stand-in for the grading helper's student transform: the solution line is replaced.
+    const student = (n: Notebook) => ({
+      ...n,
+      cells: n.cells.map((c) =>
+        c.cell_type === "code" ? { ...c, source: "const answer = undefined; // your code here" } : c
+      ),
+    });
+    const s = await exportNotebooks([{ name: "ex.ipynb", notebook: nb }], {
+      outDir: `${dir}/student`,
+      transform: student,
+    });
+    assert.ok(s.ok);
+    const page = await Deno.readTextFile(`${dir}/student/ex.html`);
+    assert.ok(!page.includes("SOLUTION") && page.includes("your code here"));
+    const dl = JSON.parse(await Deno.readTextFile(`${dir}/student/ipynb/ex.ipynb`));
+    assert.equal(dl.cells[1].source, "const answer = undefined; // your code here");
+    assert.deepEqual([dl.cells[1].outputs, dl.cells[1].execution_count], [[], null]);
+    // No download: no file and no link.
+    await exportNotebooks([{ name: "ex.ipynb", notebook: nb }], {
+      outDir: `${dir}/plain`,
+      download: null,
+    });
+    assert.ok(!(await Deno.readTextFile(`${dir}/plain/ex.html`)).includes('class="download"'));
+    assert.equal(await Deno.stat(`${dir}/plain/ipynb`).then(() => true, () => false), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "deno task handouts --solutions writes the instructor copy to its own folder",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "handouts_cli_" });
+    try {
+      const nb = notebook([md("# Solo\n\nOne cell."), code("1 + 1", [], null)]);
+      await Deno.writeTextFile(
+        `${dir}/solo.ipynb`,
+        JSON.stringify({ ...nb, cells: nb.cells.map((c, i) => ({ ...c, id: `c${i}` })) }),
+      );
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../tools/handouts.ts", import.meta.url).pathname,
+          "solo.ipynb",
+          "--solutions",
+        ],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const page = await Deno.readTextFile(`${dir}/dist/handouts-solutions/solo.html`);
+      assert.ok(page.includes('href="ipynb/solo.ipynb"'), "the download link");
+      assert.ok(await Deno.stat(`${dir}/dist/notebooks/solo.ipynb`).then(() => true));
       assert.equal(
-        await Deno.stat(`${dir}/html/c_invalid.html`).then(() => true, () => false),
+        await Deno.stat(`${dir}/dist/handouts`).then(() => true, () => false),
         false,
-        "the stale page of the invalid notebook is removed",
+        "the student handouts are not touched",
       );
     } finally {
       await Deno.remove(dir, { recursive: true });

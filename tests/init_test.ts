@@ -8,6 +8,7 @@
 // Every statistical check below allows 5 standard errors (a false alarm has probability < 1e-6,
 // and the seeds are fixed anyway, so the outcome is the same on every run).
 import assert from "node:assert/strict";
+import { assertClose } from "@kit/check.ts";
 import { Tensor, zeros } from "@kit/tensor.ts";
 import { rng } from "@kit/random.ts";
 import * as init from "@kit/init.ts";
@@ -159,10 +160,10 @@ Deno.test("draw order: row-major, one rng.uniform(low, high) / rng.normal(mean, 
   const expected = Array.from({ length: 6 }, () => g.uniform(-b, b));
   assert.deepEqual(Array.from(w.data), expected);
   // NumPy: np.random.seed(0); np.random.rand() = 0.5488135039273248, so w[0] = -b + 2b * 0.5488...
-  assert.ok(Math.abs(w.data[0] - (-b + 2 * b * 0.5488135039273248)) < 1e-15);
+  assertClose(w.data[0], -b + 2 * b * 0.5488135039273248, { atol: 1e-15, rtol: 0 });
   const n = init.normal(zeros([4]), { mean: 1, std: 2, rng: rng(0) });
   // np.random.seed(0); np.random.randn() = 1.764052345967664 -> 1 + 2 * 1.764...
-  assert.ok(Math.abs(n.data[0] - (1 + 2 * 1.764052345967664)) < 1e-14);
+  assertClose(n.data[0], 1 + 2 * 1.764052345967664, { atol: 1e-14, rtol: 0 });
 });
 
 Deno.test("normal, uniform, zeros, ones, constant", () => {
@@ -206,9 +207,9 @@ Deno.test("Linear is initialised as PyTorch: U(-1/sqrt(in), 1/sqrt(in)) for weig
   const w = Array.from({ length: 6 }, () => g.uniform(-b3, b3));
   const bias = Array.from({ length: 2 }, () => g.uniform(-b3, b3));
   for (let i = 0; i < 6; i++) {
-    assert.ok(Math.abs(small.weight.data[i] - w[i]) < 1e-15, `weight[${i}]`);
+    assertClose(small.weight.data[i], w[i], { atol: 1e-15, rtol: 0, msg: `weight[${i}]` });
   }
   for (let i = 0; i < 2; i++) {
-    assert.ok(Math.abs(small.bias!.data[i] - bias[i]) < 1e-15, `bias[${i}]`);
+    assertClose(small.bias!.data[i], bias[i], { atol: 1e-15, rtol: 0, msg: `bias[${i}]` });
   }
 });

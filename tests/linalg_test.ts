@@ -11,10 +11,10 @@ import {
   ridge,
   solve,
   svd,
-} from "../lib/linalg.ts";
-import { Tensor, tensor } from "../lib/tensor.ts";
-import { assertClose } from "../lib/check.ts";
-import { type Rng, rng } from "../lib/random.ts";
+} from "@kit/linalg.ts";
+import { Tensor, tensor } from "@kit/tensor.ts";
+import { assertClose } from "@kit/check.ts";
+import { type Rng, rng } from "@kit/random.ts";
 
 // ---------------------------------------------------------------------------------------------
 // helpers (plain loops, independent of the code under test)

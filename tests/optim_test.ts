@@ -1,24 +1,15 @@
 // Optimizer conformance: after a fixed sequence of gradients, each optimizer's parameters and
 // state equal its update rule written out by hand here (PyTorch's rules, see lib/optim.ts).
 import assert from "node:assert/strict";
-import { Tensor, tensor } from "../lib/tensor.ts";
-import { Adagrad, Adam, AdamW, clipGradNorm, clipGradValue, RMSprop, SGD } from "../lib/optim.ts";
+import { assertClose } from "@kit/check.ts";
+import { assertNear } from "./_util.ts";
+import { Tensor, tensor } from "@kit/tensor.ts";
+import { Adagrad, Adam, AdamW, clipGradNorm, clipGradValue, RMSprop, SGD } from "@kit/optim.ts";
 
 const P0 = [1.0, -2.0];
 // Fixed gradient sequence (4 steps, 2 coordinates). Includes a sign flip and a large-then-small
 // pair so AMSGrad's max(v) matters.
 const G = [[0.5, -1.0], [3.0, 2.0], [-0.2, 0.1], [0.05, 1.0]];
-
-function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-13, msg = "") {
-  assert.equal(actual.length, expected.length, `${msg}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const scale = Math.max(1, Math.abs(expected[i]));
-    assert.ok(
-      Math.abs(actual[i] - expected[i]) <= tol * scale,
-      `${msg}[${i}]: got ${actual[i]}, expected ${expected[i]}`,
-    );
-  }
-}
 
 /** Runs `steps` steps of `opt` on a fresh parameter fed the gradients G. */
 function run<O extends { step(): void }>(make: (p: Tensor) => O, steps = G.length) {
@@ -37,7 +28,7 @@ Deno.test("SGD plain with weight decay: p <- p - lr (g + wd p)", () => {
   for (let i = 0; i < 2; i++) {
     let w = P0[i];
     for (const g of G) w = w - lr * (g[i] + wd * w);
-    close([p.data[i]], [w], 1e-15, "sgd+wd");
+    assertNear([p.data[i]], [w], 1e-15, "sgd+wd");
   }
 });
 
@@ -45,7 +36,7 @@ Deno.test("SGD weightDecay equals one SGD step on the loss plus (wd/2)||w||^2 (t
   const lr = 0.1, wd = 0.2;
   const { p } = run((p) => new SGD([p], { lr, weightDecay: wd }), 1);
   // (1 - lr wd) w - lr g
-  close(p.data, [(1 - lr * wd) * P0[0] - lr * G[0][0], (1 - lr * wd) * P0[1] - lr * G[0][1]]);
+  assertNear(p.data, [(1 - lr * wd) * P0[0] - lr * G[0][0], (1 - lr * wd) * P0[1] - lr * G[0][1]]);
 });
 
 Deno.test("SGD momentum with dampening: buffer starts at the first gradient, undamped", () => {
@@ -64,8 +55,8 @@ Deno.test("SGD momentum with dampening: buffer starts at the first gradient, und
       b = mu * b + (1 - tau) * d;
       w = w - lr * b;
     }
-    close([p.data[i]], [w], 1e-14, "momentum param");
-    close([opt.state.get(p)!.momentumBuffer!.data[i]], [b], 1e-14, "momentum buffer");
+    assertNear([p.data[i]], [w], 1e-14, "momentum param");
+    assertNear([opt.state.get(p)!.momentumBuffer!.data[i]], [b], 1e-14, "momentum buffer");
   }
 });
 
@@ -82,14 +73,14 @@ Deno.test("SGD Nesterov: step uses g + mu b", () => {
       b = t === 0 ? d : mu * b + d;
       w = w - lr * (d + mu * b);
     }
-    close([p.data[i]], [w], 1e-14, "nesterov param");
-    close([opt.state.get(p)!.momentumBuffer!.data[i]], [b], 1e-14, "nesterov buffer");
+    assertNear([p.data[i]], [w], 1e-14, "nesterov param");
+    assertNear([opt.state.get(p)!.momentumBuffer!.data[i]], [b], 1e-14, "nesterov buffer");
   }
 });
 
 Deno.test("SGD maximize ascends", () => {
   const { p } = run((p) => new SGD([p], { lr: 0.1, maximize: true }), 1);
-  close(p.data, [P0[0] + 0.1 * G[0][0], P0[1] + 0.1 * G[0][1]], 1e-15);
+  assertNear(p.data, [P0[0] + 0.1 * G[0][0], P0[1] + 0.1 * G[0][1]], 1e-15);
 });
 
 Deno.test("SGD state buffers are allocated once and reused", () => {
@@ -118,8 +109,8 @@ Deno.test("Adagrad with lrDecay, weight decay and an initial accumulator", () =>
       s = s + g * g;
       w = w - clr * g / (Math.sqrt(s) + eps);
     }
-    close([p.data[i]], [w], 1e-14, "adagrad param");
-    close([opt.state.get(p)!.sum.data[i]], [s], 1e-14, "adagrad sum");
+    assertNear([p.data[i]], [w], 1e-14, "adagrad param");
+    assertNear([opt.state.get(p)!.sum.data[i]], [s], 1e-14, "adagrad sum");
   }
   assert.equal(opt.state.get(p)!.step, 4);
 });
@@ -134,8 +125,8 @@ Deno.test("RMSprop plain: v <- alpha v + (1 - alpha) g^2, p <- p - lr g / (sqrt 
       v = alpha * v + (1 - alpha) * g * g;
       w = w - lr * g / (Math.sqrt(v) + eps);
     }
-    close([p.data[i]], [w], 1e-14, "rmsprop param");
-    close([opt.state.get(p)!.squareAvg.data[i]], [v], 1e-14, "rmsprop v");
+    assertNear([p.data[i]], [w], 1e-14, "rmsprop param");
+    assertNear([opt.state.get(p)!.squareAvg.data[i]], [v], 1e-14, "rmsprop v");
   }
   assert.equal(opt.state.get(p)!.momentumBuffer, null);
   assert.equal(opt.state.get(p)!.gradAvg, null);
@@ -157,10 +148,10 @@ Deno.test("RMSprop centered with momentum and weight decay", () => {
       w = w - lr * b;
     }
     const st = opt.state.get(p)!;
-    close([p.data[i]], [w], 1e-12, "centered param");
-    close([st.squareAvg.data[i]], [v], 1e-14, "centered v");
-    close([st.gradAvg!.data[i]], [gAvg], 1e-14, "centered gAvg");
-    close([st.momentumBuffer!.data[i]], [b], 1e-10, "centered buffer");
+    assertNear([p.data[i]], [w], 1e-12, "centered param");
+    assertNear([st.squareAvg.data[i]], [v], 1e-14, "centered v");
+    assertNear([st.gradAvg!.data[i]], [gAvg], 1e-14, "centered gAvg");
+    assertNear([st.momentumBuffer!.data[i]], [b], 1e-10, "centered buffer");
   }
 });
 
@@ -205,9 +196,9 @@ Deno.test("Adam with bias correction: parameters and raw moments after 4 steps",
   assert.equal(st.maxExpAvgSq, undefined);
   for (let i = 0; i < 2; i++) {
     const h = adamByHand(i, { lr });
-    close([p.data[i]], [h.w], 1e-13, "adam param");
-    close([st.expAvg.data[i]], [h.m], 1e-14, "adam m");
-    close([st.expAvgSq.data[i]], [h.v], 1e-14, "adam v");
+    assertNear([p.data[i]], [h.w], 1e-13, "adam param");
+    assertNear([st.expAvg.data[i]], [h.m], 1e-14, "adam m");
+    assertNear([st.expAvgSq.data[i]], [h.v], 1e-14, "adam v");
   }
 });
 
@@ -236,7 +227,7 @@ Deno.test("Adam without bias correction uses m and v raw", () => {
   const lr = 0.01;
   const { p } = run((p) => new Adam([p], { lr, biasCorrection: false }));
   for (let i = 0; i < 2; i++) {
-    close([p.data[i]], [adamByHand(i, { lr, correct: false }).w], 1e-13, "uncorrected");
+    assertNear([p.data[i]], [adamByHand(i, { lr, correct: false }).w], 1e-13, "uncorrected");
   }
 });
 
@@ -248,12 +239,17 @@ Deno.test("Adam first step: lr sign(g) corrected, (1-b1)/sqrt(1-b2) times that u
       .p;
     const stepA = [a.data[0] - P0[0], a.data[1] - P0[1]];
     const stepB = [b.data[0] - P0[0], b.data[1] - P0[1]];
-    close(stepA, [-lr * Math.sign(G[0][0]), -lr * Math.sign(G[0][1])], 1e-14, "corrected step");
+    assertNear(
+      stepA,
+      [-lr * Math.sign(G[0][0]), -lr * Math.sign(G[0][1])],
+      1e-14,
+      "corrected step",
+    );
     const ratio = 0.1 / Math.sqrt(1 - b2);
-    close([stepB[0] / stepA[0], stepB[1] / stepA[1]], [ratio, ratio], 1e-12, "ratio");
+    assertNear([stepB[0] / stepA[0], stepB[1] / stepA[1]], [ratio, ratio], 1e-12, "ratio");
   }
   // about 3.16 for the default beta2
-  assert.ok(Math.abs(0.1 / Math.sqrt(0.001) - 3.1623) < 1e-4);
+  assertClose(0.1 / Math.sqrt(0.001), 3.1623, { atol: 1e-4, rtol: 0 });
 });
 
 Deno.test("Adam AMSGrad keeps the running max of v (then the correction)", () => {
@@ -262,9 +258,9 @@ Deno.test("Adam AMSGrad keeps the running max of v (then the correction)", () =>
   const st = opt.state.get(p)!;
   for (let i = 0; i < 2; i++) {
     const h = adamByHand(i, { lr, b1: 0.8, b2: 0.9, amsgrad: true });
-    close([p.data[i]], [h.w], 1e-13, "amsgrad param");
-    close([st.maxExpAvgSq!.data[i]], [h.vMax], 1e-14, "amsgrad vmax");
-    close([st.expAvgSq.data[i]], [h.v], 1e-14, "amsgrad v");
+    assertNear([p.data[i]], [h.w], 1e-13, "amsgrad param");
+    assertNear([st.maxExpAvgSq!.data[i]], [h.vMax], 1e-14, "amsgrad vmax");
+    assertNear([st.expAvgSq.data[i]], [h.v], 1e-14, "amsgrad v");
   }
   // with this gradient sequence v shrinks after the large step 2: the max differs from v
   assert.ok(st.maxExpAvgSq!.data[0] > st.expAvgSq.data[0]);
@@ -277,8 +273,8 @@ Deno.test("Adam weightDecay is coupled (added to the gradient); AdamW decouples 
   const adam = run((p) => new Adam([p], { lr, weightDecay: wd })).p;
   const adamw = run((p) => new AdamW([p], { lr, weightDecay: wd })).p;
   for (let i = 0; i < 2; i++) {
-    close([adam.data[i]], [adamByHand(i, { lr, wd }).w], 1e-13, "adam coupled");
-    close([adamw.data[i]], [adamByHand(i, { lr, wd, decoupled: true }).w], 1e-13, "adamw");
+    assertNear([adam.data[i]], [adamByHand(i, { lr, wd }).w], 1e-13, "adam coupled");
+    assertNear([adamw.data[i]], [adamByHand(i, { lr, wd, decoupled: true }).w], 1e-13, "adamw");
   }
   assert.ok(Math.abs(adam.data[0] - adamw.data[0]) > 1e-4, "Adam+L2 and AdamW differ");
 });
@@ -301,8 +297,8 @@ Deno.test("parameter groups: each group uses its own lr and settings", () => {
     b.grad = tensor([1]);
     opt.step();
   }
-  close(a.data, [1 - 0.1 - 0.1]);
-  close(b.data, [1 - 0.5 * 1 - 0.5 * 1.9]);
+  assertNear(a.data, [1 - 0.1 - 0.1]);
+  assertNear(b.data, [1 - 0.5 * 1 - 0.5 * 1.9]);
 });
 
 Deno.test("params without grad are skipped; zeroGrad sets grads to null", () => {
@@ -324,7 +320,7 @@ Deno.test("optimizers accept a module-like object with parameters()", () => {
   const opt = new SGD({ parameters: () => [w] }, { lr: 0.1 });
   w.grad = tensor([1]);
   opt.step();
-  close(w.data, [0.9]);
+  assertNear(w.data, [0.9]);
 });
 
 Deno.test("invalid hyperparameters throw clear errors", () => {
@@ -353,9 +349,9 @@ Deno.test("clipGradNorm returns the norm before clipping and rescales when above
   const total = clipGradNorm([a, b], 1);
   assert.equal(total, 5);
   const c = 1 / (5 + 1e-6);
-  close([...a.grad.data, ...b.grad.data], [3 * c, 0, 4 * c], 1e-15);
+  assertNear([...a.grad.data, ...b.grad.data], [3 * c, 0, 4 * c], 1e-15);
   // after clipping the joint norm is maxNorm (up to the 1e-6 guard)
-  assert.ok(Math.abs(clipGradNorm([a, b], 100) - 1) < 1e-6);
+  assertClose(clipGradNorm([a, b], 100), 1, { atol: 1e-6, rtol: 0 });
   // other norms
   a.grad = tensor([-3]);
   b.grad = tensor([1, 2]);

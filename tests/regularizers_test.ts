@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { noGrad, randn, Tensor, tensor } from "../lib/tensor.ts";
-import { BatchNorm1d, Linear, ReLU, Sequential } from "../lib/nn.ts";
-import { mseLoss } from "../lib/losses.ts";
-import { rng } from "../lib/random.ts";
-import { SGD } from "../lib/optim.ts";
+import { noGrad, randn, Tensor, tensor } from "@kit/tensor.ts";
+import { BatchNorm1d, Linear, ReLU, Sequential } from "@kit/nn.ts";
+import { mseLoss } from "@kit/losses.ts";
+import { rng } from "@kit/random.ts";
+import { SGD } from "@kit/optim.ts";
+import { assertClose } from "@kit/check.ts";
 import {
   AveragedModel,
   decayGroups,
@@ -17,7 +18,7 @@ import {
   updateBn,
   weightDecayFromL2,
   weightNorm,
-} from "../lib/regularizers.ts";
+} from "@kit/regularizers.ts";
 
 const sum = (a: ArrayLike<number>, f: (x: number) => number) =>
   Array.from(a).reduce((s, x) => s + f(x), 0);
@@ -38,13 +39,13 @@ Deno.test("l1Penalty / l2Penalty sum over weights only; biases and BN scales exc
   assert.deepEqual(penalizedParameters(m), [w0, w3]);
   const l1 = sum(w0.data, Math.abs) + sum(w3.data, Math.abs);
   const l2 = sum(w0.data, (x) => x * x) + sum(w3.data, (x) => x * x);
-  assert.ok(Math.abs(l1Penalty(m).item() - l1) < 1e-12);
-  assert.ok(Math.abs(l2Penalty(m).item() - l2) < 1e-12);
-  assert.ok(Math.abs(weightNorm(m) - Math.sqrt(l2)) < 1e-12);
+  assertClose(l1Penalty(m).item(), l1, { atol: 1e-12, rtol: 0 });
+  assertClose(l2Penalty(m).item(), l2, { atol: 1e-12, rtol: 0 });
+  assertClose(weightNorm(m), Math.sqrt(l2), { atol: 1e-12, rtol: 0 });
   const all = m.parameters();
   assert.equal(penalizedParameters(m, { includeBias: true }).length, all.length);
   const l2All = all.reduce((s, p) => s + sum(p.data, (x) => x * x), 0);
-  assert.ok(Math.abs(l2Penalty(m, { includeBias: true }).item() - l2All) < 1e-12);
+  assertClose(l2Penalty(m, { includeBias: true }).item(), l2All, { atol: 1e-12, rtol: 0 });
   // an explicit list is penalised in full, 1-D tensors included
   const v = tensor([3, -4]);
   assert.equal(l2Penalty([v]).item(), 25);
@@ -92,8 +93,16 @@ Deno.test("one SGD step on loss + (lambda/2) l2Penalty equals SGD weightDecay la
   const pa = a.parameters(), pb = b.parameters(), pc = c.parameters(), pd = d.parameters();
   for (let k = 0; k < pa.length; k++) {
     for (let i = 0; i < pa[k].data.length; i++) {
-      assert.ok(Math.abs(pa[k].data[i] - pb[k].data[i]) < 1e-15, `param ${k}[${i}] a vs b`);
-      assert.ok(Math.abs(pc[k].data[i] - pd[k].data[i]) < 1e-15, `param ${k}[${i}] c vs d`);
+      assertClose(pa[k].data[i], pb[k].data[i], {
+        atol: 1e-15,
+        rtol: 0,
+        msg: `param ${k}[${i}] a vs b`,
+      });
+      assertClose(pc[k].data[i], pd[k].data[i], {
+        atol: 1e-15,
+        rtol: 0,
+        msg: `param ${k}[${i}] c vs d`,
+      });
     }
   }
   assert.equal(optD.paramGroups.length, 2);
@@ -149,7 +158,7 @@ Deno.test("maxNormConstraint renormalises rows (incoming weights) like torch.ren
   // dim 1: columns
   const v = tensor([[3, 1], [4, 0]]);
   assert.equal(maxNormConstraint(v, 1, { dim: 1 }), 1);
-  assert.ok(Math.abs(Math.hypot(v.data[0], v.data[2]) - 1) < 1e-6);
+  assertClose(Math.hypot(v.data[0], v.data[2]), 1, { atol: 1e-6, rtol: 0 });
   assert.deepEqual([v.data[1], v.data[3]], [1, 0]);
   // a module: every weight matrix, biases untouched
   const m = new Sequential(new Linear(5, 4, { rng: rng(0) }), new Linear(4, 3, { rng: rng(1) }));
@@ -225,28 +234,62 @@ Deno.test("AveragedModel: equal average of the snapshots, written into a model",
   target.parameters().forEach((p, j) => {
     for (let i = 0; i < p.data.length; i++) {
       const mean = (snaps[0][j][i] + snaps[1][j][i] + snaps[2][j][i] + snaps[3][j][i]) / 4;
-      assert.ok(Math.abs(p.data[i] - mean) < 1e-15, `param ${j}[${i}]`);
+      assertClose(p.data[i], mean, { atol: 1e-15, rtol: 0, msg: `param ${j}[${i}]` });
     }
   });
   assert.throws(() => swa.applyTo(new Linear(2, 2, { rng: rng(0) })), /same architecture/);
 });
 
-Deno.test("EMA: shadow = decay shadow + (1 - decay) w after each update", () => {
-  const model = new Linear(2, 1, { rng: rng(0) });
-  const w = model.weight;
-  const decay = 0.8;
-  const ema = new EMA(model, decay);
-  let expected = Array.from(w.data);
-  for (const step of [1, -2, 0.5]) {
-    w.data.forEach((_, i) => (w.data[i] += step));
+// PyTorch: AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay)).update_parameters
+// copies the parameters when n_averaged == 0, else torch._foreach_lerp_(ema, current, 1 - decay).
+// The values below are that definition worked out by hand for the weights w = 4, 8, 2 (bias 1, 3,
+// 5) with decay 0.5 (exact in binary floating point) after construction at w = 0, bias = 10.
+function emaRun(ema: EMA, model: Linear): number[][] {
+  const seen: number[][] = [];
+  for (const [w, b] of [[4, 1], [8, 3], [2, 5]]) {
+    model.weight.data[0] = w;
+    model.bias!.data[0] = b;
     ema.update();
-    expected = expected.map((e, i) => decay * e + (1 - decay) * w.data[i]);
+    seen.push([ema.shadow.get("weight")!.data[0], ema.shadow.get("bias")!.data[0]]);
   }
-  const shadow = ema.shadow.get("weight")!.data;
-  expected.forEach((e, i) => assert.ok(Math.abs(shadow[i] - e) < 1e-15));
+  return seen;
+}
+
+function emaModel(): Linear {
+  const model = new Linear(1, 1, { rng: rng(0) });
+  model.weight.data[0] = 0;
+  model.bias!.data[0] = 10;
+  return model;
+}
+
+Deno.test("EMA as PyTorch's EMA AveragedModel: the first update copies, later ones blend", () => {
+  const model = emaModel();
+  const ema = new EMA(model, 0.5);
+  assert.equal(ema.start, "firstUpdate");
+  // before any update: the weights at construction (PyTorch's deepcopy)
+  assert.deepEqual([ema.shadow.get("weight")!.data[0], ema.shadow.get("bias")!.data[0]], [0, 10]);
+  // weight: 4 (copy), 0.5*4 + 0.5*8 = 6, 0.5*6 + 0.5*2 = 4; bias: 1, 2, 3.5
+  assert.deepEqual(emaRun(ema, model), [[4, 1], [6, 2], [4, 3.5]]);
   assert.equal(ema.numUpdates, 3);
   ema.applyTo();
-  assert.deepEqual([...w.data], [...shadow]);
+  assert.deepEqual([model.weight.data[0], model.bias!.data[0]], [4, 3.5]);
+});
+
+Deno.test("EMA with start 'construction' blends from the weights at construction", () => {
+  const model = emaModel();
+  const ema = new EMA(model, 0.5, { start: "construction" });
+  // weight: 0.5*0 + 0.5*4 = 2, 0.5*2 + 0.5*8 = 5, 0.5*5 + 0.5*2 = 3.5; bias: 5.5, 4.25, 4.625
+  assert.deepEqual(emaRun(ema, model), [[2, 5.5], [5, 4.25], [3.5, 4.625]]);
+});
+
+Deno.test("EMA with decay 0.9: second update 0.9 * first + 0.1 * second (PyTorch's lerp)", () => {
+  const model = emaModel();
+  const ema = new EMA(model, 0.9);
+  const seen = emaRun(ema, model);
+  // 4, then lerp(4, 8, 0.1) = 4 + 0.1 * 4 = 4.4, then lerp(4.4, 2, 0.1) = 4.4 - 0.24 = 4.16
+  assertClose(seen.map(([w]) => w), [4, 4.4, 4.16], { rtol: 1e-15, atol: 0 });
+  assert.throws(() => new EMA(model, 1.5), /decay must be in \[0, 1\]/);
+  assert.throws(() => ema.update(new Linear(2, 1, { rng: rng(0) })), /not in the average/);
 });
 
 Deno.test("updateBn recomputes running stats as the cumulative average over the data", () => {
@@ -262,7 +305,7 @@ Deno.test("updateBn recomputes running stats as the cumulative average over the 
   for (let c = 0; c < 3; c++) {
     let mean = 0;
     for (let i = 0; i < 12; i++) mean += h.data[i * 3 + c] / 12;
-    assert.ok(Math.abs(bn.runningMean!.data[c] - mean) < 1e-12, `running mean ${c}`);
+    assertClose(bn.runningMean!.data[c], mean, { atol: 1e-12, rtol: 0, msg: `running mean ${c}` });
   }
   assert.equal(bn.numBatchesTracked!.data[0], 3);
   assert.equal(bn.momentum, 0.1, "momentum restored");

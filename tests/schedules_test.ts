@@ -1,8 +1,9 @@
 // Learning-rate schedules: each sequence against its formula written out here, and against
 // PyTorch's recursive (chainable) forms where PyTorch computes them that way.
 import assert from "node:assert/strict";
-import { tensor } from "../lib/tensor.ts";
-import { Adagrad, Adam, SGD } from "../lib/optim.ts";
+import { assertNear } from "./_util.ts";
+import { tensor } from "@kit/tensor.ts";
+import { Adagrad, Adam, SGD } from "@kit/optim.ts";
 import {
   CosineAnnealingLR,
   CyclicLR,
@@ -12,20 +13,11 @@ import {
   MultiStepLR,
   OneCycleLR,
   PiecewiseConstantLR,
+  PolynomialLR,
   PowerLR,
   ReduceLROnPlateau,
   StepLR,
-} from "../lib/schedules.ts";
-
-function close(actual: readonly number[], expected: readonly number[], tol = 1e-13, msg = "") {
-  assert.equal(actual.length, expected.length, `${msg}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    assert.ok(
-      Math.abs(actual[i] - expected[i]) <= tol * Math.max(1, Math.abs(expected[i])),
-      `${msg}[${i}]: got ${actual[i]}, expected ${expected[i]}`,
-    );
-  }
-}
+} from "@kit/schedules.ts";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const sgd = (lr = 0.1, momentum = 0) => new SGD([tensor([0])], { lr, momentum });
@@ -39,7 +31,7 @@ Deno.test("StepLR: lr0 gamma^floor(t / stepSize), written into the optimizer", (
     assert.equal(s.getLastLr()[0], opt.paramGroups[0].lr);
     s.step();
   }
-  close(seen, [0.5, 0.5, 0.5, 0.05, 0.05, 0.05, 0.005, 0.005]);
+  assertNear(seen, [0.5, 0.5, 0.5, 0.05, 0.05, 0.05, 0.005, 0.005]);
   assert.equal(opt.paramGroups[0].initialLr, 0.5);
   assert.equal(s.lastEpoch, 8);
 });
@@ -49,15 +41,15 @@ Deno.test("schedules scale each parameter group's own lr", () => {
   const s = new ExponentialLR(opt, { gamma: 0.5 });
   s.step();
   s.step();
-  close(s.getLastLr(), [0.025, 0.25]);
+  assertNear(s.getLastLr(), [0.025, 0.25]);
 });
 
 Deno.test("MultiStepLR and LambdaLR", () => {
-  close(
+  assertNear(
     lrSequence((o) => new MultiStepLR(o, { milestones: [4, 2] }), 6, { lr: 1 }),
     [1, 1, 0.1, 0.1, 0.01, 0.01],
   );
-  close(
+  assertNear(
     lrSequence((o) => new LambdaLR(o, { lrLambda: (t) => 0.9 ** t }), 4, { lr: 2 }),
     [2, 1.8, 1.62, 1.458],
   );
@@ -66,8 +58,8 @@ Deno.test("MultiStepLR and LambdaLR", () => {
 Deno.test("ExponentialLR: lr0 gamma^t; the lecture's 0.1^(t/s) is gamma = 0.1^(1/s)", () => {
   const lr0 = 0.01, s = 20;
   const got = lrSequence((o) => new ExponentialLR(o, { gamma: 0.1 ** (1 / s) }), 61, { lr: lr0 });
-  close(got, range(61).map((t) => lr0 * 0.1 ** (t / s)), 1e-12);
-  close([got[20], got[40], got[60]], [0.001, 0.0001, 0.00001], 1e-12);
+  assertNear(got, range(61).map((t) => lr0 * 0.1 ** (t / s)), 1e-12);
+  assertNear([got[20], got[40], got[60]], [0.001, 0.0001, 0.00001], 1e-12);
 });
 
 Deno.test("CosineAnnealingLR closed form equals PyTorch's recursive form, over 3 periods", () => {
@@ -86,9 +78,9 @@ Deno.test("CosineAnnealingLR closed form equals PyTorch's recursive form, over 3
       );
     }
   }
-  close(got, rec, 1e-12);
-  close([got[T]], [etaMin], 1e-15, "minimum at tMax");
-  close([got[2 * T]], [base], 1e-12, "back at lr0 after 2 tMax");
+  assertNear(got, rec, 1e-12);
+  assertNear([got[T]], [etaMin], 1e-15, "minimum at tMax");
+  assertNear([got[2 * T]], [base], 1e-12, "back at lr0 after 2 tMax");
 });
 
 Deno.test("CyclicLR triangular / triangular2 / exp_range against the formula", () => {
@@ -98,7 +90,7 @@ Deno.test("CyclicLR triangular / triangular2 / exp_range against the formula", (
       new CyclicLR(o, { baseLr, maxLr, stepSizeUp: up, stepSizeDown: down, cycleMomentum: false }),
     11,
   );
-  close(tri, [
+  assertNear(tri, [
     0.1,
     0.6,
     1.1,
@@ -123,7 +115,7 @@ Deno.test("CyclicLR triangular / triangular2 / exp_range against the formula", (
       }),
     13,
   );
-  close(tri2.slice(5, 13), [0.1, 0.35, 0.6, 0.6 - 0.5 / 3, 0.1 + 0.5 / 3, 0.1, 0.225, 0.35]);
+  assertNear(tri2.slice(5, 13), [0.1, 0.35, 0.6, 0.6 - 0.5 / 3, 0.1 + 0.5 / 3, 0.1, 0.225, 0.35]);
   const gamma = 0.9;
   const exp = lrSequence(
     (o) =>
@@ -142,8 +134,8 @@ Deno.test("CyclicLR triangular / triangular2 / exp_range against the formula", (
     const s = x <= 0.5 ? x / 0.5 : (x - 1) / (0.5 - 1);
     return baseLr + (maxLr - baseLr) * s * gamma ** t;
   });
-  close(exp, expected);
-  close([exp[2]], [0.1 + 1 * 0.81], 1e-14, "peak damped by gamma^2");
+  assertNear(exp, expected);
+  assertNear([exp[2]], [0.1 + 1 * 0.81], 1e-14, "peak damped by gamma^2");
 });
 
 Deno.test("CyclicLR cycles SGD momentum inversely (PyTorch default) and sets lr to baseLr", () => {
@@ -155,7 +147,7 @@ Deno.test("CyclicLR cycles SGD momentum inversely (PyTorch default) and sets lr 
     ms.push(opt.paramGroups[0].momentum);
     s.step();
   }
-  close(ms, [0.9, 0.85, 0.8, 0.85, 0.9]);
+  assertNear(ms, [0.9, 0.85, 0.8, 0.85, 0.9]);
   assert.throws(
     () => new CyclicLR(new Adagrad([tensor([0])]), { baseLr: 0.1, maxLr: 1 }),
     /cycleMomentum: false/,
@@ -182,11 +174,11 @@ function oneCycleByHand(
 
 Deno.test("OneCycleLR defaults: PyTorch's sequence for maxLr 0.1, 100 steps", () => {
   const got = lrSequence((o) => new OneCycleLR(o, { maxLr: 0.1, totalSteps: 100 }), 100);
-  close(got, range(100).map((t) => oneCycleByHand(t)), 1e-14);
+  assertNear(got, range(100).map((t) => oneCycleByHand(t)), 1e-14);
   // known values: starts at maxLr/25, peaks at step 29, ends at maxLr/25/1e4
-  close([got[0], got[29], got[99]], [0.004, 0.1, 4e-7], 1e-14);
+  assertNear([got[0], got[29], got[99]], [0.004, 0.1, 4e-7], 1e-14);
   // first steps of torch.optim.lr_scheduler.OneCycleLR(SGD(lr), max_lr=0.1, total_steps=100)
-  close(got.slice(1, 3), [
+  assertNear(got.slice(1, 3), [
     0.004 + 0.048 * (1 - Math.cos(Math.PI / 29)),
     0.004 + 0.048 * (1 - Math.cos(2 * Math.PI / 29)),
   ]);
@@ -200,13 +192,16 @@ Deno.test("OneCycleLR linear and three-phase variants; momentum cycles 0.95 -> 0
       new OneCycleLR(o, { maxLr: 1, totalSteps: 20, annealStrategy: "linear", pctStart: 0.25 }),
     20,
   );
-  close(lin, range(20).map((t) => oneCycleByHand(t, { maxLr: 1, N: 20, pct: 0.25, cos: false })));
+  assertNear(
+    lin,
+    range(20).map((t) => oneCycleByHand(t, { maxLr: 1, N: 20, pct: 0.25, cos: false })),
+  );
   const three = lrSequence(
     (o) => new OneCycleLR(o, { maxLr: 1, totalSteps: 20, threePhase: true }),
     20,
   );
-  close(three, range(20).map((t) => oneCycleByHand(t, { maxLr: 1, N: 20, three: true })));
-  close([three[10]], [1 / 25], 1e-14, "back at the initial rate at 2 pct N - 2");
+  assertNear(three, range(20).map((t) => oneCycleByHand(t, { maxLr: 1, N: 20, three: true })));
+  assertNear([three[10]], [1 / 25], 1e-14, "back at the initial rate at 2 pct N - 2");
 
   const p = tensor([0]);
   const opt = new Adam([p], { lr: 1 });
@@ -217,7 +212,7 @@ Deno.test("OneCycleLR linear and three-phase variants; momentum cycles 0.95 -> 0
     assert.equal(opt.paramGroups[0].betas[1], 0.999);
     s.step();
   }
-  close([b1[0], b1[2], b1[9]], [0.95, 0.85, 0.95]);
+  assertNear([b1[0], b1[2], b1[9]], [0.95, 0.85, 0.95]);
   assert.throws(
     () => s.step(),
     /tried to step 11 times; the specified number of total steps is 10/,
@@ -226,11 +221,40 @@ Deno.test("OneCycleLR linear and three-phase variants; momentum cycles 0.95 -> 0
 
 Deno.test("PowerLR: the lecture's lr0 / (1 + t/s)^c", () => {
   const lr0 = 0.01, s = 5, c = 2;
-  close(
+  assertNear(
     lrSequence((o) => new PowerLR(o, { s, c }), 30, { lr: lr0 }),
     range(30).map((t) => lr0 / (1 + t / s) ** c),
     1e-14,
   );
+});
+
+Deno.test("PolynomialLR: PyTorch's lr0 (1 - min(t, T)/T)^power, values written out", () => {
+  // torch.optim.lr_scheduler.PolynomialLR(opt, total_iters=4, power=1.0) with lr 0.001 (its docstring)
+  assertNear(
+    lrSequence((o) => new PolynomialLR(o, { totalIters: 4 }), 7, { lr: 0.001 }),
+    [0.001, 0.00075, 0.0005, 0.00025, 0, 0, 0],
+  );
+  // power 2, total_iters 4, lr 1: (1 - t/4)^2 = 1, 9/16, 1/4, 1/16, 0
+  assertNear(
+    lrSequence((o) => new PolynomialLR(o, { totalIters: 4, power: 2 }), 6, { lr: 1 }),
+    [1, 0.5625, 0.25, 0.0625, 0, 0],
+  );
+  // PyTorch's defaults: total_iters 5, power 1
+  assertNear(lrSequence((o) => new PolynomialLR(o), 6, { lr: 0.5 }), [0.5, 0.4, 0.3, 0.2, 0.1, 0]);
+  // PyTorch's recursive (chainable) form, lr_t = lr_{t-1} ((1 - t/T) / (1 - (t-1)/T))^p for
+  // 1 <= t <= T, gives the same sequence
+  const T = 7, p = 0.9, lr0 = 0.3;
+  const rec = [lr0];
+  for (let t = 1; t <= T; t++) rec.push(rec[t - 1] * ((1 - t / T) / (1 - (t - 1) / T)) ** p);
+  assertNear(
+    lrSequence((o) => new PolynomialLR(o, { totalIters: T, power: p }), T + 1, { lr: lr0 }),
+    rec,
+  );
+  assert.throws(
+    () => new PolynomialLR(sgd(), { totalIters: 0 }),
+    /totalIters must be a positive integer/,
+  );
+  assert.throws(() => new PolynomialLR(sgd(), { power: 0 }), /power must be > 0/);
 });
 
 Deno.test("PiecewiseConstantLR reproduces the lecture's piecewise_constant_fn", () => {

@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
-import { isGradEnabled, randn, type Tensor, tensor } from "../lib/tensor.ts";
-import { Dropout, Linear, Module, ReLU, Sequential } from "../lib/nn.ts";
-import { crossEntropy, mseLoss } from "../lib/losses.ts";
-import { loadCSV, standardize, trainValTestSplit } from "../lib/data.ts";
-import { rng } from "../lib/random.ts";
-import { Adam, SGD } from "../lib/optim.ts";
-import { OneCycleLR, ReduceLROnPlateau, StepLR } from "../lib/schedules.ts";
-import { EarlyStopping, l2Penalty, weightNorm } from "../lib/regularizers.ts";
-import { evaluate, fit, predict, TrainingDivergedError } from "../lib/train.ts";
+import { assertClose } from "@kit/check.ts";
+import { isGradEnabled, randn, type Tensor, tensor } from "@kit/tensor.ts";
+import { Dropout, Linear, Module, ReLU, Sequential } from "@kit/nn.ts";
+import { crossEntropy, mseLoss } from "@kit/losses.ts";
+import { loadCSV, standardize, trainValTestSplit } from "@kit/data.ts";
+import { rng } from "@kit/random.ts";
+import { Adam, SGD } from "@kit/optim.ts";
+import { OneCycleLR, ReduceLROnPlateau, StepLR } from "@kit/schedules.ts";
+import { EarlyStopping, l2Penalty, weightNorm } from "@kit/regularizers.ts";
+import { evaluate, fit, predict, TrainingDivergedError } from "@kit/train.ts";
 
 // digits: 1797 8x8 images, standardised with training statistics
 const digits = (() => {
@@ -55,8 +56,8 @@ Deno.test("fit on digits improves validation accuracy (from chance to > 90%)", (
   assert.ok(h.trainLoss[7] < h.trainLoss[0]);
   assert.equal(model.training, false, "fit leaves the model in eval mode");
   const after = evaluate(model, digits.val, crossEntropy);
-  assert.ok(Math.abs(after.accuracy! - h.valAcc[7]) < 1e-15);
-  assert.ok(Math.abs(after.loss - h.valLoss[7]) < 1e-12);
+  assertClose(after.accuracy!, h.valAcc[7], { atol: 1e-15, rtol: 0 });
+  assertClose(after.loss, h.valLoss[7], { atol: 1e-12, rtol: 0 });
 });
 
 Deno.test("a diverging run stops with the NaN error naming the epoch and the step", () => {
@@ -139,7 +140,7 @@ Deno.test("fit with early stopping restores the best epoch's weights", () => {
     assert.deepEqual([...now[k].data], [...t.data], k);
   }
   const again = evaluate(model, digits.val, crossEntropy);
-  assert.ok(Math.abs(again.loss - h.valLoss[best]) < 1e-12);
+  assertClose(again.loss, h.valLoss[best], { atol: 1e-12, rtol: 0 });
 });
 
 Deno.test("schedulers: per-epoch StepLR, per-batch OneCycleLR by default, plateau on val loss", () => {
@@ -217,9 +218,9 @@ Deno.test("trainMetrics eval recomputes train loss in eval mode; a callback can 
   assert.equal(h.epoch.length, 3);
   assert.ok(h.stoppedEarly);
   const r = evaluate(model, digits.train, crossEntropy);
-  assert.ok(Math.abs(r.loss - h.trainLoss[2]) < 1e-12);
-  assert.ok(Math.abs(r.accuracy! - h.trainAcc[2]) < 1e-15);
-  assert.ok(Math.abs(weightNorm(model) - h.weightNorm[2]) < 1e-12);
+  assertClose(r.loss, h.trainLoss[2], { atol: 1e-12, rtol: 0 });
+  assertClose(r.accuracy!, h.trainAcc[2], { atol: 1e-15, rtol: 0 });
+  assertClose(weightNorm(model), h.weightNorm[2], { atol: 1e-12, rtol: 0 });
 });
 
 Deno.test("regression: no accuracies; evaluate and predict do not depend on the batch size", () => {
@@ -243,7 +244,7 @@ Deno.test("regression: no accuracies; evaluate and predict do not depend on the 
   assert.deepEqual([...a.data], [...b.data]);
   const e7 = evaluate(model, { X, y }, mseLoss, { batchSize: 7 }).loss;
   const full = mseLoss(b, y).item();
-  assert.ok(Math.abs(e7 - full) < 1e-12);
+  assertClose(e7, full, { atol: 1e-12, rtol: 0 });
   assert.equal(evaluate(model, { X, y }, mseLoss).accuracy, undefined);
 });
 

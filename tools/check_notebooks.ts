@@ -80,6 +80,7 @@ export interface CheckSummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { notebookModule } from "../tools/check_notebooks.ts";
  * const m = notebookModule({
  *   nbformat: 4, nbformat_minor: 5, metadata: {},
@@ -88,8 +89,8 @@ export interface CheckSummary {
  *     { cell_type: "code", metadata: {}, source: "const a = 1;\na", outputs: [], execution_count: null },
  *   ],
  * });
- * console.assert(m.spans[0].cell === 2 && m.spans[0].lines === 2);
- * console.assert(m.code.split("\n")[m.spans[0].startLine - 1] === "const a = 1;");
+ * assert.ok(m.spans[0].cell === 2 && m.spans[0].lines === 2);
+ * assert.ok(m.code.split("\n")[m.spans[0].startLine - 1] === "const a = 1;");
  * ```
  */
 export function notebookModule(nb: Notebook): NotebookModule {
@@ -129,11 +130,12 @@ interface RawDiagnostic {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { parseDenoCheck } from "../tools/check_notebooks.ts";
  * const out = "TS2322 [ERROR]: Type 'string' is not assignable to type 'number'.\n" +
  *   "const x: number = \"a\";\n      ^\n    at file:///p/a.ts:2:7\n";
  * const [d] = parseDenoCheck(out);
- * console.assert(d.code === "TS2322" && d.line === 2 && d.column === 7 && d.file === "/p/a.ts");
+ * assert.ok(d.code === "TS2322" && d.line === 2 && d.column === 7 && d.file === "/p/a.ts");
  * ```
  */
 export function parseDenoCheck(output: string): RawDiagnostic[] {
@@ -213,6 +215,7 @@ function projectConfig(): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { checkNotebooks } from "../tools/check_notebooks.ts";
  * const dir = await Deno.makeTempDir();
  * const cell = (source: string) => ({ cell_type: "code", metadata: {}, source, outputs: [], execution_count: null });
@@ -223,7 +226,7 @@ function projectConfig(): string {
  *   cells: [{ ...cell("const n = 1;"), id: "a" }, { ...cell("const s: string = n;"), id: "b" }],
  * }));
  * const s = await checkNotebooks([`${dir}/t.ipynb`]);
- * console.assert(!s.ok && s.diagnostics[0].cell === 2 && s.diagnostics[0].line === 1);
+ * assert.ok(!s.ok && s.diagnostics[0].cell === 2 && s.diagnostics[0].line === 1);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -330,11 +333,12 @@ export async function checkNotebooks(paths: readonly string[]): Promise<CheckSum
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { formatDiagnostic } from "../tools/check_notebooks.ts";
  * const s = formatDiagnostic({
  *   notebook: "a.ipynb", cell: 3, codeCell: 2, line: 1, column: 7, code: "TS2322", message: "bad",
  * });
- * console.assert(s === "a.ipynb, cell 3 (code cell 2), line 1, col 7: TS2322 bad");
+ * assert.ok(s === "a.ipynb, cell 3 (code cell 2), line 1, col 7: TS2322 bad");
  * ```
  */
 export function formatDiagnostic(d: NotebookDiagnostic): string {

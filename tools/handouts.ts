@@ -1,25 +1,38 @@
 /**
- * `deno task handouts`: runs every notebook on the Deno kernel (tools/run.ts), writes the
- * executed notebooks to `dist/notebooks/`, then exports them to offline HTML in
- * `dist/handouts/` (tools/export.ts): one page per notebook and `index.html`.
+ * `deno task handouts`: runs notebooks on the Deno kernel (tools/run.ts), keeps the executed
+ * notebooks in `dist/notebooks/`, then exports every executed notebook there to offline HTML in
+ * `dist/handouts/` (tools/export/): one page each, `index.html`, downloads in `ipynb/`, and
+ * with `--pdf` one PDF each in `pdf/`.
  *
- * A broken notebook does not stop the others:
- * - a notebook whose cell fails (error, timeout, dying kernel) is still exported up to the
- *   failing cell; its page opens with a red banner naming the cell and shows the error where it
- *   happened, and the index flags it "did not run to the end";
- * - an invalid notebook file (not JSON, schema, not a Deno notebook) gets no page, and a stale
- *   page of the same name is removed.
+ * Builds never lose pages:
+ * - a path that cannot be read stops the command before anything runs: nothing under `dist/`
+ *   changes;
+ * - notebooks run into a staging folder; only those that produced an executed notebook (ok, or
+ *   failed and exported up to the failing cell with a red banner) replace their namesakes in
+ *   `dist/notebooks/`; an invalid notebook file keeps its previous page;
+ * - the index and the previous/next links always cover every executed notebook in
+ *   `dist/notebooks/`, so a one-notebook build keeps every entry;
+ * - only a full build (no paths) removes executed notebooks, pages, downloads and PDFs of
+ *   notebooks that no longer exist in `notebooks/`.
  * The command exits 1 when any notebook failed or was invalid, 0 otherwise.
  *
- * CLI: `deno task handouts [paths...] [--jobs N] [--timeout SECONDS]`
- * (default: every `notebooks/*.ipynb`).
+ * CLI: `deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--solutions]`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { formatFailure, type NotebookRun, runNotebooks, type RunSummary } from "./run.ts";
-import { exportNotebooks, type ExportSummary } from "./export.ts";
-import { projectNotebooks } from "./notebook.ts";
+import { basename, dirname, join } from "node:path";
+import { formatFailure, runNotebooks, type RunSummary } from "./run.ts";
+import {
+  exportNotebooks,
+  type ExportOptions,
+  type ExportSummary,
+  listExecuted,
+  withoutOutputs,
+} from "./export.ts";
+import { type PdfSummary, writePdfs } from "./export/pdf.ts";
+import { type Notebook, projectNotebooks, sourceText } from "./notebook.ts";
+import { studentNotebook } from "./grade/exercises.ts";
 import { positiveOption, runMain } from "./cli.ts";
 
 /** Options of {@link buildHandouts}. */
@@ -32,36 +45,76 @@ export interface HandoutOptions {
   notebooksDir?: string;
   /** Handouts go here (default "dist/handouts"). */
   handoutsDir?: string;
-  /** Remove pages of notebooks that are not in `paths` (default false; the CLI sets it when it runs the whole folder). */
+  /**
+   * `paths` are all the course's notebooks: remove what belongs to notebooks not among them
+   * (default false; the CLI sets it when it builds the whole folder).
+   */
+  full?: boolean;
+  /** @deprecated Same as `full`. */
   prune?: boolean;
+  /** Applied to each executed notebook before export (e.g. the student version). */
+  transform?: ExportOptions["transform"];
+  /** The notebook offered for download (default: the transformed one, without outputs). */
+  download?: ExportOptions["download"];
+  /** Also write `handoutsDir/pdf/*.pdf`: for the notebooks run now, and pages without one. */
+  pdf?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
 
 /** The outcome of {@link buildHandouts}. */
 export interface HandoutSummary {
-  /** True when every notebook ran and every page was written. */
+  /** True when every notebook ran and every page (and PDF) was written. */
   ok: boolean;
   run: RunSummary;
   export: ExportSummary;
+  pdf?: PdfSummary;
+  /** Executed notebooks removed by a full build (their notebooks no longer exist). */
+  removed: string[];
 }
 
-function baseName(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
+/** A path given to the build that cannot be read; nothing was changed. */
+export class UnreadablePathError extends Error {
+  constructor(readonly paths: { path: string; reason: string }[]) {
+    super(
+      `handouts: cannot read ${
+        paths.map((p) => `${p.path} (${p.reason})`).join(", ")
+      }; check the path. Nothing was run and nothing under dist/ changed.`,
+    );
+    this.name = "UnreadablePathError";
+  }
+}
+
+async function unreadable(paths: readonly string[]): Promise<{ path: string; reason: string }[]> {
+  const bad: { path: string; reason: string }[] = [];
+  for (const path of paths) {
+    try {
+      const st = await Deno.stat(path);
+      if (!st.isFile) throw new Error("not a file");
+      (await Deno.open(path, { read: true })).close();
+    } catch (e) {
+      bad.push({
+        path,
+        reason: e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message,
+      });
+    }
+  }
+  return bad;
 }
 
 /**
- * Runs the notebooks, then exports every one that produced an executed notebook (failed ones
- * included, flagged on their page and on the index).
+ * Runs the notebooks, keeps every executed one (failed ones included, flagged on their page
+ * and on the index), then exports all executed notebooks in `notebooksDir`.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildHandouts } from "../tools/handouts.ts";
  * const dir = await Deno.makeTempDir();
  * const s = await buildHandouts(["notebooks/00_welcome.ipynb"], {
  *   notebooksDir: `${dir}/nb`, handoutsDir: `${dir}/html`,
  * });
- * console.assert(s.ok && s.export.pages[0].href === "00_welcome.html");
+ * assert.ok(s.ok && s.export.pages[0].href === "00_welcome.html");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -69,52 +122,125 @@ export async function buildHandouts(
   paths: readonly string[],
   opts: HandoutOptions = {},
 ): Promise<HandoutSummary> {
+  const bad = await unreadable(paths);
+  if (bad.length) throw new UnreadablePathError(bad);
+  const notebooksDir = opts.notebooksDir ?? "dist/notebooks";
   const handoutsDir = opts.handoutsDir ?? "dist/handouts";
+  const full = opts.full ?? opts.prune ?? false;
   const log = opts.log ?? (() => {});
-  const run = await runNotebooks(paths, {
-    concurrency: opts.concurrency,
-    timeoutMs: opts.timeoutMs,
-    outDir: opts.notebooksDir ?? "dist/notebooks",
-    onProgress: (p) => {
-      if (p.phase === "start") log(`${p.path}: running (${p.total} code cells)`);
-      if (p.phase === "done") {
-        log(
-          p.status === "invalid"
-            ? `${p.path}: invalid notebook file`
-            : `${p.path}: ${p.status} after ${p.cell}/${p.total} code cells, ${
-              (p.elapsedMs / 1000).toFixed(1)
-            } s`,
-        );
-      }
-    },
-  });
-  const executed = run.runs.filter((
-    r,
-  ): r is NotebookRun & { notebook: NonNullable<NotebookRun["notebook"]> } =>
-    r.notebook !== undefined
-  );
-  const exported = await exportNotebooks(
-    executed.map((r) => ({ name: baseName(r.path), notebook: r.notebook })),
-    handoutsDir,
-  );
-  // No stale page for a notebook that has no executed version this time.
-  const keep = new Set(exported.pages.map((p) => p.href));
-  const stale: string[] = [];
-  for (const r of run.runs) {
-    const href = baseName(r.path).replace(/\.ipynb$/, "") + ".html";
-    if (!keep.has(href)) stale.push(href);
+  await Deno.mkdir(notebooksDir, { recursive: true });
+  // Run into a staging folder next to the executed notebooks (same file system: renames are
+  // atomic), so an invalid or crashing run never deletes a good executed notebook.
+  const staging = await Deno.makeTempDir({ dir: dirname(notebooksDir), prefix: ".staging-" });
+  let run: RunSummary;
+  try {
+    run = await runNotebooks(paths, {
+      concurrency: opts.concurrency,
+      timeoutMs: opts.timeoutMs,
+      outDir: staging,
+      onProgress: (p) => {
+        if (p.phase === "start") log(`${p.path}: running (${p.total} code cells)`);
+        if (p.phase === "done") {
+          log(
+            p.status === "invalid"
+              ? `${p.path}: invalid notebook file`
+              : `${p.path}: ${p.status} after ${p.cell}/${p.total} code cells, ${
+                (p.elapsedMs / 1000).toFixed(1)
+              } s`,
+          );
+        }
+      },
+    });
+    for (const r of run.runs) {
+      if (r.outPath) await Deno.rename(r.outPath, join(notebooksDir, basename(r.outPath)));
+    }
+  } finally {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
   }
-  if (opts.prune) {
-    for await (const e of Deno.readDir(handoutsDir)) {
-      if (e.isFile && e.name.endsWith(".html") && e.name !== "index.html" && !keep.has(e.name)) {
-        stale.push(e.name);
-      }
+  const removed: string[] = [];
+  if (full) {
+    const current = new Set(paths.map((p) => basename(p)));
+    for (const p of await listExecuted(notebooksDir)) {
+      if (current.has(basename(p))) continue;
+      await Deno.remove(p);
+      removed.push(p);
     }
   }
-  for (const href of new Set(stale)) {
-    await Deno.remove(`${handoutsDir}/${href}`).catch(() => {});
+  const exported = await exportNotebooks(await listExecuted(notebooksDir), {
+    outDir: handoutsDir,
+    transform: opts.transform,
+    download: opts.download,
+    prune: full,
+    // An invalid notebook still exists: its previous page stays.
+    keep: paths.map((p) => basename(p)),
+  });
+  let pdf: PdfSummary | undefined;
+  if (opts.pdf) {
+    // The notebooks of this run, and any page that has no PDF yet: the others did not change.
+    const ran = new Set(paths.map((p) => basename(p)));
+    const pdfDir = join(handoutsDir, "pdf");
+    const due: string[] = [];
+    for (const p of exported.pages) {
+      const target = join(pdfDir, p.href.replace(/\.html$/, ".pdf"));
+      if (ran.has(p.notebook) || !(await Deno.stat(target).then(() => true, () => false))) {
+        due.push(p.path);
+      }
+    }
+    log(`writing ${due.length} PDF(s) to ${pdfDir}`);
+    pdf = await writePdfs(due, { outDir: pdfDir });
   }
-  return { ok: run.ok && exported.ok, run, export: exported };
+  return {
+    ok: run.ok && exported.ok && (pdf?.errors.length ?? 0) === 0,
+    run,
+    export: exported,
+    pdf,
+    removed,
+  };
+}
+
+/**
+ * The published (student) handout of an executed instructor notebook: the student version
+ * (`studentNotebook` of tools/grade: solution regions replaced by a stub, hidden checks
+ * removed), with the outputs of every code cell the student version leaves unchanged. Cells
+ * that held a solution show no output (it would give the answer away). `--solutions` builds
+ * the instructor copy without this transform.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { studentPage } from "../tools/handouts.ts";
+ * const out = [{ output_type: "stream" as const, name: "stdout" as const, text: "42\n" }];
+ * const code = (id: string, source: string, metadata = {}) =>
+ *   ({ cell_type: "code" as const, id, metadata, source, outputs: out, execution_count: 1 });
+ * const page = studentPage({
+ *   nbformat: 4, nbformat_minor: 5, metadata: {},
+ *   cells: [
+ *     code("p", "console.log(42);"),
+ *     { cell_type: "markdown", id: "m", metadata: {}, source: "### Exercise 1: f (2 points)" },
+ *     code("a", "function f() {\n  // BEGIN SOLUTION\n  return 1;\n  // END SOLUTION\n}"),
+ *     code("b", "f();", { kit: { grade: { id: "01-ex1", points: 2, hidden: true } } }),
+ *   ],
+ * }, "01_x.ipynb");
+ * assert.equal(page.cells.length, 3, "the hidden check is gone");
+ * assert.deepEqual(page.cells[0].cell_type === "code" && page.cells[0].outputs, out);
+ * assert.ok(!JSON.stringify(page).includes("return 1"), "no solution");
+ * assert.deepEqual(page.cells[2].cell_type === "code" && page.cells[2].outputs, []);
+ * ```
+ */
+export function studentPage(nb: Notebook, name: string): Notebook {
+  const student = studentNotebook(nb, name);
+  const byId = new Map(nb.cells.map((c) => [c.id, c]));
+  return {
+    ...student,
+    cells: student.cells.map((c) => {
+      const orig = c.id === undefined ? undefined : byId.get(c.id);
+      if (
+        c.cell_type !== "code" || orig?.cell_type !== "code" ||
+        sourceText(orig.source) !== sourceText(c.source)
+      ) return c;
+      return { ...c, outputs: orig.outputs, execution_count: orig.execution_count };
+    }),
+  };
 }
 
 async function main(args: string[]): Promise<number> {
@@ -124,15 +250,19 @@ async function main(args: string[]): Promise<number> {
     options: {
       jobs: { type: "string", short: "j" },
       timeout: { type: "string", short: "t" },
+      pdf: { type: "boolean" },
+      solutions: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
-      "usage: deno task handouts [paths...] [--jobs N] [--timeout SECONDS]\n" +
-        "Runs the notebooks (default notebooks/*.ipynb) on the Deno kernel, writes them to\n" +
-        "dist/notebooks/ and their HTML handouts to dist/handouts/ (open index.html).\n" +
-        "Exits 1 if any notebook failed or is invalid.",
+      "usage: deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--solutions]\n" +
+        "Runs the notebooks (default notebooks/*.ipynb) on the Deno kernel, keeps them in\n" +
+        "dist/notebooks/ and writes the HTML handouts of every notebook there to dist/handouts/\n" +
+        "(open index.html). --pdf also writes dist/handouts/pdf/*.pdf; --solutions writes the\n" +
+        "instructor copy (solutions kept) to dist/handouts-solutions/ instead.\n" +
+        "Exits 1 if any notebook failed or is invalid; a path that cannot be read changes nothing.",
     );
     return 0;
   }
@@ -143,21 +273,38 @@ async function main(args: string[]): Promise<number> {
     console.error("handouts: no notebooks found in notebooks/; nothing to do.");
     return 1;
   }
+  const handoutsDir = values.solutions ? "dist/handouts-solutions" : "dist/handouts";
   console.log(`handouts: ${paths.length} notebook(s)`);
-  const s = await buildHandouts(paths, {
-    concurrency: jobs === undefined ? undefined : Math.floor(jobs),
-    timeoutMs: timeout === undefined ? undefined : timeout * 1000,
-    prune: positionals.length === 0,
-    log: (l) => console.log(l),
-  });
+  let s: HandoutSummary;
+  try {
+    s = await buildHandouts(paths, {
+      concurrency: jobs === undefined ? undefined : Math.floor(jobs),
+      timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+      handoutsDir,
+      full: positionals.length === 0,
+      transform: values.solutions ? undefined : studentPage,
+      download: withoutOutputs,
+      pdf: values.pdf ?? false,
+      log: (l) => console.log(l),
+    });
+  } catch (e) {
+    if (e instanceof UnreadablePathError) {
+      console.error(e.message);
+      return 1;
+    }
+    throw e;
+  }
   for (const r of s.run.runs) if (r.status !== "ok") console.error("\n" + formatFailure(r));
   for (const p of s.export.pages) {
     for (const w of p.warnings) console.warn(`warning: ${w}`);
   }
   for (const e of s.export.errors) console.error(`ERROR ${e.message}`);
-  const failed = s.run.runs.filter((r) => r.status === "failed").map((r) => baseName(r.path));
+  for (const e of s.pdf?.errors ?? []) console.error(`ERROR ${e}`);
+  for (const r of [...s.removed, ...s.export.removed]) console.log(`removed ${r}`);
+  const failed = s.run.runs.filter((r) => r.status === "failed").map((r) => basename(r.path));
   console.log(
-    `\nhandouts: ${s.export.pages.length} page(s) in dist/handouts/ (open dist/handouts/index.html)` +
+    `\nhandouts: ${s.export.pages.length} page(s) in ${handoutsDir}/ (open ${handoutsDir}/index.html)` +
+      (s.pdf ? `, ${s.pdf.written.length} PDF(s) in ${handoutsDir}/pdf/` : "") +
       (failed.length ? `; exported with their error: ${failed.join(", ")}` : "") +
       (s.run.failed ? `; ${s.run.failed} notebook(s) failed` : ""),
   );

@@ -1,0 +1,90 @@
+/**
+ * What a grading run writes: `grades.csv`, `results.json` (what `grade:merge` reads back) and
+ * `summary.md`, plus the summary table printed to the terminal. Rows are in a canonical order
+ * (student, notebook, then the instructor's check order), so shards merged give the same bytes
+ * as one run.
+ *
+ * @module
+ */
+import { writeFileAtomic } from "../notebook.ts";
+import type { CheckRow } from "./grader.ts";
+
+/** What `results.json` keeps of one graded submission. */
+export interface ResultRecord {
+  student: string;
+  notebook: string;
+  rows: CheckRow[];
+  invalid?: string;
+  notes: string[];
+}
+
+/** Sorts records by student, then notebook (code-point order, independent of the locale). */
+export function sortRecords(records: ResultRecord[]): ResultRecord[] {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return records.sort((a, b) => cmp(a.student, b.student) || cmp(a.notebook, b.notebook));
+}
+
+function csvField(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * `grades.csv`: `student,notebook,check,points,max`, one row per check.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { gradesCsv } from "../../tools/grade/report.ts";
+ * const csv = gradesCsv([{ student: "a,b", notebook: "01.ipynb", notes: [],
+ *   rows: [{ check: "01-ex1", points: 2, max: 4, hidden: true, passed: false, message: "" }] }]);
+ * assert.strictEqual(csv, 'student,notebook,check,points,max\n"a,b",01.ipynb,01-ex1,2,4\n');
+ * ```
+ */
+export function gradesCsv(records: readonly ResultRecord[]): string {
+  const lines = ["student,notebook,check,points,max"];
+  for (const r of records) {
+    for (const row of r.rows) {
+      lines.push(
+        [r.student, r.notebook, row.check, String(row.points), String(row.max)].map(csvField)
+          .join(","),
+      );
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** One line per submission: points, maximum and what went wrong; then per-student totals. */
+export function summaryTable(records: readonly ResultRecord[]): string {
+  const md = (s: string) => s.replace(/[|\\`*_<>\[\]]/g, (c) => `\\${c}`).replace(/\s+/g, " ");
+  const lines = [
+    "| student | notebook | points | max | checks passed | notes |",
+    "| --- | --- | ---: | ---: | ---: | --- |",
+  ];
+  const totals = new Map<string, [number, number]>();
+  for (const r of records) {
+    const pts = r.rows.reduce((s, x) => s + x.points, 0);
+    const max = r.rows.reduce((s, x) => s + x.max, 0);
+    const t = totals.get(r.student) ?? [0, 0];
+    totals.set(r.student, [t[0] + pts, t[1] + max]);
+    const passed = r.rows.filter((x) => x.passed).length;
+    const note = r.invalid ? `INVALID: ${r.invalid}` : r.notes.join("; ");
+    lines.push(
+      `| ${md(r.student)} | ${md(r.notebook)} | ${pts} | ${max} | ${passed}/${r.rows.length} | ${
+        md(note.slice(0, 300))
+      } |`,
+    );
+  }
+  lines.push("", "| student | total | max |", "| --- | ---: | ---: |");
+  for (const [s, [p, m]] of totals) lines.push(`| ${md(s)} | ${p} | ${m} |`);
+  return lines.join("\n") + "\n";
+}
+
+/** Writes grades.csv, results.json and summary.md into `dir` (atomically, each). */
+export async function writeReports(dir: string, records: ResultRecord[]): Promise<string> {
+  sortRecords(records);
+  const summary = summaryTable(records);
+  await writeFileAtomic(`${dir}/grades.csv`, gradesCsv(records));
+  await writeFileAtomic(`${dir}/results.json`, JSON.stringify(records, null, 1) + "\n");
+  await writeFileAtomic(`${dir}/summary.md`, summary);
+  return summary;
+}
