@@ -140,9 +140,26 @@ class Inner {
  * A running relay (see the module notes).
  *
  * @example
- * ```ts ignore
- * const relay = await Relay.start(JSON.parse(await Deno.readTextFile(connectionFile)));
- * await relay.finished; // until the frontend shuts it down
+ * ```ts
+ * import assert from "node:assert";
+ * import { Relay } from "../tools/relay.ts";
+ * import { freePorts, newHeader, Signer } from "../tools/wire.ts";
+ * import { ZSocket } from "../tools/zmtp.ts";
+ * const [shell_port, iopub_port, stdin_port, control_port, hb_port] = freePorts(5);
+ * const relay = await Relay.start({
+ *   ip: "127.0.0.1", transport: "tcp", key: "secret",
+ *   shell_port, iopub_port, stdin_port, control_port, hb_port,
+ * }, { log: () => {} });
+ * const signer = new Signer("secret");
+ * const shell = new ZSocket("DEALER");
+ * shell.connect("127.0.0.1", shell_port);
+ * const header = newHeader("kernel_info_request", "doc");
+ * await shell.send(signer.encode({ header, parent_header: {}, metadata: {}, content: {} }));
+ * const reply = signer.decode(await shell.receive());
+ * assert.equal(reply?.header.msg_type, "kernel_info_reply");
+ * assert.equal(reply?.parent_header.msg_id, header.msg_id);
+ * shell.close();
+ * await relay.shutdown();
  * ```
  */
 export class Relay {
