@@ -9,6 +9,7 @@
  * message, which names the problem and what to do) and exits with 2.
  */
 export async function runMain(main: (args: string[]) => Promise<number>): Promise<never> {
+  watchLaunchers();
   try {
     Deno.exit(await main(Deno.args));
   } catch (e) {
@@ -27,4 +28,45 @@ export function positiveOption(
   const n = Number(v);
   if (!(n > 0)) throw new Error(`${tool}: --${name} must be a positive number, got "${v}"`);
   return n;
+}
+
+/**
+ * The processes that launched this one (`npx` -> `sh -c` -> `deno task`), nearest first, up to
+ * the first one that is not a launcher (the user's shell). Linux only ([] elsewhere).
+ */
+export function launcherChain(): number[] {
+  if (Deno.build.os !== "linux") return [];
+  const chain: number[] = [];
+  let pid = Deno.ppid;
+  try {
+    for (let i = 0; i < 8 && pid > 1; i++) {
+      const comm = Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+      if (!/^(deno|sh|dash|node|npm|npx)( |$)/.test(comm) && !comm.startsWith("npm ")) break;
+      chain.push(pid);
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    }
+  } catch { /* a process ended while we looked: keep what we have */ }
+  return chain;
+}
+
+/**
+ * Ends this process (exit 143, as on SIGTERM; "unload" handlers kill its kernels) when one of
+ * its launchers is gone. Why: SIGTERM to `npx ... task nb:run` reaches npm's `sh -c`, which
+ * dies without passing it on, and `deno task` and the runner went on alone (measured).
+ */
+function watchLaunchers(): void {
+  const chain = launcherChain();
+  if (!chain.length) return;
+  const timer = setInterval(() => {
+    for (const pid of chain) {
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+        if (stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") continue;
+      } catch { /* gone */ }
+      console.error(`the process that started this command (pid ${pid}) has ended; stopping`);
+      Deno.exit(143);
+    }
+  }, 1_000);
+  Deno.unrefTimer(timer);
 }

@@ -1,33 +1,43 @@
 /**
  * A Jupyter client for the Deno kernel (`deno jupyter --kernel`), speaking the Jupyter
- * messaging protocol 5.3 over ZeroMQ (npm `zeromq`).
+ * messaging protocol 5.3 over ZeroMQ (the kit's own ZMTP sockets, `tools/zmtp.ts`). The notebook runner (`tools/run.ts`) runs
+ * cells through it.
  *
  * Facts this client is built around (observed with Deno 2.9.6):
  * - the kernel answers `kernel_info_request` only ~0.5 s after start, so it is resent until
  *   a reply arrives (as jupyter_client does);
- * - a cell's `execute_result` sometimes arrives on IOPub after that cell's `status: idle`.
- *   Every IOPub message is therefore routed to its cell by `parent_header.msg_id`, the
- *   outputs array of a finished cell stays live, and {@link Kernel.execute} returns only after
- *   the marker cell that follows each cell (below) is idle, by when such late messages have
- *   landed; {@link Kernel.settle} also waits for the last markers;
- * - `console.log` and `console.error` output travels through a queue inside the kernel and is
- *   stamped with the request being executed when it leaves the queue, not when it was printed:
- *   under load the last lines of a cell arrive labelled as the next cell's. So streams are not
- *   routed by their label. After each cell, {@link Kernel.execute} runs a marker cell that
- *   prints a unique line (about 3 ms); stdout and stderr share that one first-in, first-out
- *   queue (their lines never swap order), so everything delivered before a cell's marker was
- *   printed by that cell (or earlier), and everything after it by a later cell. (Printing the
- *   marker to both streams would cost 40 ms a cell: a cell that writes to both is that slow.)
- * The shell socket's high-water marks are raised (see its declaration): with zeromq's defaults the
- * client stalled after 500 to 1000 requests.
+ * - the kernel labels printed lines and late `execute_result`s wrongly: the order is repaired
+ *   by `tools/repair.ts`, the same code the kernel relay for Jupyter uses (`tools/relay.ts`).
+ *   {@link Kernel.execute} returns when the repair says the cell is complete (after its
+ *   end-of-cell marker cell); an output whose cell cannot be determined, or a marker that does
+ *   not arrive in time, makes the cell "lost" instead of "ok";
+ * - a kernel outlives its client if the client dies by SIGKILL: each kernel gets a watchdog
+ *   (`sh` reading a pipe from this process) that kills it when the pipe closes.
+ * Until 2026-12 this client used npm `zeromq`; its addon crashed the process now and then
+ * (SIGSEGV in its poller, mostly at shutdown) and needed raised high-water marks to run more than
+ * 500 to 1000 requests. The kit's TypeScript sockets have neither problem.
  *
  * @module
  */
-import { Dealer, Subscriber } from "zeromq";
+import { ZSocket } from "./zmtp.ts";
 import type { ErrorOutput, Output } from "./notebook.ts";
+import {
+  freePorts,
+  type Header,
+  hex,
+  type Message,
+  newHeader,
+  sendQueue,
+  Signer,
+  withTimeout,
+} from "./wire.ts";
+import { helperContent, OrderRepair, type RepairEvent, SETUP_CODE, syntaxError } from "./repair.ts";
 
-/** How a cell ended. */
-export type ExecuteStatus = "ok" | "error" | "timeout" | "died";
+/**
+ * How a cell ended. "lost": the cell ran, but some of its output could not be placed (its
+ * end-of-cell marker did not arrive in time, or an output came whose cell is unknown).
+ */
+export type ExecuteStatus = "ok" | "error" | "timeout" | "died" | "lost";
 
 /** The error a cell raised (from the `execute_reply` or the `error` output). */
 export interface ErrorInfo {
@@ -42,11 +52,11 @@ export interface ExecuteResult {
   /** The kernel's execution count for the cell, `null` if it never got one. */
   executionCount: number | null;
   /**
-   * nbformat v4 outputs of the cell. The array stays live after `execute` returns: an
-   * `execute_result` that arrives late is still appended; call {@link Kernel.settle} first.
+   * nbformat v4 outputs of the cell. The array stays live after `execute` returns: an output
+   * that arrives late (a timer, a rejection) is still appended; call {@link Kernel.settle} first.
    */
   outputs: Output[];
-  /** Set when status is "error", "timeout" or "died". */
+  /** Set when status is not "ok". */
   errorInfo?: ErrorInfo;
   /** Set when status is "died" or "timeout" killed the kernel. */
   exit?: { code: number; signal: string | null };
@@ -68,40 +78,77 @@ export interface ExecuteOptions {
   timeoutMs?: number;
   /** Time between the interrupt and the kill on timeout. Default 2 000 ms. */
   graceMs?: number;
+  /** How long the end-of-cell marker may take once the cell is done. Default 10 000 ms. */
+  markerTimeoutMs?: number;
   /** Jupyter `store_history`: false runs the cell without taking an execution count. */
   storeHistory?: boolean;
 }
 
-interface Header {
-  msg_id: string;
-  session: string;
-  username: string;
-  date: string;
-  msg_type: string;
-  version: string;
-}
-
-interface Message {
-  header: Header;
-  parent_header: Partial<Header>;
-  metadata: Record<string, unknown>;
-  content: Record<string, unknown>;
-}
-
-/** Per-request bookkeeping: outputs and the two completion signals (reply + idle). */
+/** Per-cell bookkeeping. */
 interface Pending {
+  code: string;
   outputs: Output[];
   executionCount: number | null;
   reply?: Record<string, unknown>;
-  idle: boolean;
   clearOnNext: boolean;
+  complete: boolean;
   done?: () => void;
-  /** The marker line that ends this cell's stream output. */
-  marker?: string;
+  /** Kernel finished the cell (reply seen): only the marker is missing. */
+  replied?: () => void;
 }
 
-const DELIM = "<IDS|MSG>";
-const encoder = new TextEncoder();
+/** A `deno jupyter --kernel` process and the watchdog that kills it if its parent dies. */
+export interface DenoKernelProcess {
+  child: Deno.ChildProcess;
+  /** Kills the watchdog (call before or after the kernel exited; idempotent). */
+  disarm(): void;
+}
+
+/**
+ * Spawns `deno jupyter --kernel --conn connFile` in `cwd`, with a watchdog: an `sh` whose stdin
+ * is a pipe from this process and which SIGKILLs the kernel when the pipe closes, that is when
+ * this process ends in any way, SIGKILL included. (The kernel itself does not notice.)
+ */
+export function spawnDenoKernel(connFile: string, cwd: string): DenoKernelProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["jupyter", "--kernel", "--conn", connFile],
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let watchdog: Deno.ChildProcess | null = null;
+  if (Deno.build.os !== "windows") {
+    try {
+      watchdog = new Deno.Command("sh", {
+        args: [
+          "-c",
+          'cat >/dev/null; kill -KILL "$1" 2>/dev/null',
+          "kit-kernel-watchdog",
+          String(child.pid),
+        ],
+        stdin: "piped",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      watchdog.unref();
+      watchdog.status.catch(() => {});
+    } catch {
+      watchdog = null; // no sh: the kernel is still killed on every exit but SIGKILL
+    }
+  }
+  let disarmed = false;
+  const disarm = () => {
+    if (disarmed || !watchdog) return;
+    disarmed = true;
+    try {
+      watchdog.kill("SIGKILL");
+    } catch { /* gone */ }
+  };
+  child.status.then(disarm, disarm);
+  return { child, disarm };
+}
+
 const decoder = new TextDecoder();
 
 /** Kernels alive in this process: killed on exit, Ctrl-C or SIGTERM. */
@@ -145,23 +192,6 @@ function removeHandlers(): void {
   }
 }
 
-/** Free loopback TCP ports: bind port 0, read the port, close (all held until all are read). */
-function freePorts(n: number): number[] {
-  const listeners = Array.from(
-    { length: n },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  for (const l of listeners) l.close();
-  return ports;
-}
-
-function hex(bytes: ArrayBuffer | Uint8Array): string {
-  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /**
  * A running Deno Jupyter kernel.
  *
@@ -188,25 +218,24 @@ export class Kernel {
   /** `kernel_info_reply` content (language_info, implementation version, ...). */
   info: Record<string, unknown> = {};
 
+  #proc: DenoKernelProcess;
   #child: Deno.ChildProcess;
   #connFile: string;
   #connDir: string;
-  #key: CryptoKey;
+  #signer: Signer;
   #session = crypto.randomUUID();
-  // High-water marks far above zeromq's default of 1000 on the request sockets: with the default
-  // the shell socket stopped passing requests after 500 to 1000 of them (replies had all been
-  // read), and the client waited forever; `jupyter nbconvert` ran 600 cells on the same kernel.
-  // With these, 800 cells with their marker cells (1600 requests) ran, twice.
-  #shell = new Dealer({ linger: 0, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 });
-  #control = new Dealer({ linger: 0, sendHighWaterMark: 1e6, receiveHighWaterMark: 1e6 });
-  #iopub = new Subscriber({ linger: 0 });
-  #pending = new Map<string, Pending>();
-  /** Cells, in order, whose stream output may still be arriving (see {@link Kernel.#stream}). */
-  #open: Pending[] = [];
-  /** Waiters of {@link Kernel.settle} for `#open` to empty (several settles may overlap). */
-  #streamsDone = new Set<() => void>();
-  /** The last marker cell sent; {@link Kernel.settle} waits for its idle. */
-  #lastMarker?: Promise<void>;
+  #shell = new ZSocket("DEALER");
+  #control = new ZSocket("DEALER");
+  #iopub = new ZSocket("SUB");
+  #shellOut = sendQueue(this.#shell);
+  #controlOut = sendQueue(this.#control);
+  #repair: OrderRepair<Pending>;
+  /** Cells not complete yet; {@link Kernel.settle} waits for them. */
+  #incomplete = new Set<Pending>();
+  #settleWaiters = new Set<() => void>();
+  /** Outputs that could not be attributed to a cell, as readable descriptions. */
+  #orphans: string[] = [];
+  #helperDone = new Map<string, () => void>();
   #displays = new Map<string, Output[]>();
   #exit: { code: number; signal: string | null } | null = null;
   #exitWaiters = new Set<() => void>();
@@ -216,23 +245,21 @@ export class Kernel {
   #drained: Promise<unknown> = Promise.resolve();
   #iopubSeen = false;
 
-  private constructor(
-    child: Deno.ChildProcess,
-    connFile: string,
-    connDir: string,
-    key: CryptoKey,
-  ) {
-    this.#child = child;
-    this.pid = child.pid;
+  private constructor(proc: DenoKernelProcess, connFile: string, connDir: string, key: string) {
+    this.#proc = proc;
+    this.#child = proc.child;
+    this.pid = proc.child.pid;
     this.#connFile = connFile;
     this.#connDir = connDir;
-    this.#key = key;
+    this.#signer = new Signer(key);
+    this.#repair = new OrderRepair<Pending>((e) => this.#onRepair(e), this.#session);
   }
 
   /**
-   * Starts `deno jupyter --kernel` on free loopback ports with a random key and waits until
-   * it answers a `kernel_info_request` and IOPub delivers. Throws with the kernel's stderr if
-   * it exits or does not answer within `timeoutMs`.
+   * Starts `deno jupyter --kernel` on free loopback ports with a random key, waits until
+   * it answers a `kernel_info_request` and IOPub delivers, and runs the kit's setup code
+   * (error reporting for timers and rejections, see `tools/repair.ts`). Throws with the
+   * kernel's stderr if it exits or does not answer within `timeoutMs`.
    *
    * @example
    * ```ts
@@ -259,13 +286,6 @@ export class Kernel {
     const timeoutMs = opts.timeoutMs ?? 30_000;
     const cwd = opts.cwd ?? Deno.cwd();
     const keyText = hex(crypto.getRandomValues(new Uint8Array(32)));
-    const key = await crypto.subtle.importKey(
-      "raw",
-      encoder.encode(keyText),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign", "verify"],
-    );
     const [shell, iopub, stdin, control, hb] = freePorts(5);
     const connDir = await Deno.makeTempDir({ prefix: "kit-kernel-" });
     const connFile = `${connDir}/connection.json`;
@@ -286,15 +306,9 @@ export class Kernel {
       }),
     );
     const t0 = performance.now();
-    let child: Deno.ChildProcess;
+    let proc: DenoKernelProcess;
     try {
-      child = new Deno.Command(Deno.execPath(), {
-        args: ["jupyter", "--kernel", "--conn", connFile],
-        cwd,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      proc = spawnDenoKernel(connFile, cwd);
     } catch (e) {
       await Deno.remove(connDir, { recursive: true }).catch(() => {});
       throw new Error(
@@ -303,15 +317,14 @@ export class Kernel {
         }`,
       );
     }
-    const k = new Kernel(child, connFile, connDir, key);
+    const k = new Kernel(proc, connFile, connDir, keyText);
     live.add(k);
     installHandlers();
     k.#watch();
     try {
-      k.#shell.connect(`tcp://${ip}:${shell}`);
-      k.#control.connect(`tcp://${ip}:${control}`);
-      k.#iopub.connect(`tcp://${ip}:${iopub}`);
-      k.#iopub.subscribe();
+      k.#shell.connect(ip, shell);
+      k.#control.connect(ip, control);
+      k.#iopub.connect(ip, iopub);
       k.#readShell(k.#shell);
       k.#readShell(k.#control);
       k.#readIopub();
@@ -333,8 +346,14 @@ export class Kernel {
               `\nKernel stderr:\n${k.#stderrTail || "(empty)"}`,
           );
         }
-        await k.#send(k.#shell, "kernel_info_request", {});
-        await Promise.race([sleep(200), k.#exited()]);
+        await k.#send(k.#shell, newHeader("kernel_info_request", k.#session), {});
+        await withTimeout(k.#exited(), 200, undefined);
+      }
+      if (!await k.#helper(SETUP_CODE, Math.max(1000, deadline - performance.now()))) {
+        throw new Error(
+          `Kernel.start: the kernel did not run the kit's setup code within ${timeoutMs} ms` +
+            ` (cwd ${cwd}).\nKernel stderr:\n${k.#stderrTail || "(empty)"}`,
+        );
       }
       k.startupMs = performance.now() - t0;
       return k;
@@ -357,6 +376,14 @@ export class Kernel {
   /** Last few kilobytes the kernel wrote to stdout/stderr (for error messages). */
   get stderrTail(): string {
     return this.#stderrTail;
+  }
+
+  /**
+   * Outputs so far that no cell could be determined for (each described in one line). The
+   * runner fails a notebook that has any.
+   */
+  get orphans(): readonly string[] {
+    return this.#orphans;
   }
 
   #watch(): void {
@@ -382,45 +409,12 @@ export class Kernel {
     return new Promise((r) => this.#exitWaiters.add(r));
   }
 
-  async #sign(parts: string[]): Promise<string> {
-    const data = encoder.encode(parts.join(""));
-    return hex(await crypto.subtle.sign("HMAC", this.#key, data));
+  async #send(socket: ZSocket, header: Header, content: Record<string, unknown>): Promise<void> {
+    const frames = await this.#signer.encode({ header, parent_header: {}, metadata: {}, content });
+    await (socket === this.#shell ? this.#shellOut : this.#controlOut)(frames);
   }
 
-  async #send(
-    socket: Dealer,
-    msgType: string,
-    content: Record<string, unknown>,
-  ): Promise<string> {
-    const header: Header = {
-      msg_id: crypto.randomUUID(),
-      session: this.#session,
-      username: "kit",
-      date: new Date().toISOString(),
-      msg_type: msgType,
-      version: "5.3",
-    };
-    const parts = [JSON.stringify(header), "{}", "{}", JSON.stringify(content)];
-    const sig = await this.#sign(parts);
-    await socket.send([DELIM, sig, ...parts]);
-    return header.msg_id;
-  }
-
-  async #decode(frames: Uint8Array[]): Promise<Message | null> {
-    const strs = frames.map((f) => decoder.decode(f));
-    const i = strs.indexOf(DELIM);
-    if (i < 0 || strs.length < i + 6) return null;
-    const [sig, h, p, m, c] = strs.slice(i + 1, i + 6);
-    if (sig !== await this.#sign([h, p, m, c])) return null; // not from our kernel
-    return {
-      header: JSON.parse(h),
-      parent_header: JSON.parse(p),
-      metadata: JSON.parse(m),
-      content: JSON.parse(c),
-    };
-  }
-
-  async #readShell(socket: Dealer): Promise<void> {
+  async #readShell(socket: ZSocket): Promise<void> {
     while (!this.#closed) {
       let frames: Uint8Array[];
       try {
@@ -428,21 +422,14 @@ export class Kernel {
       } catch {
         return; // socket closed
       }
-      const msg = await this.#decode(frames);
-      if (!msg) continue;
+      const msg = await this.#signer.decode(frames);
+      if (!msg) continue; // not from our kernel
       if (msg.header.msg_type === "kernel_info_reply") {
         this.#infoReplied = true;
         this.info = msg.content;
         continue;
       }
-      const p = this.#pending.get(msg.parent_header.msg_id ?? "");
-      if (p && msg.header.msg_type === "execute_reply") {
-        p.reply = msg.content;
-        if (typeof msg.content.execution_count === "number") {
-          p.executionCount = msg.content.execution_count;
-        }
-        if (p.idle) p.done?.();
-      }
+      if (socket === this.#shell) this.#repair.onShell(msg);
     }
   }
 
@@ -454,11 +441,69 @@ export class Kernel {
       } catch {
         return;
       }
-      const msg = await this.#decode(frames);
+      const msg = await this.#signer.decode(frames);
       if (!msg) continue;
       this.#iopubSeen = true;
-      const p = this.#pending.get(msg.parent_header.msg_id ?? "");
-      if (p) this.#route(p, msg);
+      const parent = msg.parent_header?.msg_id ?? "";
+      const helper = this.#helperDone.get(parent);
+      if (helper && msg.header.msg_type === "status" && msg.content.execution_state === "idle") {
+        this.#helperDone.delete(parent);
+        helper();
+      }
+      this.#repair.onIopub(msg);
+    }
+  }
+
+  /** Runs kit code silently (no history, outputs swallowed); false if not idle in time. */
+  async #helper(code: string, timeoutMs: number): Promise<boolean> {
+    const header = newHeader("execute_request", this.#session);
+    const idle = new Promise<boolean>((r) => this.#helperDone.set(header.msg_id, () => r(true)));
+    this.#repair.helper(header.msg_id);
+    await this.#send(this.#shell, header, helperContent(code));
+    return await withTimeout(
+      Promise.race([idle, this.#exited().then(() => false)]),
+      timeoutMs,
+      false,
+    );
+  }
+
+  #onRepair(e: RepairEvent<Pending>): void {
+    switch (e.type) {
+      case "output":
+        return this.#route(e.cell, e.msg);
+      case "reply": {
+        const p = e.cell;
+        p.reply = e.msg.content;
+        if (typeof e.msg.content.execution_count === "number") {
+          p.executionCount = e.msg.content.execution_count;
+        }
+        return;
+      }
+      case "marker":
+        e.cell.replied?.();
+        this.#send(this.#shell, e.header, e.content).catch(() => {});
+        return;
+      case "complete":
+        e.cell.complete = true;
+        e.cell.done?.();
+        this.#incomplete.delete(e.cell);
+        if (!this.#incomplete.size) {
+          for (const w of this.#settleWaiters) w();
+          this.#settleWaiters.clear();
+        }
+        return;
+      case "foreign": {
+        const t = e.msg.header.msg_type;
+        if (["stream", "display_data", "execute_result", "error"].includes(t)) {
+          const text = JSON.stringify(e.msg.content).slice(0, 120);
+          this.#orphans.push(
+            `a ${t} message of unknown origin (parent ${
+              JSON.stringify(e.msg.parent_header?.msg_id ?? null)
+            }): ${text}`,
+          );
+        }
+        return;
+      }
     }
   }
 
@@ -470,49 +515,21 @@ export class Kernel {
     p.outputs.push(out);
   }
 
-  /**
-   * Gives stream text to the oldest cell whose marker has not arrived yet (see the module
-   * notes); text after all markers (a timer firing later) goes by its label `p`.
-   */
-  #stream(p: Pending, name: "stdout" | "stderr", text: string): void {
-    while (text) {
-      const owner = this.#open[0];
-      if (!owner) return this.#appendStream(p, name, text);
-      const line = `${owner.marker}\n`;
-      const at = name === "stdout" ? text.indexOf(line) : -1;
-      if (at < 0) return this.#appendStream(owner, name, text);
-      if (at > 0) this.#appendStream(owner, name, text.slice(0, at));
-      this.#open.shift();
-      if (!this.#open.length) {
-        for (const done of this.#streamsDone) done();
-        this.#streamsDone.clear();
-      }
-      text = text.slice(at + line.length);
-    }
-  }
-
-  #appendStream(p: Pending, name: "stdout" | "stderr", text: string): void {
-    const last = p.outputs.at(-1);
-    if (!p.clearOnNext && last?.output_type === "stream" && last.name === name) {
-      last.text = String(last.text) + text;
-    } else this.#push(p, { output_type: "stream", name, text });
-  }
-
   #route(p: Pending, msg: Message): void {
     const c = msg.content;
     switch (msg.header.msg_type) {
-      case "status":
-        if (c.execution_state === "idle") {
-          p.idle = true;
-          if (p.reply) p.done?.();
-        }
-        break;
       case "execute_input":
         if (typeof c.execution_count === "number") p.executionCount = c.execution_count;
         break;
-      case "stream":
-        this.#stream(p, c.name === "stderr" ? "stderr" : "stdout", String(c.text ?? ""));
+      case "stream": {
+        const name = c.name === "stderr" ? "stderr" : "stdout";
+        const text = String(c.text ?? "");
+        const last = p.outputs.at(-1);
+        if (!p.clearOnNext && last?.output_type === "stream" && last.name === name) {
+          last.text = String(last.text) + text;
+        } else this.#push(p, { output_type: "stream", name, text });
         break;
+      }
       case "display_data": {
         const out: Output = {
           output_type: "display_data",
@@ -564,9 +581,11 @@ export class Kernel {
   }
 
   /**
-   * Runs one cell and waits for its `execute_reply` and its `status: idle`.
+   * Runs one cell and waits until all of its output has arrived (see `tools/repair.ts`).
    * Never throws for cell problems: the status says "ok", "error", "timeout" (interrupted,
-   * then killed after `graceMs` if still busy) or "died" (the kernel process exited).
+   * then killed after `graceMs` if still busy), "died" (the kernel process exited) or "lost"
+   * (its end-of-cell marker did not arrive within `markerTimeoutMs`, or an output of unknown
+   * origin arrived while it ran). A syntax error gets its message and position.
    *
    * @example
    * ```ts
@@ -576,6 +595,9 @@ export class Kernel {
    * try {
    *   const r = await k.execute("throw new RangeError('no')", { timeoutMs: 10_000 });
    *   assert.ok(r.status === "error" && r.errorInfo?.ename === "RangeError");
+   *   const s = await k.execute("let x = ;");
+   *   assert.ok(s.status === "error" && s.errorInfo?.ename === "SyntaxError");
+   *   assert.ok(s.outputs.some((o) => o.output_type === "error"));
    * } finally {
    *   await k.shutdown();
    * }
@@ -584,17 +606,25 @@ export class Kernel {
   async execute(code: string, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
     const timeoutMs = opts.timeoutMs ?? 120_000;
     const graceMs = opts.graceMs ?? 2_000;
+    const markerTimeoutMs = opts.markerTimeoutMs ?? 10_000;
     const t0 = performance.now();
-    const p: Pending = { outputs: [], executionCount: null, idle: false, clearOnNext: false };
+    const p: Pending = {
+      code,
+      outputs: [],
+      executionCount: null,
+      clearOnNext: false,
+      complete: false,
+    };
     const elapsed = () => performance.now() - t0;
-    if (this.#exit || this.#closed) {
-      return this.#died(p, elapsed());
-    }
+    if (this.#exit || this.#closed) return this.#died(p, elapsed());
     const finished = new Promise<"done">((r) => (p.done = () => r("done")));
+    const replied = new Promise<"replied">((r) => (p.replied = () => r("replied")));
+    const orphansBefore = this.#orphans.length;
+    const header = newHeader("execute_request", this.#session);
     // Register before sending: IOPub messages may beat the send promise.
-    const msgId = crypto.randomUUID();
-    this.#pending.set(msgId, p);
-    await this.#sendWithId(msgId, "execute_request", {
+    this.#repair.start(p, header);
+    this.#incomplete.add(p);
+    await this.#send(this.#shell, header, {
       code,
       silent: false,
       store_history: opts.storeHistory ?? true,
@@ -602,29 +632,20 @@ export class Kernel {
       allow_stdin: false,
       stop_on_error: true,
     });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((
-      r,
-    ) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
     const exited = this.#exited().then(() => "died" as const);
-    const how = await Promise.race([finished, timedOut, exited]);
-    clearTimeout(timer);
+    const how = await withTimeout(Promise.race([replied, finished, exited]), timeoutMs, "timeout");
     if (how === "died") return this.#died(p, elapsed());
     if (how === "timeout") {
-      // Interrupt on the control channel (Deno's kernel may or may not stop a busy loop),
+      // Interrupt on the control channel (Deno's kernel stops a busy loop, not an await),
       // then kill: a notebook stops at a timed-out cell anyway.
-      await this.#send(this.#control, "interrupt_request", {}).catch(() => {});
-      let graceTimer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        finished,
-        exited,
-        new Promise((r) => (graceTimer = setTimeout(r, graceMs))),
-      ]);
-      clearTimeout(graceTimer);
+      await this.#send(this.#control, newHeader("interrupt_request", this.#session), {})
+        .catch(() => {});
+      await withTimeout(Promise.race([finished, exited]), graceMs, undefined);
       if (!this.#exit) {
         this.killSync();
         await this.#exited();
       }
+      this.#abandon(p);
       return {
         status: "timeout",
         executionCount: p.executionCount,
@@ -639,9 +660,34 @@ export class Kernel {
         elapsedMs: elapsed(),
       };
     }
-    await this.#sendMarker(p, Math.min(timeoutMs, 10_000));
+    const end = await withTimeout(Promise.race([finished, exited]), markerTimeoutMs, "lost");
+    if (end === "died") return this.#died(p, elapsed());
+    if (end === "lost") {
+      const missing = this.#repair.missing(header).join(", ");
+      this.#abandon(p);
+      return this.#lost(
+        p,
+        elapsed(),
+        `the cell finished, but its output did not end within ${markerTimeoutMs} ms` +
+          ` (missing: ${missing}); some of it may be lost`,
+      );
+    }
     const reply = p.reply ?? {};
     if (reply.status === "ok") {
+      const errOut = p.outputs.find((o): o is ErrorOutput => o.output_type === "error");
+      if (errOut) {
+        // Reported by the kit's setup code: a throw in a timer, an unhandled rejection.
+        return {
+          status: "error",
+          executionCount: p.executionCount,
+          outputs: p.outputs,
+          errorInfo: { ename: errOut.ename, evalue: errOut.evalue, traceback: errOut.traceback },
+          elapsedMs: elapsed(),
+        };
+      }
+      if (this.#orphans.length > orphansBefore) {
+        return this.#lost(p, elapsed(), this.#orphans.slice(orphansBefore).join("; "));
+      }
       return {
         status: "ok",
         executionCount: p.executionCount,
@@ -650,7 +696,7 @@ export class Kernel {
       };
     }
     const errOut = p.outputs.find((o): o is ErrorOutput => o.output_type === "error");
-    const errorInfo: ErrorInfo = {
+    let errorInfo: ErrorInfo = {
       ename: String(reply.ename ?? errOut?.ename ?? "Error"),
       evalue: String(
         reply.evalue ?? errOut?.evalue ?? `execute_reply status ${String(reply.status)}`,
@@ -659,6 +705,12 @@ export class Kernel {
         ? reply.traceback.map(String)
         : errOut?.traceback ?? [],
     };
+    if (!errOut && errorInfo.evalue === "Execution failed" && !errorInfo.traceback.length) {
+      // Deno's kernel gives no reason for a syntax error: find it; else say there was none.
+      errorInfo = await syntaxError(code) ??
+        { ...errorInfo, evalue: "Execution failed (Deno's kernel gave no reason)" };
+      this.#push(p, { output_type: "error", ...errorInfo });
+    }
     return {
       status: "error",
       executionCount: p.executionCount,
@@ -668,7 +720,28 @@ export class Kernel {
     };
   }
 
+  /** Stops waiting for a cell (timed out, lost): settle() no longer waits for it. */
+  #abandon(p: Pending): void {
+    p.complete = true;
+    this.#incomplete.delete(p);
+    if (!this.#incomplete.size) {
+      for (const w of this.#settleWaiters) w();
+      this.#settleWaiters.clear();
+    }
+  }
+
+  #lost(p: Pending, elapsedMs: number, evalue: string): ExecuteResult {
+    return {
+      status: "lost",
+      executionCount: p.executionCount,
+      outputs: p.outputs,
+      errorInfo: { ename: "LostOutput", evalue, traceback: [] },
+      elapsedMs,
+    };
+  }
+
   #died(p: Pending, elapsedMs: number): ExecuteResult {
+    this.#abandon(p);
     const exit = this.#exit ?? { code: -1, signal: null };
     return {
       status: "died",
@@ -687,54 +760,10 @@ export class Kernel {
     };
   }
 
-  async #sendWithId(msgId: string, msgType: string, content: Record<string, unknown>) {
-    const header: Header = {
-      msg_id: msgId,
-      session: this.#session,
-      username: "kit",
-      date: new Date().toISOString(),
-      msg_type: msgType,
-      version: "5.3",
-    };
-    const parts = [JSON.stringify(header), "{}", "{}", JSON.stringify(content)];
-    await this.#shell.send([DELIM, await this.#sign(parts), ...parts]);
-  }
-
   /**
-   * Runs the marker cell that closes `cell`'s stream output and waits for its idle, not for
-   * the markers. (Waiting matters: a request that reaches the kernel while it is busy waits
-   * about 40 ms more before it starts.)
-   */
-  async #sendMarker(cell: Pending, timeoutMs: number): Promise<void> {
-    cell.marker = `kit-end-of-cell-${crypto.randomUUID()}`;
-    this.#open.push(cell);
-    const p: Pending = { outputs: [], executionCount: null, idle: false, clearOnNext: false };
-    const done = new Promise<void>((r) => (p.done = r));
-    this.#lastMarker = done;
-    const msgId = crypto.randomUUID();
-    this.#pending.set(msgId, p);
-    const m = JSON.stringify(cell.marker);
-    await this.#sendWithId(msgId, "execute_request", {
-      code: `console.log(${m});`,
-      silent: false,
-      store_history: false,
-      user_expressions: {},
-      allow_stdin: false,
-      stop_on_error: false,
-    });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      done,
-      this.#exited(),
-      new Promise((r) => (timer = setTimeout(r, timeoutMs))),
-    ]);
-    clearTimeout(timer);
-  }
-
-  /**
-   * Waits until every output of the cells run so far has arrived: the streams up to each
-   * cell's marker, and an `execute_result` that comes after its cell's idle. Call it before
-   * reading the outputs of the last cell. Throws if that takes longer than `timeoutMs`.
+   * Waits until every output of the cells run so far has arrived (each cell's end-of-cell
+   * marker). Call it before reading the outputs of the last cell. Throws if that takes longer
+   * than `timeoutMs`, or if outputs of unknown origin arrived.
    *
    * @example
    * ```ts
@@ -749,17 +778,22 @@ export class Kernel {
    */
   async settle(timeoutMs = 10_000): Promise<void> {
     if (this.#exit || this.#closed) return;
-    const drained = this.#open.length
-      ? new Promise<void>((r) => this.#streamsDone.add(r))
+    const drained = this.#incomplete.size
+      ? new Promise<void>((r) => this.#settleWaiters.add(r))
       : Promise.resolve();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const ok = await Promise.race([
-      Promise.all([drained, this.#lastMarker]).then(() => true),
-      new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
-      this.#exited().then(() => true),
-    ]);
-    clearTimeout(timer);
-    if (!ok) throw new Error(`Kernel.settle: the cells' output did not end within ${timeoutMs} ms`);
+    const ok = await withTimeout(
+      Promise.race([drained.then(() => true), this.#exited().then(() => true)]),
+      timeoutMs,
+      false,
+    );
+    if (!ok) {
+      throw new Error(
+        `Kernel.settle: the cells' output did not end within ${timeoutMs} ms; some of it may be lost`,
+      );
+    }
+    if (this.#orphans.length) {
+      throw new Error(`Kernel.settle: outputs of unknown origin: ${this.#orphans.join("; ")}`);
+    }
   }
 
   /** Kills the kernel process at once (SIGKILL) and closes the sockets, synchronously. Idempotent. */
@@ -769,6 +803,7 @@ export class Kernel {
         this.#child.kill("SIGKILL");
       } catch { /* already gone */ }
     }
+    this.#proc.disarm();
     try {
       Deno.removeSync(this.#connDir, { recursive: true });
     } catch { /* already removed */ }
@@ -799,25 +834,21 @@ export class Kernel {
    */
   async shutdown(graceMs = 1_000): Promise<void> {
     if (!this.#closed && !this.#exit) {
-      await this.#send(this.#control, "shutdown_request", { restart: false }).catch(() => {});
-      let t: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([this.#exited(), new Promise((r) => (t = setTimeout(r, graceMs)))]);
-      clearTimeout(t);
+      await this.#send(this.#control, newHeader("shutdown_request", this.#session), {
+        restart: false,
+      }).catch(() => {});
+      await withTimeout(this.#exited(), graceMs, undefined);
     }
     if (!this.#exit) {
       this.killSync();
     }
     await this.#child.status;
+    this.#proc.disarm();
     await this.#drained;
-    // Let the socket poller deliver what is still queued before closing: closing with a poll
-    // callback pending crashed the zeromq addon (SIGSEGV in zmq::Poller::Callback) in about 1
-    // of 6 runs of 15 start/shutdown cycles; with the pause, 0 of 20.
-    await sleep(20);
     this.#closeSockets();
     await Deno.remove(this.#connDir, { recursive: true }).catch(() => {});
     live.delete(this);
     removeHandlers();
-    this.#pending.clear();
   }
 
   /** The connection file path (deleted on shutdown). */

@@ -248,12 +248,14 @@ export function validateNotebook(nb: unknown, fileLabel: string): asserts nb is 
   const meta = (nb as Notebook).metadata;
   const kernel = meta.kernelspec?.name;
   const language = meta.language_info?.name;
-  if (kernel !== "deno" || language !== "typescript") {
+  // "deno-kit": the kit's kernel relay (tools/kernelspec.ts); "deno": Deno's own kernel.
+  if ((kernel !== "deno" && kernel !== "deno-kit") || language !== "typescript") {
     throw new NotebookError(
       fileLabel,
       `${fileLabel}: not a Deno notebook: metadata.kernelspec.name is ${JSON.stringify(kernel)}` +
         ` and metadata.language_info.name is ${JSON.stringify(language)};` +
-        ` expected "deno" and "typescript". Select the Deno kernel in Jupyter and save again.`,
+        ` expected "deno-kit" (or "deno") and "typescript". Select the kernel "Deno (course kit)"` +
+        " in Jupyter and save again.",
     );
   }
 }
@@ -373,14 +375,31 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   await Deno.mkdir(dir, { recursive: true });
   const base = slash >= 0 ? path.slice(slash + 1) : path;
   const tmp = `${dir}/.${base}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  pendingTmp.add(tmp);
+  if (!tmpCleanup) {
+    tmpCleanup = true;
+    // A write cut short by Ctrl-C, SIGTERM or Deno.exit leaves no temporary file behind.
+    globalThis.addEventListener("unload", () => {
+      for (const t of pendingTmp) {
+        try {
+          Deno.removeSync(t);
+        } catch { /* not created yet, or renamed */ }
+      }
+    });
+  }
   try {
     await Deno.writeTextFile(tmp, text);
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
+  } finally {
+    pendingTmp.delete(tmp);
   }
 }
+
+const pendingTmp = new Set<string>();
+let tmpCleanup = false;
 
 /** The project's `notebooks/*.ipynb`, sorted, relative to the cwd when inside it; [] without the folder. */
 export async function projectNotebooks(): Promise<string[]> {

@@ -32,6 +32,7 @@ import {
   writeNotebook,
 } from "./notebook.ts";
 import { positiveOption, runMain } from "./cli.ts";
+import { MAX_TIMER_MS } from "./wire.ts";
 
 /** Progress of one notebook, reported after start-up and after each code cell. */
 export interface Progress {
@@ -56,7 +57,7 @@ export interface CellFailure {
   codeCellNumber: number;
   /** The cell's first non-empty source line. */
   firstLine: string;
-  /** "error", "timeout" or "died". */
+  /** "error", "timeout", "died" or "lost" (output that did not arrive or had no cell). */
   status: ExecuteResult["status"];
   ename: string;
   evalue: string;
@@ -99,6 +100,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Grace between interrupt and kill on a timeout, ms. Default 2 000. */
   graceMs?: number;
+  /** How long a finished cell's end-of-cell marker may take, ms. Default 10 000. */
+  markerTimeoutMs?: number;
   /** Output folder; null writes nothing. Default "dist/notebooks". */
   outDir?: string | null;
   /** Called on start, after every code cell and at the end of each notebook. */
@@ -150,6 +153,8 @@ export function formatFailure(run: NotebookRun): string {
     ? "timed out"
     : f.status === "died"
     ? "killed the kernel"
+    : f.status === "lost"
+    ? "lost output"
     : "raised an error";
   const tb = f.traceback.length ? "\n" + f.traceback.map((l) => `    ${l}`).join("\n") : "";
   return `FAILED ${run.path}: cell ${f.cellNumber} (code cell ${f.codeCellNumber}) ${what}\n` +
@@ -187,6 +192,7 @@ export async function executeNotebook(
     cwd: string;
     timeoutMs?: number;
     graceMs?: number;
+    markerTimeoutMs?: number;
     onCell?: (done: number, total: number) => void;
   },
 ): Promise<{ failure?: CellFailure; cellsRun: number; kernelStartMs: number }> {
@@ -205,6 +211,7 @@ export async function executeNotebook(
       const r = await kernel.execute(sourceText(cell.source), {
         timeoutMs: opts.timeoutMs,
         graceMs: opts.graceMs,
+        markerTimeoutMs: opts.markerTimeoutMs,
       });
       results.push({ cell, r });
       opts.onCell?.(k + 1, code.length);
@@ -231,8 +238,40 @@ export async function executeNotebook(
         break;
       }
     }
-    // Late IOPub messages (execute_result after idle) land in their own cells' outputs.
-    if (kernel.alive) await kernel.settle().catch(() => {});
+    // Late IOPub messages (execute_result after idle) land in their own cells' outputs. Output
+    // that did not arrive, or arrived for no known cell, fails the notebook: never a silent "ok".
+    if (kernel.alive && !failure) {
+      try {
+        await kernel.settle();
+      } catch (e) {
+        const last = results.length - 1;
+        failure = lostFailure(code[last], last, (e as Error).message);
+        results[last].r.outputs.push({
+          output_type: "error",
+          ename: failure.ename,
+          evalue: failure.evalue,
+          traceback: [],
+        });
+      }
+    }
+    // An error reported after its cell had ended (a rejection, a throw in a timer) still fails.
+    if (!failure) {
+      const k = results.findIndex(({ r }) => r.outputs.some((o) => o.output_type === "error"));
+      if (k >= 0) {
+        const err = results[k].r.outputs.find((o) => o.output_type === "error");
+        if (err && err.output_type === "error") {
+          failure = {
+            cellNumber: code[k].number,
+            codeCellNumber: k + 1,
+            firstLine: firstLine(sourceText(code[k].cell.source)),
+            status: "error",
+            ename: err.ename,
+            evalue: stripAnsi(err.evalue),
+            traceback: err.traceback.map(stripAnsi),
+          };
+        }
+      }
+    }
   } finally {
     await kernel.shutdown();
   }
@@ -241,6 +280,22 @@ export async function executeNotebook(
     cell.outputs = structuredClone(r.outputs);
   }
   return { failure, cellsRun: results.length, kernelStartMs: kernel.startupMs };
+}
+
+function lostFailure(
+  at: { cell: CodeCell; number: number },
+  index: number,
+  message: string,
+): CellFailure {
+  return {
+    cellNumber: at.number,
+    codeCellNumber: index + 1,
+    firstLine: firstLine(sourceText(at.cell.source)),
+    status: "lost",
+    ename: "LostOutput",
+    evalue: message,
+    traceback: [],
+  };
 }
 
 async function runOne(path: string, opts: RunOptions): Promise<NotebookRun> {
@@ -280,6 +335,7 @@ async function runOne(path: string, opts: RunOptions): Promise<NotebookRun> {
       cwd: dirName(path),
       timeoutMs: opts.timeoutMs,
       graceMs: opts.graceMs,
+      markerTimeoutMs: opts.markerTimeoutMs,
       onCell: (done) =>
         opts.onProgress?.({ path, phase: "cell", cell: done, total, elapsedMs: elapsed() }),
     });
@@ -371,6 +427,13 @@ export async function runNotebooks(
     }
     seen.set(b, p);
   }
+  if (opts.outDir !== null) await checkWritable(opts.outDir ?? "dist/notebooks");
+  if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0 && opts.timeoutMs <= MAX_TIMER_MS)) {
+    throw new Error(
+      `runNotebooks: the cell timeout must be between 1 ms and ${MAX_TIMER_MS} ms` +
+        ` (about 24.8 days), got ${opts.timeoutMs}`,
+    );
+  }
   const concurrency = Math.max(1, opts.concurrency ?? navigator.hardwareConcurrency ?? 1);
   const runs: NotebookRun[] = new Array(paths.length);
   let next = 0;
@@ -383,6 +446,22 @@ export async function runNotebooks(
   await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker));
   const failed = runs.filter((r) => r.status !== "ok").length;
   return { ok: failed === 0, runs, failed, elapsedMs: performance.now() - t0 };
+}
+
+/** Fails early, naming the folder, when executed notebooks could not be written there. */
+async function checkWritable(dir: string): Promise<void> {
+  const probe = `${dir}/.kit-write-check-${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (e) {
+    await Deno.remove(probe).catch(() => {});
+    throw new Error(
+      `nb:run: cannot write executed notebooks to ${dir}: ${(e as Error).message}. ` +
+        "Choose a writable folder with --out.",
+    );
+  }
 }
 
 function fmtSec(ms: number): string {
@@ -412,6 +491,12 @@ async function main(args: string[]): Promise<number> {
     positiveOption("nb:run", "jobs", values.jobs) ?? navigator.hardwareConcurrency ?? 1,
   );
   const timeoutMs = (positiveOption("nb:run", "timeout", values.timeout) ?? 120) * 1000;
+  if (timeoutMs > MAX_TIMER_MS) {
+    throw new Error(
+      `nb:run: --timeout must be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds` +
+        ` (what a timer can wait), got ${values.timeout}`,
+    );
+  }
   const paths = positionals.length ? positionals : await projectNotebooks();
   if (paths.length === 0) {
     console.error("nb:run: no notebooks found (notebooks/*.ipynb is empty); nothing to run.");

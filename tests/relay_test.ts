@@ -1,0 +1,258 @@
+// The kit's kernel relay (tools/relay.ts) driven by a real Jupyter client: Debian's
+// jupyter-nbconvert / python3-nbclient / jupyter_client. Expected outputs are written by hand in
+// the fixture (metadata.kit_expect of each cell), not taken from the kit's runner: the runner and
+// the relay share their repair code, and comparing them would hide a shared bug.
+//
+// Without nbclient the test is skipped with a warning, except under CI=true, where .ci/run
+// installs it and a missing nbclient fails the test.
+import assert from "node:assert/strict";
+import { installKernel } from "../tools/kernelspec.ts";
+import { freePorts } from "../tools/wire.ts";
+
+const fixtures = new URL("./fixtures/", import.meta.url).pathname;
+
+/** The Python that runs `jupyter` (its shebang), if nbclient and jupyter_client import there. */
+function jupyterPython(): string | null {
+  try {
+    const which = new Deno.Command("sh", { args: ["-c", "command -v jupyter"] }).outputSync();
+    const jupyter = new TextDecoder().decode(which.stdout).trim();
+    if (!jupyter) return null;
+    const first = Deno.readTextFileSync(jupyter).split("\n")[0];
+    const python = first.startsWith("#!") ? first.slice(2).trim().split(" ")[0] : "python3";
+    const probe = new Deno.Command(python, {
+      args: ["-c", "import nbclient, jupyter_client, nbconvert"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    return probe.success ? python : null;
+  } catch {
+    return null;
+  }
+}
+
+const python = jupyterPython();
+const ci = Deno.env.get("CI") === "true";
+if (!python && !ci) {
+  console.warn(
+    "\n*** tests/relay_test.ts SKIPPED: jupyter-nbconvert / python3-nbclient not installed. ***\n" +
+      "*** Install them (apt-get install jupyter-nbconvert python3-nbclient) to test the     ***\n" +
+      "*** kernel relay through a real Jupyter client; CI=true runs it always.              ***\n",
+  );
+}
+
+// deno-lint-ignore no-control-regex
+const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+const join = (t: unknown) => Array.isArray(t) ? t.join("") : String(t ?? "");
+
+type Expect = Record<string, string>;
+
+/** A cell's outputs in the fixture's notation: consecutive stream chunks merged. */
+function simplify(outputs: Record<string, unknown>[]): Expect[] {
+  const got: Expect[] = [];
+  for (const o of outputs) {
+    const type = o.output_type;
+    if (type === "stream") {
+      const name = String(o.name);
+      const last = got.at(-1);
+      if (last && Object.keys(last)[0] === name) last[name] += join(o.text);
+      else got.push({ [name]: join(o.text) });
+    } else if (type === "execute_result" || type === "display_data") {
+      const key = type === "execute_result" ? "result" : "display";
+      got.push({ [key]: stripAnsi(join((o.data as Record<string, unknown>)["text/plain"])) });
+    } else got.push({ [String(type)]: String(o.evalue ?? "") });
+  }
+  return got;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "relay: through nbclient, the 50-cell fixture's outputs land as written; stdin, " +
+    "interrupt, restart and SIGKILL leave no process",
+  ignore: !python && !ci,
+  async fn(t) {
+    assert.ok(python, "CI=true but jupyter-nbconvert/python3-nbclient are missing (see .ci/run)");
+    const dataDir = await Deno.makeTempDir({ prefix: "kit-jupyter-" });
+    const outDir = await Deno.makeTempDir({ prefix: "kit-nbconvert-" });
+    const env = { JUPYTER_DATA_DIR: dataDir, NO_COLOR: "1" };
+    try {
+      await installKernel({ dataDir });
+
+      await t.step("nbconvert --execute: every cell gets exactly its own outputs", async () => {
+        const run = await new Deno.Command("jupyter", {
+          args: [
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            `${fixtures}relay_fifty.ipynb`,
+            "--output-dir",
+            outDir,
+            "--ExecutePreprocessor.timeout=60",
+          ],
+          env,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const err = new TextDecoder().decode(run.stderr);
+        assert.ok(run.success, `nbconvert failed:\n${err.slice(-3000)}`);
+        const nb = JSON.parse(await Deno.readTextFile(`${outDir}/relay_fifty.ipynb`));
+        assert.equal(nb.cells.length, 50);
+        let count = 0;
+        for (const [i, cell] of nb.cells.entries()) {
+          count++;
+          assert.equal(cell.execution_count, count, `cell ${i + 1}: In [${count}]`);
+          assert.deepEqual(
+            simplify(cell.outputs),
+            cell.metadata.kit_expect,
+            `cell ${i + 1} (${join(cell.source).split("\n")[0]})`,
+          );
+        }
+      });
+
+      await t.step("prompt(), interrupt, restart, SIGKILL through jupyter_client", async () => {
+        const run = await new Deno.Command(python!, {
+          args: [`${fixtures}relay_session.py`, fixtures],
+          // A short marker timeout for the broken-marker step; nbconvert above keeps 10 s.
+          env: { ...env, KIT_RELAY_MARKER_TIMEOUT_MS: "2000" },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(run.stdout);
+        const err = new TextDecoder().decode(run.stderr);
+        assert.ok(run.success, `relay_session.py failed:\n${text}\n${err.slice(-3000)}`);
+        const steps = Object.fromEntries(
+          text.trim().split("\n").map((l) => JSON.parse(l)).map((s) => [s.step, s]),
+        );
+        assert.equal(steps.start.status, "ok");
+        // prompt() asks the frontend through the stdin channel.
+        assert.equal(steps.stdin.status, "ok");
+        assert.deepEqual(steps.stdin.asked, ["name?"]);
+        assert.equal(stripAnsi(steps.stdin.result), '"hello Ada"');
+        // Errors a student must see, under the cell.
+        assert.deepEqual(steps.errors.syntax, ["Expression expected (line 2, column 9)"]);
+        assert.deepEqual(steps.errors.rejection, [
+          ["Error (unhandled promise rejection)", "failed in a callback"],
+        ]);
+        // Cells queued by the frontend run one by one; an error aborts those behind it.
+        assert.deepEqual(steps.queue.statuses, ["ok", "error", "aborted"]);
+        // A busy loop stops on interrupt and the kernel keeps its variables.
+        assert.equal(steps["interrupt-busy"].status, "error");
+        assert.deepEqual(steps["interrupt-busy"].shown, [
+          "the cell was stopped; the kernel and its variables are kept",
+        ]);
+        assert.match(stripAnsi(steps["interrupt-busy"].after), /\[ 42, \d+ \]/);
+        // An await cannot be interrupted: Deno's kernel is restarted and the cell says so.
+        assert.equal(steps["interrupt-await"].reply, "error");
+        assert.deepEqual(steps["interrupt-await"].errors, [
+          "interrupted: the kernel restarted, variables are lost",
+        ]);
+        assert.match(stripAnsi(steps["interrupt-await"].after), /\[ "undefined", \d+ \]/);
+        // Replacing console.log does not break the relay; a broken marker costs a warning, no hang.
+        assert.equal(stripAnsi(steps.marker.replaced), 'still seen\n"replaced"');
+        assert.equal(steps.marker.status, "ok");
+        assert.match(
+          stripAnsi(steps.marker.broken),
+          /"broken"\[kit\] this cell's output did not end/,
+        );
+        assert.ok(steps.marker.seconds < 10, `released after ${steps.marker.seconds} s`);
+        // A restart from the frontend ends the old relay and its kernels.
+        assert.equal(steps.restart.status, "ok");
+        assert.equal(steps.restart.old_relay_alive, false);
+        assert.equal(steps.restart.old_inner_alive, false);
+        assert.equal(steps.restart.first_inner_alive, false);
+        // SIGKILL of the relay: Deno's kernel exits by itself within seconds.
+        assert.equal(steps.sigkill.inner_alive, false);
+        assert.ok(
+          steps.sigkill.seconds < 5,
+          `kernel outlived its relay ${steps.sigkill.seconds} s`,
+        );
+        for (const pid of [steps.start.relay, steps.restart.relay, steps.sigkill.inner]) {
+          assert.equal(alive(pid), false, `process ${pid} left behind`);
+        }
+      });
+    } finally {
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      await Deno.remove(outDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) {
+        out.push(Number(e.name));
+      }
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+Deno.test({
+  name: "relay: when the process that started it dies (SIGKILL), the relay and Deno's kernel end",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "kit-relay-test-" });
+    const [shell, iopub, stdin, control, hb] = freePorts(5);
+    const conn = `${dir}/connection.json`;
+    await Deno.writeTextFile(
+      conn,
+      JSON.stringify({
+        ip: "127.0.0.1",
+        transport: "tcp",
+        shell_port: shell,
+        iopub_port: iopub,
+        stdin_port: stdin,
+        control_port: control,
+        hb_port: hb,
+        signature_scheme: "hmac-sha256",
+        key: "test-key",
+      }),
+    );
+    const relay = new URL("../tools/relay.ts", import.meta.url).pathname;
+    // A stand-in for Jupyter: `; true` keeps sh from exec-ing, so sh is the relay's parent.
+    const sh = new Deno.Command("sh", {
+      args: ["-c", `"$0" run -A "$1" "$2"; true`, Deno.execPath(), relay, conn],
+      env: { JPY_PARENT_PID: "" },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let relayPid = 0;
+    let inner: number[] = [];
+    try {
+      for (let i = 0; i < 200 && inner.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        relayPid = childrenOf(sh.pid)[0] ?? 0;
+        inner = relayPid ? childrenOf(relayPid) : [];
+      }
+      assert.ok(relayPid && inner.length >= 2, "the relay started Deno's kernel and its watchdog");
+      sh.kill("SIGKILL");
+      await sh.status;
+      const t0 = performance.now();
+      while ([relayPid, ...inner].some(alive) && performance.now() - t0 < 8_000) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(alive(relayPid), false, "the relay ended");
+      for (const p of inner) assert.equal(alive(p), false, `process ${p} ended`);
+    } finally {
+      for (const p of [sh.pid, relayPid, ...inner]) {
+        try {
+          if (p && alive(p)) Deno.kill(p, "SIGKILL");
+        } catch { /* ended */ }
+      }
+      await sh.status;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

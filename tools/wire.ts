@@ -1,0 +1,171 @@
+/**
+ * Jupyter messaging wire format (protocol 5.3) shared by the kit's kernel client
+ * (`tools/kernel.ts`) and its kernel relay (`tools/relay.ts`): HMAC-SHA256 signing, framing
+ * (`[identities..., "<IDS|MSG>", signature, header, parent_header, metadata, content,
+ * buffers...]`), a timeout helper, and free loopback ports.
+ *
+ * @module
+ */
+import { createHmac } from "node:crypto";
+
+/** A Jupyter message header. */
+export interface Header {
+  msg_id: string;
+  session: string;
+  username: string;
+  date: string;
+  msg_type: string;
+  version: string;
+  [key: string]: unknown;
+}
+
+/** A decoded Jupyter message; `identities` are the ZeroMQ routing frames before the delimiter. */
+export interface Message {
+  identities: Uint8Array[];
+  header: Header;
+  parent_header: Partial<Header>;
+  metadata: Record<string, unknown>;
+  content: Record<string, unknown>;
+  buffers: Uint8Array[];
+}
+
+/** The frame between routing identities and the signed parts. */
+export const DELIM = "<IDS|MSG>";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Lower-case hex of bytes. */
+export function hex(bytes: ArrayBuffer | Uint8Array): string {
+  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The largest delay `setTimeout` honours (2³¹−1 ms); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Waits for `promise` at most `ms` milliseconds: resolves to its value, or to `onTimeout`
+ * when time runs out first (the timer is always cleared). Delays past {@link MAX_TIMER_MS}
+ * are clamped to it instead of firing at once as `setTimeout` would.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { withTimeout } from "../tools/wire.ts";
+ * assert.equal(await withTimeout(Promise.resolve(1), 1000, "late"), 1);
+ * assert.equal(await withTimeout(new Promise(() => {}), 10, "late"), "late");
+ * ```
+ */
+export async function withTimeout<T, U>(
+  promise: Promise<T>,
+  ms: number,
+  onTimeout: U,
+): Promise<T | U> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<U>((r) => {
+    timer = setTimeout(() => r(onTimeout), Math.max(0, Math.min(ms, MAX_TIMER_MS)));
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Free loopback TCP ports: bind port 0, read the port, close (all held until all are read). */
+export function freePorts(n: number, hostname = "127.0.0.1"): number[] {
+  const listeners = Array.from({ length: n }, () => Deno.listen({ hostname, port: 0 }));
+  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
+  for (const l of listeners) l.close();
+  return ports;
+}
+
+/**
+ * Signs and checks messages with a connection file's key (`signature_scheme: hmac-sha256`).
+ * Synchronous HMAC (`node:crypto`) on purpose: WebCrypto's `subtle.sign` runs on a thread pool,
+ * and in the relay, with eight sockets waiting in zeromq, it sometimes never completed.
+ */
+export class Signer {
+  #key: string;
+
+  /** An empty key disables signing, as the messaging specification allows. */
+  constructor(key: string) {
+    this.#key = key;
+  }
+
+  /** Hex HMAC of the four JSON parts (empty string when signing is disabled). */
+  sign(parts: string[]): string {
+    if (!this.#key) return "";
+    const h = createHmac("sha256", this.#key);
+    for (const p of parts) h.update(p);
+    return h.digest("hex");
+  }
+
+  /** Frames of `msg`, signed. */
+  encode(msg: Omit<Message, "identities" | "buffers"> & Partial<Message>): (string | Uint8Array)[] {
+    const parts = [
+      JSON.stringify(msg.header),
+      JSON.stringify(msg.parent_header),
+      JSON.stringify(msg.metadata),
+      JSON.stringify(msg.content),
+    ];
+    const frames: (string | Uint8Array)[] = [...(msg.identities ?? []), DELIM];
+    frames.push(this.sign(parts), ...parts, ...(msg.buffers ?? []));
+    return frames;
+  }
+
+  /** Decodes frames; null when the frames are malformed or the signature does not match. */
+  decode(frames: Uint8Array[]): Message | null {
+    let i = 0;
+    while (i < frames.length && !isDelim(frames[i])) i++;
+    if (frames.length < i + 6) return null;
+    const [sig, h, p, m, c] = frames.slice(i + 1, i + 6).map((f) => decoder.decode(f));
+    if (sig !== this.sign([h, p, m, c])) return null;
+    try {
+      return {
+        identities: frames.slice(0, i),
+        header: JSON.parse(h),
+        parent_header: JSON.parse(p),
+        metadata: JSON.parse(m),
+        content: JSON.parse(c),
+        buffers: frames.slice(i + 6),
+      };
+    } catch {
+      return null;
+    }
+  }
+}
+
+const delimBytes = encoder.encode(DELIM);
+function isDelim(f: Uint8Array): boolean {
+  return f.length === delimBytes.length && f.every((b, i) => b === delimBytes[i]);
+}
+
+/** A new header for a message of `msgType` in `session`. */
+export function newHeader(msgType: string, session: string, msgId = crypto.randomUUID()): Header {
+  return {
+    msg_id: msgId,
+    session,
+    username: "kit",
+    date: new Date().toISOString(),
+    msg_type: msgType,
+    version: "5.3",
+  };
+}
+
+/**
+ * A send function for `socket` that queues instead of overlapping: zeromq 6 allows one send in
+ * progress per socket, and a second concurrent one throws "Socket is busy writing".
+ */
+export function sendQueue(
+  socket: { send(frames: (string | Uint8Array)[]): Promise<void> },
+): (frames: (string | Uint8Array)[]) => Promise<void> {
+  let chain: Promise<void> = Promise.resolve();
+  return (frames) => {
+    const next = chain.then(() => socket.send(frames));
+    chain = next.catch(() => {});
+    return next;
+  };
+}
