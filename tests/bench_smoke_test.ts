@@ -23,13 +23,32 @@ function medianTables(out: string): Map<string, string[][]> {
 }
 
 Deno.test("bench: the suite runs in smoke mode and prints every group's medians", async () => {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     // bench/ is type-checked by `deno task check`; checking tfjs's types again here costs seconds
     args: ["bench", "-A", "--no-check", "bench/"],
     cwd: root,
     env: { BENCH_SMOKE: "1", NO_COLOR: "1" },
-  }).output();
-  const out = new TextDecoder().decode(stdout);
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Echo each group as it finishes: the run takes about 20 s and should not look hung.
+  let out = "";
+  const decoder = new TextDecoder();
+  const reading = (async () => {
+    for await (const chunk of child.stdout) {
+      const text = decoder.decode(chunk, { stream: true });
+      for (const m of text.matchAll(/^medians: (.*)$/gm)) {
+        console.log(`  bench group done: ${m[1]}`);
+      }
+      out += text;
+    }
+  })();
+  const [{ code }, stderrBytes] = await Promise.all([
+    child.status,
+    new Response(child.stderr).arrayBuffer(),
+    reading,
+  ]);
+  const stderr = new Uint8Array(stderrBytes);
   const tail = `\n--- stdout (end) ---\n${out.slice(-3000)}\n--- stderr (end) ---\n${
     new TextDecoder().decode(stderr).slice(-3000)
   }`;
