@@ -107,6 +107,8 @@ class Inner {
   exited = false;
   exitCode: number | null = null;
   stderrTail = "";
+  /** Start-up finished: from now on its death restarts it (before, start-up retries or fails). */
+  started = false;
 
   constructor(proc: DenoKernelProcess, connDir: string, ports: number[]) {
     this.proc = proc;
@@ -233,6 +235,24 @@ export class Relay {
   // ---- the inner kernel ------------------------------------------------------------------
 
   async #startInner(): Promise<void> {
+    // freePorts() releases its probe sockets before Deno's kernel binds them, so a kernel started
+    // at the same moment elsewhere can take one: retry on fresh ports, as Kernel.start does.
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#startInnerOnce();
+      } catch (e) {
+        const lost = this.#inner;
+        if (attempt >= 3 || !lost?.exited || !/AddrInUse|Address already in use/.test(String(e))) {
+          throw e;
+        }
+        this.#log(`Deno's kernel lost a port to another process; retrying (${attempt}/3)`);
+        lost.proc.disarm();
+        lost.close();
+      }
+    }
+  }
+
+  async #startInnerOnce(): Promise<void> {
     const ports = freePorts(5);
     const connDir = await Deno.makeTempDir({ prefix: "kit-relay-" });
     const connFile = `${connDir}/connection.json`;
@@ -268,7 +288,7 @@ export class Relay {
     inner.proc.child.status.then((s) => {
       inner.exited = true;
       inner.exitCode = s.code;
-      if (this.#inner === inner && !this.#closing) this.#onInnerDied(inner);
+      if (this.#inner === inner && inner.started && !this.#closing) this.#onInnerDied(inner);
     });
     this.#readInnerShell(inner);
     this.#readInnerIopub(inner);
@@ -321,6 +341,8 @@ export class Relay {
     if (await withTimeout(setupDone, 10_000, "late") === "late") {
       this.#log("Deno's kernel did not run the kit's setup code within 10 s; going on without it");
     }
+    inner.started = true;
+    if (inner.exited && !this.#closing) this.#onInnerDied(inner); // died just now
   }
 
   #infoWaiter: ((m: Message) => void) | null = null;
