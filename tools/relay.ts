@@ -134,7 +134,10 @@ class Inner {
         s.close();
       } catch { /* closed */ }
     }
-    Deno.remove(this.connDir, { recursive: true }).catch(() => {});
+    // Synchronously: the relay exits right after its last close, before a promise would settle.
+    try {
+      Deno.removeSync(this.connDir, { recursive: true });
+    } catch { /* gone */ }
   }
 }
 
