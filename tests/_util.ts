@@ -45,3 +45,13 @@ export function tempFile(text: string, suffix = ".txt"): string {
   Deno.writeTextFileSync(path, text);
   return path;
 }
+
+/** True while process `pid` runs (Linux `/proc`); an exited child not yet reaped (a zombie) is not. */
+export function processRunning(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}

@@ -6,6 +6,7 @@
 // Without nbclient the test is skipped with a warning, except under CI=true, where .ci/run
 // installs it and a missing nbclient fails the test.
 import assert from "node:assert/strict";
+import { processRunning } from "./_util.ts";
 import { installKernel } from "../tools/kernelspec.ts";
 import { freePorts } from "../tools/wire.ts";
 
@@ -62,15 +63,6 @@ function simplify(outputs: Record<string, unknown>[]): Expect[] {
     } else got.push({ [String(type)]: String(o.evalue ?? "") });
   }
   return got;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 Deno.test({
@@ -175,7 +167,7 @@ Deno.test({
           `kernel outlived its relay ${steps.sigkill.seconds} s`,
         );
         for (const pid of [steps.start.relay, steps.restart.relay, steps.sigkill.inner]) {
-          assert.equal(alive(pid), false, `process ${pid} left behind`);
+          assert.equal(processRunning(pid), false, `process ${pid} left behind`);
         }
       });
     } finally {
@@ -240,15 +232,15 @@ Deno.test({
       sh.kill("SIGKILL");
       await sh.status;
       const t0 = performance.now();
-      while ([relayPid, ...inner].some(alive) && performance.now() - t0 < 8_000) {
+      while ([relayPid, ...inner].some(processRunning) && performance.now() - t0 < 8_000) {
         await new Promise((r) => setTimeout(r, 100));
       }
-      assert.equal(alive(relayPid), false, "the relay ended");
-      for (const p of inner) assert.equal(alive(p), false, `process ${p} ended`);
+      assert.equal(processRunning(relayPid), false, "the relay ended");
+      for (const p of inner) assert.equal(processRunning(p), false, `process ${p} ended`);
     } finally {
       for (const p of [sh.pid, relayPid, ...inner]) {
         try {
-          if (p && alive(p)) Deno.kill(p, "SIGKILL");
+          if (p && processRunning(p)) Deno.kill(p, "SIGKILL");
         } catch { /* ended */ }
       }
       await sh.status;

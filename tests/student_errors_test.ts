@@ -3,6 +3,7 @@
 // cell whose output does not end; the runner's --timeout and --out checks; the kernelspec
 // install. (The same cases through Jupyter: tests/relay_test.ts.)
 import assert from "node:assert/strict";
+import { processRunning } from "./_util.ts";
 import { runNotebooks, stripAnsi } from "../tools/run.ts";
 import { inNpxCache, installKernel, jupyterDataDir, uninstallKernel } from "../tools/kernelspec.ts";
 
@@ -140,15 +141,6 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-function running(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
-
 Deno.test({
   name: "runner: when its launcher dies (npx's sh -c), the runner and its kernel stop",
   ignore: Deno.build.os !== "linux",
@@ -186,14 +178,16 @@ Deno.test({
     sh.kill("SIGKILL");
     await sh.status;
     const t0 = performance.now();
-    while ((running(runner) || kernels.some(running)) && performance.now() - t0 < 8_000) {
+    while (
+      (processRunning(runner) || kernels.some(processRunning)) && performance.now() - t0 < 8_000
+    ) {
       await new Promise((r) => setTimeout(r, 100));
     }
     reader.releaseLock();
     await sh.stdout.cancel().catch(() => {});
     await sh.stderr.cancel().catch(() => {});
-    assert.equal(running(runner), false, "the runner stopped");
-    for (const k of kernels) assert.equal(running(k), false, `process ${k} stopped`);
+    assert.equal(processRunning(runner), false, "the runner stopped");
+    for (const k of kernels) assert.equal(processRunning(k), false, `process ${k} stopped`);
     const left = [...Deno.readDirSync(out)].map((e) => e.name);
     assert.deepEqual(left, [], "nothing written, no .tmp file");
     await Deno.remove(out, { recursive: true });
