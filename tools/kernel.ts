@@ -30,6 +30,7 @@ import {
   sendQueue,
   Signer,
   withTimeout,
+  writeConnectionFile,
 } from "./wire.ts";
 import { helperContent, OrderRepair, type RepairEvent, SETUP_CODE, syntaxError } from "./repair.ts";
 
@@ -287,23 +288,11 @@ export class Kernel {
     const cwd = opts.cwd ?? Deno.cwd();
     const keyText = hex(crypto.getRandomValues(new Uint8Array(32)));
     const [shell, iopub, stdin, control, hb] = freePorts(5);
-    const connDir = await Deno.makeTempDir({ prefix: "kit-kernel-" });
-    const connFile = `${connDir}/connection.json`;
     const ip = "127.0.0.1";
-    await Deno.writeTextFile(
-      connFile,
-      JSON.stringify({
-        ip,
-        transport: "tcp",
-        shell_port: shell,
-        iopub_port: iopub,
-        stdin_port: stdin,
-        control_port: control,
-        hb_port: hb,
-        signature_scheme: "hmac-sha256",
-        key: keyText,
-        kernel_name: "deno",
-      }),
+    const { dir: connDir, file: connFile } = await writeConnectionFile(
+      "kit-kernel-",
+      [shell, iopub, stdin, control, hb],
+      keyText,
     );
     const t0 = performance.now();
     let proc: DenoKernelProcess;

@@ -42,6 +42,7 @@ import {
   Signer,
   sleep,
   withTimeout,
+  writeConnectionFile,
 } from "./wire.ts";
 
 /** A Jupyter connection file. */
@@ -257,23 +258,10 @@ export class Relay {
 
   async #startInnerOnce(): Promise<void> {
     const ports = freePorts(5);
-    const connDir = await Deno.makeTempDir({ prefix: "kit-relay-" });
-    const connFile = `${connDir}/connection.json`;
-    const [shell, iopub, stdin, control, hb] = ports;
-    await Deno.writeTextFile(
-      connFile,
-      JSON.stringify({
-        ip: "127.0.0.1",
-        transport: "tcp",
-        shell_port: shell,
-        iopub_port: iopub,
-        stdin_port: stdin,
-        control_port: control,
-        hb_port: hb,
-        signature_scheme: "hmac-sha256",
-        key: this.#conn.key,
-        kernel_name: "deno",
-      }),
+    const { dir: connDir, file: connFile } = await writeConnectionFile(
+      "kit-relay-",
+      ports,
+      this.#conn.key,
     );
     const inner = new Inner(spawnDenoKernel(connFile, this.#cwd), connDir, ports);
     this.#inner = inner;

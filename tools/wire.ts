@@ -74,6 +74,45 @@ export async function withTimeout<T, U>(
   }
 }
 
+/**
+ * Writes a Jupyter connection file for Deno's kernel on 127.0.0.1 with the given ports
+ * (shell, iopub, stdin, control, hb) and HMAC key, in a new temporary folder named `prefix…`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { writeConnectionFile } from "../tools/wire.ts";
+ * const { dir, file } = await writeConnectionFile("kit-doc-", [1, 2, 3, 4, 5], "k");
+ * assert.equal(JSON.parse(await Deno.readTextFile(file)).iopub_port, 2);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeConnectionFile(
+  prefix: string,
+  ports: readonly number[],
+  key: string,
+): Promise<{ dir: string; file: string }> {
+  const [shell, iopub, stdin, control, hb] = ports;
+  const dir = await Deno.makeTempDir({ prefix });
+  const file = `${dir}/connection.json`;
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      ip: "127.0.0.1",
+      transport: "tcp",
+      shell_port: shell,
+      iopub_port: iopub,
+      stdin_port: stdin,
+      control_port: control,
+      hb_port: hb,
+      signature_scheme: "hmac-sha256",
+      key,
+      kernel_name: "deno",
+    }),
+  );
+  return { dir, file };
+}
+
 /** Free loopback TCP ports: bind port 0, read the port, close (all held until all are read). */
 export function freePorts(n: number, hostname = "127.0.0.1"): number[] {
   const listeners = Array.from({ length: n }, () => Deno.listen({ hostname, port: 0 }));
