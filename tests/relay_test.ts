@@ -6,9 +6,9 @@
 // Without nbclient the test is skipped with a warning, except under CI=true, where .ci/run
 // installs it and a missing nbclient fails the test.
 import assert from "node:assert/strict";
-import { processRunning } from "./_util.ts";
+import { childrenOf, processRunning } from "./_util.ts";
 import { installKernel } from "../tools/kernelspec.ts";
-import { freePorts } from "../tools/wire.ts";
+import { freePorts, writeConnectionFile } from "../tools/wire.ts";
 
 const fixtures = new URL("./fixtures/", import.meta.url).pathname;
 
@@ -177,40 +177,14 @@ Deno.test({
   },
 });
 
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) {
-        out.push(Number(e.name));
-      }
-    } catch { /* gone */ }
-  }
-  return out;
-}
-
 Deno.test({
   name: "relay: when the process that started it dies (SIGKILL), the relay and Deno's kernel end",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "kit-relay-test-" });
-    const [shell, iopub, stdin, control, hb] = freePorts(5);
-    const conn = `${dir}/connection.json`;
-    await Deno.writeTextFile(
-      conn,
-      JSON.stringify({
-        ip: "127.0.0.1",
-        transport: "tcp",
-        shell_port: shell,
-        iopub_port: iopub,
-        stdin_port: stdin,
-        control_port: control,
-        hb_port: hb,
-        signature_scheme: "hmac-sha256",
-        key: "test-key",
-      }),
+    const { dir, file: conn } = await writeConnectionFile(
+      "kit-relay-test-",
+      freePorts(5),
+      "test-key",
     );
     const relay = new URL("../tools/relay.ts", import.meta.url).pathname;
     // A stand-in for Jupyter: `; true` keeps sh from exec-ing, so sh is the relay's parent.

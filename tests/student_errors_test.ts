@@ -3,7 +3,7 @@
 // cell whose output does not end; the runner's --timeout and --out checks; the kernelspec
 // install. (The same cases through Jupyter: tests/relay_test.ts.)
 import assert from "node:assert/strict";
-import { processRunning } from "./_util.ts";
+import { childrenOf, processRunning } from "./_util.ts";
 import { runNotebooks, stripAnsi } from "../tools/run.ts";
 import { inNpxCache, installKernel, jupyterDataDir, uninstallKernel } from "../tools/kernelspec.ts";
 
@@ -126,20 +126,6 @@ Deno.test("kernelspec: JUPYTER_DATA_DIR, idempotent install, Deno copied out of 
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) {
-        out.push(Number(e.name));
-      }
-    } catch { /* gone */ }
-  }
-  return out;
-}
 
 Deno.test({
   name: "runner: when its launcher dies (npx's sh -c), the runner and its kernel stop",
