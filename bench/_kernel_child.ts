@@ -4,7 +4,7 @@
  * answers one line `{ "ms": ... }` (its own timing of the work) or `{ "error": ... }`.
  *
  * Why: shutting a kernel down crashes the process now and then (Deno 2.9.6): SIGSEGV in the
- * zeromq addon's poll callback (`zmq::Poller<...>::Callback`) behind tools/kernel.ts, mostly when
+ * zeromq addon's poll callback (`zmq::Poller<...>::Callback`) behind tools/jupyter/kernel.ts, mostly when
  * the shutdown comes right after start-up (15 start + shutdown cycles: 2 runs in 10 crashed; with
  * one cell run in between: none in 10), and also with two kernels alive at once. Inside
  * `deno bench` that would take every other bench file down with it; here it fails one bench.
@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Kernel } from "../tools/kernel.ts";
+import type { Kernel } from "../tools/jupyter/kernel.ts";
 
 /** A request to the child. */
 export type Request =
@@ -102,7 +102,7 @@ export class KernelChild {
 }
 
 if (import.meta.main) {
-  const { Kernel } = await import("../tools/kernel.ts");
+  const { Kernel } = await import("../tools/jupyter/kernel.ts");
   const { formatFailure, runNotebooks } = await import("../tools/run.ts");
   const { buildHandouts } = await import("../tools/handouts.ts");
   let kernel: Kernel | undefined;

@@ -7,8 +7,8 @@
  * Run: `deno bench -A bench/grade_bench.ts`; `BENCH_SMOKE=1` grades 4 submissions.
  */
 import { gradeAll } from "../tools/grade/grade.ts";
-import { studentNotebook } from "../tools/grade/exercises.ts";
-import type { Notebook } from "../tools/notebook.ts";
+import { studentNotebook } from "../tools/notebook/exercises.ts";
+import type { Notebook } from "../tools/notebook/io.ts";
 import { bench, SMOKE } from "./_stats.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");

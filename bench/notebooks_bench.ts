@@ -11,7 +11,7 @@
  *
  * Run: `deno bench -A bench/notebooks_bench.ts`.
  */
-import { projectNotebooks } from "../tools/notebook.ts";
+import { projectNotebooks } from "../tools/notebook/io.ts";
 import { KernelChild } from "./_kernel_child.ts";
 import { bench, SMOKE } from "./_stats.ts";
 

@@ -24,9 +24,9 @@
 import assert from "node:assert/strict";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { buildHandouts } from "../tools/handouts.ts";
-import { exportNotebooks } from "../tools/export.ts";
+import { exportNotebooks } from "../tools/export/mod.ts";
 import { launchChromium, writePdfs } from "../tools/export/pdf.ts";
-import type { Notebook, Output } from "../tools/notebook.ts";
+import type { Notebook, Output } from "../tools/notebook/io.ts";
 import { hostileNotebook } from "./hostile_notebook.ts";
 import * as plot from "@kit/plot.ts";
 

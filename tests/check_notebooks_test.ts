@@ -4,8 +4,8 @@ import {
   formatDiagnostic,
   notebookModule,
   parseDenoCheck,
-} from "../tools/check_notebooks.ts";
-import type { Notebook } from "../tools/notebook.ts";
+} from "../tools/notebook/check.ts";
+import type { Notebook } from "../tools/notebook/io.ts";
 
 const md = (id: string, source: string) => ({
   cell_type: "markdown" as const,

@@ -8,8 +8,8 @@ import {
   renderIndex,
   renderMarkdown,
   renderNotebook,
-} from "../tools/export.ts";
-import type { Notebook, Output } from "../tools/notebook.ts";
+} from "../tools/export/mod.ts";
+import type { Notebook, Output } from "../tools/notebook/io.ts";
 import * as plot from "@kit/plot.ts";
 
 const md = (source: string, extra: Record<string, unknown> = {}) => ({

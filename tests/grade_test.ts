@@ -8,8 +8,13 @@
  * graded in parallel in one run; the assertions share that run.
  */
 import assert from "node:assert";
-import { type CodeCell, type Notebook, projectNotebooks, sourceText } from "../tools/notebook.ts";
-import { importBindings, isGraded, studentNotebook } from "../tools/grade/exercises.ts";
+import {
+  type CodeCell,
+  type Notebook,
+  projectNotebooks,
+  sourceText,
+} from "../tools/notebook/io.ts";
+import { importBindings, isGraded, studentNotebook } from "../tools/notebook/exercises.ts";
 import { runSandboxed, type SandboxCell } from "../tools/grade/sandbox.ts";
 import { gradeAll } from "../tools/grade/grade.ts";
 import { mergeShards } from "../tools/grade/merge.ts";

@@ -4,7 +4,7 @@
  * benign content (math, a Plotly figure, tables, `<details>`) that must still render.
  * Each attack calls `alert(n)` or loads from `evil.example`, so a test can see it fire.
  */
-import type { Notebook, Output } from "../tools/notebook.ts";
+import type { Notebook, Output } from "../tools/notebook/io.ts";
 import * as plot from "@kit/plot.ts";
 
 const X = (n: number) => `<img src=x onerror=alert(${n})>`;

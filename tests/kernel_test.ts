@@ -2,10 +2,10 @@
 // zeromq sockets and the kernel's child process outlive single test steps by design, so the
 // resource and op sanitizers are off for these tests only.
 import assert from "node:assert/strict";
-import { Kernel } from "../tools/kernel.ts";
+import { Kernel } from "../tools/jupyter/kernel.ts";
 import { executeNotebook } from "../tools/run.ts";
-import { readNotebook } from "../tools/notebook.ts";
-import type { Output } from "../tools/notebook.ts";
+import { readNotebook } from "../tools/notebook/io.ts";
+import type { Output } from "../tools/notebook/io.ts";
 
 const zmq = { sanitizeResources: false, sanitizeOps: false };
 const fixtures = new URL("./fixtures/", import.meta.url).pathname;

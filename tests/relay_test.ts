@@ -1,4 +1,4 @@
-// The kit's kernel relay (tools/relay.ts) driven by a real Jupyter client: Debian's
+// The kit's kernel relay (tools/jupyter/relay.ts) driven by a real Jupyter client: Debian's
 // jupyter-nbconvert / python3-nbclient / jupyter_client. Expected outputs are written by hand in
 // the fixture (metadata.kit_expect of each cell), not taken from the kit's runner: the runner and
 // the relay share their repair code, and comparing them would hide a shared bug.
@@ -7,8 +7,8 @@
 // installs it and a missing nbclient fails the test.
 import assert from "node:assert/strict";
 import { childrenOf, processRunning } from "./_util.ts";
-import { installKernel } from "../tools/kernelspec.ts";
-import { freePorts, writeConnectionFile } from "../tools/wire.ts";
+import { installKernel } from "../tools/jupyter/kernelspec.ts";
+import { freePorts, writeConnectionFile } from "../tools/jupyter/wire.ts";
 
 const fixtures = new URL("./fixtures/", import.meta.url).pathname;
 
@@ -186,7 +186,7 @@ Deno.test({
       freePorts(5),
       "test-key",
     );
-    const relay = new URL("../tools/relay.ts", import.meta.url).pathname;
+    const relay = new URL("../tools/jupyter/relay.ts", import.meta.url).pathname;
     // A stand-in for Jupyter: `; true` keeps sh from exec-ing, so sh is the relay's parent.
     const sh = new Deno.Command("sh", {
       args: ["-c", `"$0" run -A "$1" "$2"; true`, Deno.execPath(), relay, conn],

@@ -1,8 +1,8 @@
-// The ordering repair (tools/repair.ts) on message sequences written by hand, modelled on what
+// The ordering repair (tools/jupyter/repair.ts) on message sequences written by hand, modelled on what
 // Deno 2.9.6's kernel was seen sending. No kernel: these run in milliseconds.
 import assert from "node:assert/strict";
-import { OrderRepair, type RepairEvent } from "../tools/repair.ts";
-import { type Header, type Message, newHeader } from "../tools/wire.ts";
+import { OrderRepair, type RepairEvent } from "../tools/jupyter/repair.ts";
+import { type Header, type Message, newHeader } from "../tools/jupyter/wire.ts";
 
 function msg(type: string, parent: string, content: Record<string, unknown> = {}): Message {
   return {

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { formatFailure, runNotebooks, stripAnsi } from "../tools/run.ts";
 import type { NotebookRun } from "../tools/run.ts";
-import { readNotebook, validateNotebook, writeNotebook } from "../tools/notebook.ts";
-import type { CodeCell, Notebook } from "../tools/notebook.ts";
+import { readNotebook, validateNotebook, writeNotebook } from "../tools/notebook/io.ts";
+import type { CodeCell, Notebook } from "../tools/notebook/io.ts";
 import { rng } from "@kit/random.ts";
 
 const zmq = { sanitizeResources: false, sanitizeOps: false };

@@ -5,7 +5,12 @@
 import assert from "node:assert/strict";
 import { childrenOf, processRunning } from "./_util.ts";
 import { runNotebooks, stripAnsi } from "../tools/run.ts";
-import { inNpxCache, installKernel, jupyterDataDir, uninstallKernel } from "../tools/kernelspec.ts";
+import {
+  inNpxCache,
+  installKernel,
+  jupyterDataDir,
+  uninstallKernel,
+} from "../tools/jupyter/kernelspec.ts";
 
 const zmq = { sanitizeResources: false, sanitizeOps: false };
 const fixtures = new URL("./fixtures/", import.meta.url).pathname;
@@ -114,7 +119,7 @@ Deno.test("kernelspec: JUPYTER_DATA_DIR, idempotent install, Deno copied out of 
     assert.equal(json.interrupt_mode, "message");
     assert.equal(json.language, "typescript");
     assert.ok(json.argv.includes("{connection_file}"));
-    assert.ok(json.argv.some((a: string) => a.endsWith("tools/relay.ts")));
+    assert.ok(json.argv.some((a: string) => a.endsWith("tools/jupyter/relay.ts")));
     assert.deepEqual([...Deno.readDirSync(spec)].map((e) => e.name).sort(), ["bin", "kernel.json"]);
     // A Deno outside the cache is used where it is.
     await installKernel({ dataDir, deno: "/usr/bin/deno-somewhere" });

@@ -1,6 +1,5 @@
 /**
- * HTML exporter entry point: the code lives in `tools/export/` (see `tools/export/mod.ts`);
- * this file keeps the import path and the command line.
+ * The HTML exporter's command line; the library is `tools/export/mod.ts`.
  *
  * CLI: `deno run -A tools/export.ts [executed.ipynb ...] [--out DIR] [--pdf]`.
  *
@@ -8,7 +7,5 @@
  */
 import { runMain } from "./cli.ts";
 import { exportMain } from "./export/cli.ts";
-
-export * from "./export/mod.ts";
 
 if (import.meta.main) await runMain(exportMain);

@@ -29,10 +29,10 @@ import {
   type ExportSummary,
   listExecuted,
   withoutOutputs,
-} from "./export.ts";
+} from "./export/mod.ts";
 import { type PdfSummary, writePdfs } from "./export/pdf.ts";
-import { type Notebook, projectNotebooks, sourceText } from "./notebook.ts";
-import { studentNotebook } from "./grade/exercises.ts";
+import { type Notebook, projectNotebooks, sourceText } from "./notebook/io.ts";
+import { studentNotebook } from "./notebook/exercises.ts";
 import { positiveOption, runMain } from "./cli.ts";
 
 /** Options of {@link buildHandouts}. */

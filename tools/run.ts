@@ -20,8 +20,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Kernel } from "./kernel.ts";
-import type { ExecuteResult } from "./kernel.ts";
+import { Kernel } from "./jupyter/kernel.ts";
+import type { ExecuteResult } from "./jupyter/kernel.ts";
 import {
   type CodeCell,
   type Notebook,
@@ -30,9 +30,9 @@ import {
   readNotebook,
   sourceText,
   writeNotebook,
-} from "./notebook.ts";
+} from "./notebook/io.ts";
 import { positiveOption, runMain } from "./cli.ts";
-import { MAX_TIMER_MS } from "./wire.ts";
+import { MAX_TIMER_MS } from "./jupyter/wire.ts";
 
 /** Progress of one notebook, reported after start-up and after each code cell. */
 export interface Progress {

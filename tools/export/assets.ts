@@ -8,7 +8,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeFileAtomic } from "../notebook.ts";
+import { writeFileAtomic } from "../notebook/io.ts";
 
 const require = createRequire(import.meta.url);
 

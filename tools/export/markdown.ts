@@ -22,7 +22,7 @@ import json from "highlight.js/lib/languages/json";
 import bash from "highlight.js/lib/languages/bash";
 import python from "highlight.js/lib/languages/python";
 import plaintext from "highlight.js/lib/languages/plaintext";
-import type { MimeBundle } from "../notebook.ts";
+import type { MimeBundle } from "../notebook/io.ts";
 import {
   escapeHtml,
   imageDataUrl,

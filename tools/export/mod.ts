@@ -24,7 +24,7 @@ import {
   notebookJson,
   readNotebook,
   writeFileAtomic,
-} from "../notebook.ts";
+} from "../notebook/io.ts";
 import { writeAssets } from "./assets.ts";
 import { type IndexEntry, type PageLink, renderIndex, renderNotebook, titleOf } from "./page.ts";
 

@@ -12,7 +12,7 @@
  * @module
  */
 import { AnsiUp } from "ansi_up";
-import type { MimeBundle, Output } from "../notebook.ts";
+import type { MimeBundle, Output } from "../notebook/io.ts";
 import { highlight, MD, type RenderEnv, renderTex } from "./markdown.ts";
 import { escapeHtml, imageDataUrl, scriptJson, svgDataUrl } from "./sanitize.ts";
 

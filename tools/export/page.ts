@@ -13,7 +13,7 @@
  * @module
  */
 import type { Token } from "markdown-it";
-import { type Cell, type Notebook, sourceText } from "../notebook.ts";
+import { type Cell, type Notebook, sourceText } from "../notebook/io.ts";
 import { type Heading, highlight, MD, newEnv } from "./markdown.ts";
 import { type OutputState, renderOutputs } from "./outputs.ts";
 import { CSP, escapeHtml } from "./sanitize.ts";

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { escapeHtml, renderNotebook, writeAssets } from "../export.ts";
-import type { Cell, Notebook, Output } from "../notebook.ts";
-import { splitLines } from "../notebook.ts";
+import { escapeHtml, renderNotebook, writeAssets } from "../export/mod.ts";
+import type { Cell, Notebook, Output } from "../notebook/io.ts";
+import { splitLines } from "../notebook/io.ts";
 import type { NotebookGrade } from "./grader.ts";
 
 /**

@@ -17,7 +17,7 @@
  */
 import { parseArgs } from "node:util";
 import { positiveOption, runMain } from "../cli.ts";
-import { type Notebook, writeFileAtomic } from "../notebook.ts";
+import { type Notebook, writeFileAtomic } from "../notebook/io.ts";
 import { gradeSubmission, type Instructor, loadInstructors, type NotebookGrade } from "./grader.ts";
 import { type ResultRecord, writeReports } from "./report.ts";
 import {

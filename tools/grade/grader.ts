@@ -9,7 +9,13 @@
  *
  * @module
  */
-import { type Cell, type Notebook, NotebookError, parseNotebook, sourceText } from "../notebook.ts";
+import {
+  type Cell,
+  type Notebook,
+  NotebookError,
+  parseNotebook,
+  sourceText,
+} from "../notebook/io.ts";
 import {
   type CheckCell,
   checkCells,
@@ -18,7 +24,7 @@ import {
   type ImportBinding,
   importBindings,
   isGraded,
-} from "./exercises.ts";
+} from "../notebook/exercises.ts";
 import { type CellResult, runSandboxed, type SandboxCell } from "./sandbox.ts";
 
 /** An instructor notebook ready for grading. */

@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { writeFileAtomic } from "../notebook.ts";
+import { writeFileAtomic } from "../notebook/io.ts";
 import type { CheckRow } from "./grader.ts";
+import { toCsv } from "./csv.ts";
 
 /** What `results.json` keeps of one graded submission. */
 export interface ResultRecord {
@@ -24,12 +25,9 @@ export function sortRecords(records: ResultRecord[]): ResultRecord[] {
   return records.sort((a, b) => cmp(a.student, b.student) || cmp(a.notebook, b.notebook));
 }
 
-function csvField(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /**
- * `grades.csv`: `student,notebook,check,points,max`, one row per check.
+ * `grades.csv`: `student,notebook,check,points,max`, one row per check (through
+ * {@link toCsv}: quoted, formulas neutralised).
  *
  * @example
  * ```ts
@@ -41,16 +39,10 @@ function csvField(s: string): string {
  * ```
  */
 export function gradesCsv(records: readonly ResultRecord[]): string {
-  const lines = ["student,notebook,check,points,max"];
-  for (const r of records) {
-    for (const row of r.rows) {
-      lines.push(
-        [r.student, r.notebook, row.check, String(row.points), String(row.max)].map(csvField)
-          .join(","),
-      );
-    }
-  }
-  return lines.join("\n") + "\n";
+  const rows = records.flatMap((r) =>
+    r.rows.map((row) => [r.student, r.notebook, row.check, row.points, row.max])
+  );
+  return toCsv(["student", "notebook", "check", "points", "max"], rows);
 }
 
 /** One line per submission: points, maximum and what went wrong; then per-student totals. */

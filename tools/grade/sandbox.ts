@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { ImportBinding } from "./exercises.ts";
+import type { ImportBinding } from "../notebook/exercises.ts";
 
 /** One cell to run. */
 export interface SandboxCell {

@@ -9,8 +9,8 @@
  */
 import { parseArgs } from "node:util";
 import { runMain } from "../cli.ts";
-import { projectNotebooks, readNotebook, writeNotebook } from "../notebook.ts";
-import { studentNotebook } from "./exercises.ts";
+import { projectNotebooks, readNotebook, writeNotebook } from "../notebook/io.ts";
+import { studentNotebook } from "../notebook/exercises.ts";
 
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Cell, type CodeCell, type Notebook, sourceText, splitLines } from "../notebook.ts";
+import { type Cell, type CodeCell, type Notebook, sourceText, splitLines } from "./io.ts";
 
 /** `metadata.kit.grade` of a check cell. */
 export interface GradeMeta {
@@ -40,7 +40,7 @@ export class ExerciseFormatError extends Error {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { gradeMeta } from "../../tools/grade/exercises.ts";
+ * import { gradeMeta } from "./exercises.ts";
  * const cell = { cell_type: "code" as const, metadata: { kit: { grade: { id: "01-ex1", points: 4, hidden: true } } },
  *   source: "", outputs: [], execution_count: null };
  * assert.deepStrictEqual(gradeMeta(cell, "cell 3"), { id: "01-ex1", points: 4, hidden: true });
@@ -108,7 +108,7 @@ function exerciseNumber(nb: Notebook, index: number): string {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { stripSolutions } from "../../tools/grade/exercises.ts";
+ * import { stripSolutions } from "./exercises.ts";
  * const src = "function f() {\n  // BEGIN SOLUTION\n  return 1;\n  // END SOLUTION\n}\n";
  * assert.strictEqual(stripSolutions(src, "2", "cell 5"),
  *   'function f() {\n  throw new Error("Exercise 2: your code here");\n}\n');
@@ -162,7 +162,7 @@ export function hasSolution(cell: Cell): boolean {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { studentNotebook } from "../../tools/grade/exercises.ts";
+ * import { studentNotebook } from "./exercises.ts";
  * const code = (id: string, source: string, metadata = {}) =>
  *   ({ cell_type: "code" as const, id, metadata, source, outputs: [], execution_count: 1 });
  * const nb = {
@@ -229,7 +229,7 @@ export interface ImportBinding {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { importBindings } from "../../tools/grade/exercises.ts";
+ * import { importBindings } from "./exercises.ts";
  * const b = importBindings(['import assert from "node:assert";\nimport { a, b as c, type T } from "@kit/mod.ts";']);
  * assert.deepStrictEqual(b.map((x) => `${x.local}=${x.spec}#${x.name}`),
  *   ["assert=node:assert#default", "a=@kit/mod.ts#a", "c=@kit/mod.ts#b"]);

@@ -1,13 +1,13 @@
 /**
  * A Jupyter client for the Deno kernel (`deno jupyter --kernel`), speaking the Jupyter
- * messaging protocol 5.3 over ZeroMQ (the kit's own ZMTP sockets, `tools/zmtp.ts`). The notebook runner (`tools/run.ts`) runs
+ * messaging protocol 5.3 over ZeroMQ (the kit's own ZMTP sockets, `tools/jupyter/zmtp.ts`). The notebook runner (`tools/run.ts`) runs
  * cells through it.
  *
  * Facts this client is built around (observed with Deno 2.9.6):
  * - the kernel answers `kernel_info_request` only ~0.5 s after start, so it is resent until
  *   a reply arrives (as jupyter_client does);
  * - the kernel labels printed lines and late `execute_result`s wrongly: the order is repaired
- *   by `tools/repair.ts`, the same code the kernel relay for Jupyter uses (`tools/relay.ts`).
+ *   by `tools/jupyter/repair.ts`, the same code the kernel relay for Jupyter uses (`tools/jupyter/relay.ts`).
  *   {@link Kernel.execute} returns when the repair says the cell is complete (after its
  *   end-of-cell marker cell); an output whose cell cannot be determined, or a marker that does
  *   not arrive in time, makes the cell "lost" instead of "ok";
@@ -20,7 +20,7 @@
  * @module
  */
 import { ZSocket } from "./zmtp.ts";
-import type { ErrorOutput, Output } from "./notebook.ts";
+import type { ErrorOutput, Output } from "../notebook/io.ts";
 import {
   freePorts,
   type Header,
@@ -199,7 +199,7 @@ function removeHandlers(): void {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { Kernel } from "../tools/kernel.ts";
+ * import { Kernel } from "./kernel.ts";
  * const kernel = await Kernel.start();
  * try {
  *   const r = await kernel.execute("6 * 7");
@@ -259,13 +259,13 @@ export class Kernel {
   /**
    * Starts `deno jupyter --kernel` on free loopback ports with a random key, waits until
    * it answers a `kernel_info_request` and IOPub delivers, and runs the kit's setup code
-   * (error reporting for timers and rejections, see `tools/repair.ts`). Throws with the
+   * (error reporting for timers and rejections, see `tools/jupyter/repair.ts`). Throws with the
    * kernel's stderr if it exits or does not answer within `timeoutMs`.
    *
    * @example
    * ```ts
    * import assert from "node:assert";
-   * import { Kernel } from "../tools/kernel.ts";
+   * import { Kernel } from "./kernel.ts";
    * const k = await Kernel.start({ cwd: ".", timeoutMs: 30_000 });
    * assert.ok(k.startupMs > 0);
    * await k.shutdown();
@@ -570,7 +570,7 @@ export class Kernel {
   }
 
   /**
-   * Runs one cell and waits until all of its output has arrived (see `tools/repair.ts`).
+   * Runs one cell and waits until all of its output has arrived (see `tools/jupyter/repair.ts`).
    * Never throws for cell problems: the status says "ok", "error", "timeout" (interrupted,
    * then killed after `graceMs` if still busy), "died" (the kernel process exited) or "lost"
    * (its end-of-cell marker did not arrive within `markerTimeoutMs`, or an output of unknown
@@ -579,7 +579,7 @@ export class Kernel {
    * @example
    * ```ts
    * import assert from "node:assert";
-   * import { Kernel } from "../tools/kernel.ts";
+   * import { Kernel } from "./kernel.ts";
    * const k = await Kernel.start();
    * try {
    *   const r = await k.execute("throw new RangeError('no')", { timeoutMs: 10_000 });
@@ -757,7 +757,7 @@ export class Kernel {
    * @example
    * ```ts
    * import assert from "node:assert";
-   * import { Kernel } from "../tools/kernel.ts";
+   * import { Kernel } from "./kernel.ts";
    * const k = await Kernel.start();
    * const r = await k.execute("console.log(1); 2 + 2");
    * await k.settle();
@@ -815,7 +815,7 @@ export class Kernel {
    * @example
    * ```ts
    * import assert from "node:assert";
-   * import { Kernel } from "../tools/kernel.ts";
+   * import { Kernel } from "./kernel.ts";
    * const k = await Kernel.start();
    * await k.shutdown();
    * assert.ok(!k.alive);

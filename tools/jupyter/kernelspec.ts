@@ -1,7 +1,7 @@
 /**
  * `deno task kernel:install` / `deno task kernel:uninstall`: registers (or removes) the kit's
  * Jupyter kernel, "Deno (course kit)" (kernel name {@link KERNEL_NAME}), which starts the kit's
- * kernel relay (`tools/relay.ts`) in front of Deno's own kernel.
+ * kernel relay (`tools/jupyter/relay.ts`) in front of Deno's own kernel.
  *
  * Where: `$JUPYTER_DATA_DIR/kernels/deno-kit` when `JUPYTER_DATA_DIR` is set, otherwise
  * Jupyter's user data folder (Linux `$XDG_DATA_HOME/jupyter` or `~/.local/share/jupyter`, macOS
@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runMain } from "./cli.ts";
+import { runMain } from "../cli.ts";
 
 /** The kernel name the kit's notebooks use in `metadata.kernelspec.name`. */
 export const KERNEL_NAME = "deno-kit";
@@ -48,7 +48,7 @@ export interface InstallOptions {
   kitRoot?: string;
 }
 
-const kitRootDefault = () => dirname(dirname(fileURLToPath(import.meta.url)));
+const kitRootDefault = () => dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 
 /** True when `path` is inside npm's npx cache (which `npm cache clean` may remove). */
 export function inNpxCache(path: string): boolean {
@@ -73,7 +73,7 @@ async function writeAtomic(path: string, data: string | Uint8Array, mode?: numbe
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { installKernel, uninstallKernel } from "../tools/kernelspec.ts";
+ * import { installKernel, uninstallKernel } from "./kernelspec.ts";
  * const dataDir = await Deno.makeTempDir();
  * const dir = await installKernel({ dataDir });
  * const spec = JSON.parse(await Deno.readTextFile(`${dir}/kernel.json`));
@@ -115,14 +115,14 @@ export async function installKernel(opts: InstallOptions = {}): Promise<string> 
       "--quiet",
       "--config",
       join(root, "deno.json"),
-      join(root, "tools", "relay.ts"),
+      join(root, "tools", "jupyter", "relay.ts"),
       "{connection_file}",
     ],
     display_name: DISPLAY_NAME,
     language: "typescript",
     // Deno's kernel dies of SIGINT; the relay handles an interrupt_request instead.
     interrupt_mode: "message",
-    metadata: { kit: { relay: join(root, "tools", "relay.ts"), deno } },
+    metadata: { kit: { relay: join(root, "tools", "jupyter", "relay.ts"), deno } },
   };
   await writeAtomic(join(specDir, "kernel.json"), JSON.stringify(spec, null, 2) + "\n");
   return specDir;

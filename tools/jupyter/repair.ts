@@ -1,6 +1,6 @@
 /**
  * The kit's repair of the Deno kernel's message order: one implementation, used by the notebook
- * runner's client (`tools/kernel.ts`) and by the kernel relay Jupyter starts (`tools/relay.ts`).
+ * runner's client (`tools/jupyter/kernel.ts`) and by the kernel relay Jupyter starts (`tools/jupyter/relay.ts`).
  *
  * What Deno 2.9.6's kernel gets wrong, and what {@link OrderRepair} does about it:
  * - printed lines (`console.log`, `console.error`) travel through a queue inside the kernel and
@@ -124,8 +124,8 @@ export function helperContent(code: string): Record<string, unknown> {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { OrderRepair, type RepairEvent } from "../tools/repair.ts";
- * import { newHeader, type Message } from "../tools/wire.ts";
+ * import { OrderRepair, type RepairEvent } from "./repair.ts";
+ * import { newHeader, type Message } from "./wire.ts";
  * const events: RepairEvent<string>[] = [];
  * const repair = new OrderRepair<string>((e) => events.push(e), "s");
  * const a = newHeader("execute_request", "s");
@@ -341,7 +341,7 @@ export class OrderRepair<C> {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { syntaxError } from "../tools/repair.ts";
+ * import { syntaxError } from "./repair.ts";
  * const e = await syntaxError("const a = 1;\nlet x = ;");
  * assert.equal(e?.ename, "SyntaxError");
  * assert.match(e!.evalue, /Expression expected \(line 2, column 9\)/);

@@ -1,6 +1,6 @@
 /**
  * Jupyter messaging wire format (protocol 5.3) shared by the kit's kernel client
- * (`tools/kernel.ts`) and its kernel relay (`tools/relay.ts`): HMAC-SHA256 signing, framing
+ * (`tools/jupyter/kernel.ts`) and its kernel relay (`tools/jupyter/relay.ts`): HMAC-SHA256 signing, framing
  * (`[identities..., "<IDS|MSG>", signature, header, parent_header, metadata, content,
  * buffers...]`), a timeout helper, and free loopback ports.
  *
@@ -53,7 +53,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { withTimeout } from "../tools/wire.ts";
+ * import { withTimeout } from "./wire.ts";
  * assert.equal(await withTimeout(Promise.resolve(1), 1000, "late"), 1);
  * assert.equal(await withTimeout(new Promise(() => {}), 10, "late"), "late");
  * ```
@@ -81,7 +81,7 @@ export async function withTimeout<T, U>(
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { writeConnectionFile } from "../tools/wire.ts";
+ * import { writeConnectionFile } from "./wire.ts";
  * const { dir, file } = await writeConnectionFile("kit-doc-", [1, 2, 3, 4, 5], "k");
  * assert.equal(JSON.parse(await Deno.readTextFile(file)).iopub_port, 2);
  * await Deno.remove(dir, { recursive: true });

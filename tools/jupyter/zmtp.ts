@@ -180,7 +180,7 @@ class Peer {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { ZSocket } from "../tools/zmtp.ts";
+ * import { ZSocket } from "./zmtp.ts";
  * const router = new ZSocket("ROUTER");
  * const port = await router.bind("127.0.0.1", 0);
  * const dealer = new ZSocket("DEALER", { identity: "me" });

@@ -1,12 +1,12 @@
 /**
  * The kit's kernel relay: what Jupyter (JupyterLab, VS Code, the classic Notebook, nbconvert)
  * starts for the "Deno (course kit)" kernel (`deno task kernel:install`, see
- * `tools/kernelspec.ts`).
+ * `tools/jupyter/kernelspec.ts`).
  *
- * `deno run -A tools/relay.ts CONNECTION_FILE` binds the five channels of the connection file,
+ * `deno run -A tools/jupyter/relay.ts CONNECTION_FILE` binds the five channels of the connection file,
  * starts Deno's own kernel (`deno jupyter --kernel`) on private loopback ports with the same key,
  * and relays every channel. On the way it repairs the Deno kernel's message order with the code
- * the notebook runner uses (`tools/repair.ts`): a cell's `status: idle` and `execute_reply` are
+ * the notebook runner uses (`tools/jupyter/repair.ts`): a cell's `status: idle` and `execute_reply` are
  * held back until all of its output has been forwarded, printed lines go to the cell that was
  * running when they were printed, the kit's helper cells never show, a syntax error gets its
  * message and position, and throws in timers and unhandled rejections become error outputs.
@@ -148,9 +148,9 @@ class Inner {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { Relay } from "../tools/relay.ts";
- * import { freePorts, newHeader, Signer } from "../tools/wire.ts";
- * import { ZSocket } from "../tools/zmtp.ts";
+ * import { Relay } from "./relay.ts";
+ * import { freePorts, newHeader, Signer } from "./wire.ts";
+ * import { ZSocket } from "./zmtp.ts";
  * const [shell_port, iopub_port, stdin_port, control_port, hb_port] = freePorts(5);
  * const relay = await Relay.start({
  *   ip: "127.0.0.1", transport: "tcp", key: "secret",
@@ -812,7 +812,7 @@ async function main(args: string[]): Promise<number> {
   const file = args[0];
   if (!file || file === "--help" || file === "-h") {
     console.error(
-      "usage: deno run -A tools/relay.ts CONNECTION_FILE\n" +
+      "usage: deno run -A tools/jupyter/relay.ts CONNECTION_FILE\n" +
         "The kit's kernel relay; Jupyter starts it (install with `deno task kernel:install`).",
     );
     return file ? 0 : 2;

@@ -91,7 +91,7 @@ export class NotebookError extends Error {
    * @example
    * ```ts
    * import assert from "node:assert";
-   * import { NotebookError } from "../tools/notebook.ts";
+   * import { NotebookError } from "./io.ts";
    * const e = new NotebookError("a.ipynb", "a.ipynb: not JSON");
    * assert.ok(e.file === "a.ipynb");
    * ```
@@ -109,7 +109,7 @@ export class NotebookError extends Error {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { sourceText } from "../tools/notebook.ts";
+ * import { sourceText } from "./io.ts";
  * assert.ok(sourceText(["a\n", "b"]) === "a\nb");
  * assert.ok(sourceText("x") === "x");
  * ```
@@ -124,7 +124,7 @@ export function sourceText(source: MultilineString): string {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { splitLines } from "../tools/notebook.ts";
+ * import { splitLines } from "./io.ts";
  * assert.ok(JSON.stringify(splitLines("a\nb")) === '["a\\n","b"]');
  * assert.ok(splitLines("").length === 0);
  * ```
@@ -206,7 +206,7 @@ function preciseErrors(nb: unknown, all: AjvError[], outputsOnly = false): AjvEr
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { validateNotebook } from "../tools/notebook.ts";
+ * import { validateNotebook } from "./io.ts";
  * const nb = {
  *   nbformat: 4, nbformat_minor: 5, cells: [],
  *   metadata: {
@@ -248,7 +248,7 @@ export function validateNotebook(nb: unknown, fileLabel: string): asserts nb is 
   const meta = (nb as Notebook).metadata;
   const kernel = meta.kernelspec?.name;
   const language = meta.language_info?.name;
-  // "deno-kit": the kit's kernel relay (tools/kernelspec.ts); "deno": Deno's own kernel.
+  // "deno-kit": the kit's kernel relay (tools/jupyter/kernelspec.ts); "deno": Deno's own kernel.
   if ((kernel !== "deno" && kernel !== "deno-kit") || language !== "typescript") {
     throw new NotebookError(
       fileLabel,
@@ -266,7 +266,7 @@ export function validateNotebook(nb: unknown, fileLabel: string): asserts nb is 
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { parseNotebook } from "../tools/notebook.ts";
+ * import { parseNotebook } from "./io.ts";
  * let msg = "";
  * try { parseNotebook("{ nope", "x.ipynb"); } catch (e) { msg = (e as Error).message; }
  * assert.ok(msg.startsWith("x.ipynb: not JSON"));
@@ -292,7 +292,7 @@ export function parseNotebook(text: string, fileLabel: string): Notebook {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { readNotebook, writeNotebook } from "../tools/notebook.ts";
+ * import { readNotebook, writeNotebook } from "./io.ts";
  * const dir = await Deno.makeTempDir();
  * await writeNotebook(`${dir}/a.ipynb`, {
  *   nbformat: 4, nbformat_minor: 5, cells: [],
@@ -322,7 +322,7 @@ export async function readNotebook(path: string): Promise<Notebook> {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { notebookJson } from "../tools/notebook.ts";
+ * import { notebookJson } from "./io.ts";
  * assert.ok(notebookJson({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] }).endsWith("}\n"));
  * ```
  */
@@ -337,7 +337,7 @@ export function notebookJson(nb: Notebook): string {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { writeNotebook } from "../tools/notebook.ts";
+ * import { writeNotebook } from "./io.ts";
  * const dir = await Deno.makeTempDir();
  * await writeNotebook(`${dir}/sub/b.ipynb`, {
  *   nbformat: 4, nbformat_minor: 5, cells: [],
@@ -362,7 +362,7 @@ export async function writeNotebook(path: string, nb: Notebook): Promise<void> {
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { writeFileAtomic } from "../tools/notebook.ts";
+ * import { writeFileAtomic } from "./io.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/x.txt`, "hi");
  * assert.ok(await Deno.readTextFile(`${dir}/x.txt`) === "hi");
@@ -403,7 +403,7 @@ let tmpCleanup = false;
 
 /** The project's `notebooks/*.ipynb`, sorted, relative to the cwd when inside it; [] without the folder. */
 export async function projectNotebooks(): Promise<string[]> {
-  const dir = new URL("../notebooks/", import.meta.url).pathname;
+  const dir = new URL("../../notebooks/", import.meta.url).pathname;
   const out: string[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {
