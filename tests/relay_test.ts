@@ -154,18 +154,13 @@ Deno.test({
           stripAnsi(steps.marker.broken),
           /"broken"\[kit\] this cell's output did not end/,
         );
-        assert.ok(steps.marker.seconds < 10, `released after ${steps.marker.seconds} s`);
         // A restart from the frontend ends the old relay and its kernels.
         assert.equal(steps.restart.status, "ok");
         assert.equal(steps.restart.old_relay_alive, false);
         assert.equal(steps.restart.old_inner_alive, false);
         assert.equal(steps.restart.first_inner_alive, false);
-        // SIGKILL of the relay: Deno's kernel exits by itself within seconds.
+        // SIGKILL of the relay: its watchdog ends Deno's kernel (relay_session.py waits for it).
         assert.equal(steps.sigkill.inner_alive, false);
-        assert.ok(
-          steps.sigkill.seconds < 5,
-          `kernel outlived its relay ${steps.sigkill.seconds} s`,
-        );
         for (const pid of [steps.start.relay, steps.restart.relay, steps.sigkill.inner]) {
           assert.equal(processRunning(pid), false, `process ${pid} left behind`);
         }
@@ -177,48 +172,62 @@ Deno.test({
   },
 });
 
+/**
+ * Starts the relay as Jupyter would, under `sh` (a stand-in for Jupyter: `; true` keeps sh from
+ * exec-ing, so sh is the relay's parent), kills `victim(sh, jupyter)` by SIGKILL, and checks that
+ * the relay and Deno's kernel end. `env` reaches the relay.
+ */
+async function relayEndsWhenStarterDies(
+  env: Record<string, string>,
+  victim: "sh" | "jupyter",
+): Promise<void> {
+  const { dir, file: conn } = await writeConnectionFile("kit-relay-test-", freePorts(5), "k");
+  const relay = new URL("../tools/jupyter/relay.ts", import.meta.url).pathname;
+  // A process standing for Jupyter when JPY_PARENT_PID names one other than the parent.
+  const jupyter = new Deno.Command("sleep", { args: ["600"] }).spawn();
+  const sh = new Deno.Command("sh", {
+    args: ["-c", `"$0" run -A "$1" "$2"; true`, Deno.execPath(), relay, conn],
+    env: { ...env, JPY_PARENT_PID: victim === "jupyter" ? String(jupyter.pid) : "" },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let relayPid = 0;
+  let inner: number[] = [];
+  try {
+    // Events with a generous cap: the relay and Deno's kernel appear, then end.
+    for (let i = 0; i < 600 && inner.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      relayPid = childrenOf(sh.pid)[0] ?? 0;
+      inner = relayPid ? childrenOf(relayPid) : [];
+    }
+    assert.ok(relayPid && inner.length >= 2, "the relay started Deno's kernel and its watchdog");
+    (victim === "sh" ? sh : jupyter).kill("SIGKILL");
+    await (victim === "sh" ? sh : jupyter).status;
+    for (let i = 0; i < 600 && [relayPid, ...inner].some(processRunning); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(processRunning(relayPid), false, "the relay ended");
+    for (const p of inner) assert.equal(processRunning(p), false, `process ${p} ended`);
+  } finally {
+    for (const p of [sh.pid, jupyter.pid, relayPid, ...inner]) {
+      try {
+        if (p && processRunning(p)) Deno.kill(p, "SIGKILL");
+      } catch { /* ended */ }
+    }
+    await sh.status;
+    await jupyter.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name: "relay: when the process that started it dies (SIGKILL), the relay and Deno's kernel end",
-  ignore: Deno.build.os !== "linux",
-  async fn() {
-    const { dir, file: conn } = await writeConnectionFile(
-      "kit-relay-test-",
-      freePorts(5),
-      "test-key",
-    );
-    const relay = new URL("../tools/jupyter/relay.ts", import.meta.url).pathname;
-    // A stand-in for Jupyter: `; true` keeps sh from exec-ing, so sh is the relay's parent.
-    const sh = new Deno.Command("sh", {
-      args: ["-c", `"$0" run -A "$1" "$2"; true`, Deno.execPath(), relay, conn],
-      env: { JPY_PARENT_PID: "" },
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    let relayPid = 0;
-    let inner: number[] = [];
-    try {
-      for (let i = 0; i < 200 && inner.length < 2; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        relayPid = childrenOf(sh.pid)[0] ?? 0;
-        inner = relayPid ? childrenOf(relayPid) : [];
-      }
-      assert.ok(relayPid && inner.length >= 2, "the relay started Deno's kernel and its watchdog");
-      sh.kill("SIGKILL");
-      await sh.status;
-      const t0 = performance.now();
-      while ([relayPid, ...inner].some(processRunning) && performance.now() - t0 < 8_000) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(processRunning(relayPid), false, "the relay ended");
-      for (const p of inner) assert.equal(processRunning(p), false, `process ${p} ended`);
-    } finally {
-      for (const p of [sh.pid, relayPid, ...inner]) {
-        try {
-          if (p && processRunning(p)) Deno.kill(p, "SIGKILL");
-        } catch { /* ended */ }
-      }
-      await sh.status;
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+  ignore: Deno.build.os === "windows",
+  fn: () => relayEndsWhenStarterDies({}, "sh"),
+});
+
+Deno.test({
+  name: "relay: without /proc (as on macOS), the death of JPY_PARENT_PID still ends the relay",
+  ignore: Deno.build.os === "windows",
+  fn: () => relayEndsWhenStarterDies({ KIT_PROC_DIR: "/nonexistent/proc" }, "jupyter"),
 });

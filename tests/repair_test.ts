@@ -1,5 +1,5 @@
-// The ordering repair (tools/jupyter/repair.ts) on message sequences written by hand, modelled on what
-// Deno 2.9.6's kernel was seen sending. No kernel: these run in milliseconds.
+// The ordering repair (tools/jupyter/repair.ts) on message sequences written by hand, modelled on
+// what Deno 2.9.6's kernel was seen sending. No kernel: these run in milliseconds.
 import assert from "node:assert/strict";
 import { OrderRepair, type RepairEvent } from "../tools/jupyter/repair.ts";
 import { type Header, type Message, newHeader } from "../tools/jupyter/wire.ts";
@@ -101,15 +101,18 @@ Deno.test("repair: an execute_result after the cell's idle still lands before co
   assert.equal(late.length, 0);
 });
 
-Deno.test("repair: the marker cell's own traffic never shows; helper requests are swallowed", () => {
+Deno.test("repair: the marker cell's own traffic never shows; it prints with the saved log", () => {
   const s = setup();
-  s.repair.helper("setup-1");
-  s.repair.onIopub(msg("status", "setup-1", { execution_state: "busy" }));
-  s.repair.onIopub(msg("execute_result", "setup-1", { data: { "text/plain": "undefined" } }));
-  s.repair.onShell(msg("execute_reply", "setup-1", { status: "ok" }));
-  s.repair.onIopub(msg("execute_result", "setup-1", { data: {} })); // even after its reply
   s.start("A");
   const m = s.finish("A");
+  const marker = s.events.find((e) => e.type === "marker");
+  assert.ok(marker?.type === "marker");
+  assert.ok(
+    String(marker.content.code).startsWith(
+      `(globalThis[Symbol.for(${JSON.stringify(s.repair.logKey)})] ?? console.log)(`,
+    ),
+  );
+  assert.equal(marker.content.store_history, false, "a marker does not move In [n]");
   s.repair.onIopub(msg("status", m.id, { execution_state: "busy" }));
   s.repair.onIopub(msg("execute_input", m.id, { code: "console.log(...)" }));
   s.repair.onShell(msg("execute_reply", m.id, { status: "ok" }));

@@ -1,14 +1,15 @@
 /**
  * The kit's repair of the Deno kernel's message order: one implementation, used by the notebook
- * runner's client (`tools/jupyter/kernel.ts`) and by the kernel relay Jupyter starts (`tools/jupyter/relay.ts`).
+ * runner's client (`kernel.ts`) and by the kernel relay Jupyter starts (`relay.ts`).
  *
  * What Deno 2.9.6's kernel gets wrong, and what {@link OrderRepair} does about it:
  * - printed lines (`console.log`, `console.error`) travel through a queue inside the kernel and
  *   are labelled with the request running when they leave it, not when they were printed: under
  *   load a cell's last lines arrive labelled as the next request. So stream text is routed by
  *   position, not by label. When the kernel has finished a cell (reply and `status: idle`), a
- *   marker cell that prints one unique line is run (with the `console.log` that {@link SETUP_CODE}
- *   saved, so a notebook that replaces `console.log` does not break it); stdout and stderr
+ *   marker cell that prints one unique line is run (with the `console.log` that the setup cell,
+ *   `setup.ts`, saved under {@link OrderRepair.logKey}, so a notebook that replaces
+ *   `console.log` does not break it); stdout and stderr
  *   share the queue, so everything before the marker line was printed while that cell (or an
  *   earlier one) ran, everything after it later. A cell is complete when its reply, its idle,
  *   its marker line and its marker cell's idle have all arrived; a frontend sees its idle only
@@ -16,21 +17,18 @@
  *   ipykernel does: a timer set in cell k that prints while cell k+1 runs belongs to k+1);
  * - a cell's `execute_result` may arrive after its `status: idle`: it is still before the
  *   completion above (waiting for the marker cell's idle gives it that time);
- * - the kernel's helper traffic (marker cells and {@link SETUP_CODE}) is swallowed: its
- *   `execute_input`, status and replies never reach the frontend, and marker cells run with
- *   `store_history: false`, which does not move the execution count;
- * - a syntax error is reported as a bare "Execution failed": {@link syntaxError} finds the
- *   message and position with Deno's own parser (`deno fmt`);
- * - a throw inside a timer callback and an unhandled promise rejection were silent (and after
- *   an uncaught throw in a timer, the next cell that awaits a timer hung until its timeout):
- *   {@link SETUP_CODE} catches them and reports them as an `error` output under the cell
- *   running at the time.
+ * - the marker cells' traffic is swallowed: their `execute_input`, status and replies never
+ *   reach the frontend, and they run with `store_history: false`, which does not move the
+ *   execution count.
  *
  * The class does no I/O: the caller feeds it the kernel's messages and acts on its events.
+ * (What else the kit repairs lives beside the kernel process, in `inner.ts`: the setup cell
+ * that reports throws in timers and unhandled rejections, and the diagnosis of a bare
+ * "Execution failed".)
  *
  * @module
  */
-import type { Header, Message } from "./wire.ts";
+import { type Header, helperContent, type Message, newHeader, OUTPUT_TYPES } from "./wire.ts";
 
 /** What {@link OrderRepair} asks its caller to do. */
 export type RepairEvent<C> =
@@ -55,67 +53,6 @@ interface CellState<C> {
   markerSeen: boolean;
   complete: boolean;
   marker: string;
-}
-
-/** IOPub message types that are outputs of a cell. */
-const OUTPUT_TYPES = new Set([
-  "stream",
-  "display_data",
-  "update_display_data",
-  "execute_result",
-  "error",
-  "clear_output",
-]);
-
-/** Code run once in a fresh kernel, silently, before any cell (see the module notes). */
-export const SETUP_CODE = `{
-  // The marker cells print with the console.log of this moment: a notebook that replaces
-  // console.log must not make every later cell wait for a marker that never comes.
-  globalThis[Symbol.for("kit.log")] = console.log.bind(console);
-  const kitReport = (what, e) => {
-    const err = e instanceof Error ? e : null;
-    const ename = err ? err.name : "Error";
-    const evalue = err ? err.message : String(e);
-    const stack = err?.stack ?? \`\${ename}: \${evalue}\`;
-    // broadcast() may return a promise or not; a throw here would hang the kernel (see above).
-    try {
-      Promise.resolve(Deno.jupyter.broadcast("error", {
-        ename: \`\${ename} (\${what})\`,
-        evalue,
-        traceback: [\`\${what}: \${stack}\`],
-      })).catch(() => {});
-    } catch { /* nothing left to report with */ }
-  };
-  globalThis.addEventListener("unhandledrejection", (ev) => {
-    ev.preventDefault();
-    kitReport("unhandled promise rejection", ev.reason);
-  });
-  for (const name of ["setTimeout", "setInterval"]) {
-    const original = globalThis[name];
-    globalThis[name] = function (callback, ...rest) {
-      if (typeof callback !== "function") return original(callback, ...rest);
-      return original(function (...args) {
-        try {
-          return callback.apply(this, args);
-        } catch (e) {
-          kitReport(\`uncaught error in a \${name} callback\`, e);
-        }
-      }, ...rest);
-    };
-  }
-}
-undefined;`;
-
-/** The `execute_request` content of a kit helper request (no history, no execution count). */
-export function helperContent(code: string): Record<string, unknown> {
-  return {
-    code,
-    silent: false,
-    store_history: false,
-    user_expressions: {},
-    allow_stdin: false,
-    stop_on_error: false,
-  };
 }
 
 /**
@@ -154,10 +91,14 @@ export class OrderRepair<C> {
   #session: string;
   #cells = new Map<string, CellState<C>>();
   #markers = new Map<string, CellState<C>>();
-  #helpers = new Set<string>();
   /** Cells started whose marker line has not arrived yet, oldest first. */
   #open: CellState<C>[] = [];
   #last: CellState<C> | null = null;
+  /**
+   * The key under which the kernel's setup cell saved console.log (`Symbol.for(logKey)`): the
+   * marker cells print with it. Pass it to the kernel's start (`InnerKernel.start`).
+   */
+  readonly logKey = `kit.log.${crypto.randomUUID()}`;
 
   /** `session` is put in the headers of marker requests. */
   constructor(emit: (e: RepairEvent<C>) => void, session: string) {
@@ -181,11 +122,6 @@ export class OrderRepair<C> {
     this.#cells.set(request.msg_id, s);
     this.#open.push(s);
     this.#last = s;
-  }
-
-  /** A kit helper request (setup code): everything it causes is swallowed. */
-  helper(msgId: string): void {
-    this.#helpers.add(msgId);
   }
 
   /** True once every message of the cell has arrived. */
@@ -226,9 +162,7 @@ export class OrderRepair<C> {
   /** A message from the kernel's shell channel. */
   onShell(msg: Message): void {
     const parent = msg.parent_header?.msg_id ?? "";
-    if (this.#helpers.has(parent) || this.#markers.has(parent)) {
-      return; // kept: a helper's execute_result may still come after its reply
-    }
+    if (this.#markers.has(parent)) return; // kept: a marker's idle may still come after its reply
     const s = this.#cells.get(parent);
     if (s && msg.header.msg_type === "execute_reply") {
       s.replied = true;
@@ -244,7 +178,6 @@ export class OrderRepair<C> {
     const type = msg.header.msg_type;
     const parent = msg.parent_header?.msg_id ?? "";
     if (type === "stream") return this.#stream(msg);
-    if (this.#helpers.has(parent)) return;
     const marked = this.#markers.get(parent);
     if (marked) {
       if (type === "status" && msg.content.execution_state === "idle") {
@@ -275,21 +208,16 @@ export class OrderRepair<C> {
     if (s.complete) return;
     if (s.replied && s.idle && !s.markerSent) {
       s.markerSent = true;
-      const header: Header = {
-        msg_id: crypto.randomUUID(),
-        session: this.#session,
-        username: "kit",
-        date: new Date().toISOString(),
-        msg_type: "execute_request",
-        version: "5.3",
-      };
+      const header = newHeader("execute_request", this.#session);
       this.#markers.set(header.msg_id, s);
       this.#emit({
         type: "marker",
         cell: s.ctx,
         header,
         content: helperContent(
-          `(globalThis[Symbol.for("kit.log")] ?? console.log)(${JSON.stringify(s.marker)});`,
+          `(globalThis[Symbol.for(${JSON.stringify(this.logKey)})] ?? console.log)(${
+            JSON.stringify(s.marker)
+          });`,
         ),
       });
     }
@@ -308,7 +236,7 @@ export class OrderRepair<C> {
     while (text) {
       const owner = this.#open[0] ?? this.#last;
       if (!owner) {
-        if (this.#helpers.has(label) || this.#markers.has(label)) return;
+        if (this.#markers.has(label)) return;
         return this.#emit({ type: "foreign", msg });
       }
       const line = `${owner.marker}\n`;
@@ -332,46 +260,4 @@ export class OrderRepair<C> {
       text = text.slice(at + line.length);
     }
   }
-}
-
-/**
- * Finds a syntax error in a cell with Deno's own TypeScript parser (`deno fmt`), for the bare
- * "Execution failed" the kernel reports. Returns null when the code parses.
- *
- * @example
- * ```ts
- * import assert from "node:assert";
- * import { syntaxError } from "./repair.ts";
- * const e = await syntaxError("const a = 1;\nlet x = ;");
- * assert.equal(e?.ename, "SyntaxError");
- * assert.match(e!.evalue, /Expression expected \(line 2, column 9\)/);
- * assert.equal(await syntaxError("const ok = 1;"), null);
- * ```
- */
-export async function syntaxError(
-  code: string,
-): Promise<{ ename: string; evalue: string; traceback: string[] } | null> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--no-config", "--ext", "ts", "-"],
-    stdin: "piped",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(code)).catch(() => {});
-  await writer.close().catch(() => {});
-  const { code: status, stderr } = await child.output();
-  if (status === 0) return null;
-  // deno-lint-ignore no-control-regex
-  const text = new TextDecoder().decode(stderr).replace(/\x1b\[[0-9;]*m/g, "");
-  const m = /error: (\w*Error): (.*)\n([\s\S]*?)\n\s*at [^\n]*:(\d+):(\d+)/.exec(text);
-  if (!m) return null;
-  const [, ename, message, snippet, line, column] = m;
-  const evalue = `${message} (line ${line}, column ${column})`;
-  return {
-    ename,
-    evalue,
-    traceback: [`${ename}: ${evalue}`, ...snippet.split("\n").filter((l) => l.trim())],
-  };
 }

@@ -1,12 +1,13 @@
 /**
- * Jupyter messaging wire format (protocol 5.3) shared by the kit's kernel client
- * (`tools/jupyter/kernel.ts`) and its kernel relay (`tools/jupyter/relay.ts`): HMAC-SHA256 signing, framing
- * (`[identities..., "<IDS|MSG>", signature, header, parent_header, metadata, content,
- * buffers...]`), a timeout helper, and free loopback ports.
+ * The Jupyter messaging wire format (protocol 5.3): message and header types, the IOPub message
+ * types, HMAC-SHA256 signing and framing (`[identities..., "<IDS|MSG>", signature, header,
+ * parent_header, metadata, content, buffers...]`), connection files and free loopback ports,
+ * and a timeout helper. Pure data and small helpers: the sockets that carry messages are
+ * `channel.ts` over `zmtp.ts`.
  *
  * @module
  */
-import { createHmac } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 
 /** A Jupyter message header. */
 export interface Header {
@@ -28,6 +29,27 @@ export interface Message {
   content: Record<string, unknown>;
   buffers: Uint8Array[];
 }
+
+/** IOPub message types that are outputs of a cell (nbformat outputs, or changes to them). */
+export const OUTPUT_TYPES: ReadonlySet<string> = new Set([
+  "stream",
+  "display_data",
+  "update_display_data",
+  "execute_result",
+  "error",
+  "clear_output",
+]);
+
+/** Every IOPub message type of protocol 5.3. */
+export const IOPUB_TYPES: ReadonlySet<string> = new Set([
+  ...OUTPUT_TYPES,
+  "status",
+  "execute_input",
+  "comm_open",
+  "comm_msg",
+  "comm_close",
+  "debug_event",
+]);
 
 /** The frame between routing identities and the signed parts. */
 export const DELIM = "<IDS|MSG>";
@@ -123,8 +145,19 @@ export function freePorts(n: number, hostname = "127.0.0.1"): number[] {
 
 /**
  * Signs and checks messages with a connection file's key (`signature_scheme: hmac-sha256`).
- * Synchronous HMAC (`node:crypto`) on purpose: WebCrypto's `subtle.sign` runs on a thread pool,
- * and in the relay, with eight sockets waiting in zeromq, it sometimes never completed.
+ * Only `channel.ts` uses it: every message the kit sends or receives goes through a `Channel`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { newHeader, Signer } from "./wire.ts";
+ * const signer = new Signer("key");
+ * const header = newHeader("kernel_info_request", "s");
+ * const frames = signer.encode({ header, parent_header: {}, metadata: {}, content: {} });
+ * const bytes = frames.map((f) => typeof f === "string" ? new TextEncoder().encode(f) : f);
+ * assert.equal(signer.decode(bytes)?.header.msg_id, header.msg_id);
+ * assert.equal(new Signer("other key").decode(bytes), null);
+ * ```
  */
 export class Signer {
   #key: string;
@@ -161,7 +194,8 @@ export class Signer {
     while (i < frames.length && !isDelim(frames[i])) i++;
     if (frames.length < i + 6) return null;
     const [sig, h, p, m, c] = frames.slice(i + 1, i + 6).map((f) => decoder.decode(f));
-    if (sig !== this.sign([h, p, m, c])) return null;
+    const want = encoder.encode(this.sign([h, p, m, c])), got = encoder.encode(sig);
+    if (want.length !== got.length || !timingSafeEqual(want, got)) return null;
     try {
       return {
         identities: frames.slice(0, i),
@@ -182,6 +216,18 @@ function isDelim(f: Uint8Array): boolean {
   return f.length === delimBytes.length && f.every((b, i) => b === delimBytes[i]);
 }
 
+/** The `execute_request` content of a kit helper cell (no history, no execution count). */
+export function helperContent(code: string): Record<string, unknown> {
+  return {
+    code,
+    silent: false,
+    store_history: false,
+    user_expressions: {},
+    allow_stdin: false,
+    stop_on_error: false,
+  };
+}
+
 /** A new header for a message of `msgType` in `session`. */
 export function newHeader(msgType: string, session: string, msgId = crypto.randomUUID()): Header {
   return {
@@ -191,20 +237,5 @@ export function newHeader(msgType: string, session: string, msgId = crypto.rando
     date: new Date().toISOString(),
     msg_type: msgType,
     version: "5.3",
-  };
-}
-
-/**
- * A send function for `socket` that queues instead of overlapping: zeromq 6 allows one send in
- * progress per socket, and a second concurrent one throws "Socket is busy writing".
- */
-export function sendQueue(
-  socket: { send(frames: (string | Uint8Array)[]): Promise<void> },
-): (frames: (string | Uint8Array)[]) => Promise<void> {
-  let chain: Promise<void> = Promise.resolve();
-  return (frames) => {
-    const next = chain.then(() => socket.send(frames));
-    chain = next.catch(() => {});
-    return next;
   };
 }
