@@ -20,7 +20,7 @@ import type { Kernel } from "../tools/jupyter/kernel.ts";
 export type Request =
   | { cmd: "start" } // start a kernel and shut it down (a cell in between, not timed)
   | { cmd: "execute"; code: string } // one cell on a kernel kept for these requests
-  | { cmd: "notebook"; path: string } // tools/run.ts on one notebook, nothing written
+  | { cmd: "notebook"; path: string } // tools/runner.ts on one notebook, nothing written
   | { cmd: "handouts"; paths: string[] }; // the handouts build into a temporary folder
 
 /**
@@ -103,7 +103,7 @@ export class KernelChild {
 
 if (import.meta.main) {
   const { Kernel } = await import("../tools/jupyter/kernel.ts");
-  const { formatFailure, runNotebooks } = await import("../tools/run.ts");
+  const { formatFailure, runNotebooks } = await import("../tools/runner.ts");
   const { buildHandouts } = await import("../tools/handouts.ts");
   let kernel: Kernel | undefined;
   Deno.addSignalListener("SIGTERM", () => {

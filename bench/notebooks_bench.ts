@@ -1,6 +1,6 @@
 /**
  * End-to-end time of each `notebooks/*.ipynb` on the real Deno Jupyter kernel, as the runner
- * does it (tools/run.ts: read and validate, start a kernel, run every code cell, shut down;
+ * does it (tools/runner.ts: read and validate, start a kernel, run every code cell, shut down;
  * nothing written), one kernel at a time; and of the whole handouts build (tools/handouts.ts:
  * every notebook, as many kernels at once as cores, then the HTML export, into a temporary
  * folder). The work runs in a child process (see _kernel_child.ts); a failing notebook fails

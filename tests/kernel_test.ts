@@ -1,24 +1,15 @@
-// The kernel client against the real `deno jupyter --kernel`.
-// zeromq sockets and the kernel's child process outlive single test steps by design, so the
-// resource and op sanitizers are off for these tests only.
+// The kernel client against the real `deno jupyter --kernel`. Every test ends with the kernel
+// shut down and its sockets closed, so the resource and op sanitizers stay on.
 import assert from "node:assert/strict";
 import { Kernel } from "../tools/jupyter/kernel.ts";
-import { executeNotebook } from "../tools/run.ts";
+import { stripAnsi } from "../tools/ansi.ts";
+import { processAlive } from "../tools/proc.ts";
+import { executeNotebook } from "../tools/runner.ts";
 import { readNotebook } from "../tools/notebook/io.ts";
 import type { Output } from "../tools/notebook/io.ts";
 
-const zmq = { sanitizeResources: false, sanitizeOps: false };
 const fixtures = new URL("./fixtures/", import.meta.url).pathname;
-
-/** True if the process runs; a zombie (exited, not yet reaped) counts as gone. */
-function processExists(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
+const processExists = processAlive;
 
 function exists(path: string): boolean {
   try {
@@ -31,13 +22,11 @@ function exists(path: string): boolean {
 
 function plain(out: Output | undefined): string {
   assert.ok(out && (out.output_type === "execute_result" || out.output_type === "display_data"));
-  // deno-lint-ignore no-control-regex
-  return String(out.data["text/plain"]).replace(/\x1b\[[0-9;]*m/g, "");
+  return stripAnsi(String(out.data["text/plain"]));
 }
 
 Deno.test({
   name: "kernel: start, execute, streams, errors, displays, cwd and import map, shutdown",
-  ...zmq,
   async fn(t) {
     const kernel = await Kernel.start({ cwd: fixtures });
     const pid = kernel.pid;
@@ -93,8 +82,23 @@ Deno.test({
       await t.step(
         "a timer that prints after its cell ended lands in the cell then running",
         async () => {
-          const first = await kernel.execute('setTimeout(() => console.log("late"), 300); 1');
-          const second = await kernel.execute("await new Promise((r) => setTimeout(r, 600)); 2");
+          // The timer of the first cell prints once the second cell runs, and the second cell
+          // ends only after the print: the print provably happens while the second cell runs.
+          const first = await kernel.execute(
+            "const flags = globalThis as { second?: boolean; printed?: boolean };\n" +
+              "setTimeout(function tick() {\n" +
+              "  if (!flags.second) return void setTimeout(tick, 10);\n" +
+              '  console.log("late");\n' +
+              "  flags.printed = true;\n" +
+              "}, 10);\n1",
+          );
+          const second = await kernel.execute(
+            "flags.second = true;\n" +
+              "await new Promise<void>((r) => {\n" +
+              "  const check = () => (flags.printed ? r() : setTimeout(check, 10));\n" +
+              "  check();\n" +
+              "});\n2",
+          );
           await kernel.settle();
           assert.equal(first.outputs.length, 1, JSON.stringify(first.outputs));
           assert.deepEqual(second.outputs[0], {
@@ -162,7 +166,6 @@ Deno.test({
 
 Deno.test({
   name: "kernel: a busy cell times out, is interrupted then killed, no process left",
-  ...zmq,
   async fn() {
     const kernel = await Kernel.start();
     try {
@@ -186,11 +189,10 @@ Deno.test({
 
 Deno.test({
   name: "kernel: Deno.exit(3) in a cell is reported as died with the exit code",
-  ...zmq,
   async fn() {
     const kernel = await Kernel.start();
     try {
-      const r = await kernel.execute('console.log("bye");\nDeno.exit(3);', { timeoutMs: 20_000 });
+      const r = await kernel.execute('console.log("bye");\nDeno.exit(3);', { timeoutMs: 60_000 });
       assert.equal(r.status, "died");
       assert.equal(r.exit?.code, 3);
       assert.equal(r.errorInfo?.ename, "KernelDied");
@@ -204,7 +206,6 @@ Deno.test({
 
 Deno.test({
   name: "kernel: a start in a missing folder fails with a clear error and leaves nothing",
-  ...zmq,
   async fn() {
     await assert.rejects(
       () => Kernel.start({ cwd: "/nonexistent/kit-folder" }),
@@ -215,7 +216,6 @@ Deno.test({
 
 Deno.test({
   name: "kernel: no orphan kernel when the client is interrupted, throws or exits",
-  ...zmq,
   async fn(t) {
     for (const how of ["wait", "throw", "exit"]) {
       await t.step(how, async () => {
@@ -239,8 +239,8 @@ Deno.test({
         await child.stderr.cancel();
         const expected = { wait: 130, throw: 1, exit: 4 }[how];
         assert.equal(status.code, expected, `client exit code for "${how}"`);
-        // The kernel is killed synchronously; give init a moment to reap the zombie.
-        for (let i = 0; i < 20 && processExists(pid); i++) {
+        // The kernel is killed synchronously; wait (with a generous cap) for init to reap it.
+        for (let i = 0; i < 600 && processExists(pid); i++) {
           await new Promise((r) => setTimeout(r, 50));
         }
         assert.equal(processExists(pid), false, `kernel ${pid} outlived its client (${how})`);
@@ -252,12 +252,11 @@ Deno.test({
 
 Deno.test({
   name: "kernel: 50 fast cells run 10 times: every execute_result in its own cell, identical runs",
-  ...zmq,
   async fn() {
     const source = await readNotebook(`${fixtures}fifty.ipynb`);
     const runOnce = async () => {
       const nb = structuredClone(source);
-      const r = await executeNotebook(nb, { cwd: fixtures, timeoutMs: 20_000 });
+      const r = await executeNotebook(nb, { cwd: fixtures, timeoutMs: 60_000 });
       assert.equal(r.failure, undefined);
       return nb;
     };
@@ -288,14 +287,12 @@ Deno.test({
 
 Deno.test({
   name: "kernel: 600 cells on one kernel (1200 requests with the marker cells)",
-  ...zmq,
   async fn() {
-    // With zeromq's default high-water mark on the shell socket the client stalled after 500 to
-    // 1000 requests and the cell timed out.
+    // Long sessions: every cell and its marker cell, 1200 requests, in order on one connection.
     const kernel = await Kernel.start();
     try {
       for (let i = 0; i < 600; i++) {
-        const r = await kernel.execute(`${i} + 1`, { timeoutMs: 10_000 });
+        const r = await kernel.execute(`${i} + 1`, { timeoutMs: 60_000 });
         assert.equal(r.status, "ok", `cell ${i}: ${r.status}`);
         assert.equal(r.executionCount, i + 1);
       }

@@ -4,7 +4,8 @@
 // install. (The same cases through Jupyter: tests/relay_test.ts.)
 import assert from "node:assert/strict";
 import { childrenOf, processRunning } from "./_util.ts";
-import { runNotebooks, stripAnsi } from "../tools/run.ts";
+import { runNotebooks } from "../tools/runner.ts";
+import { stripAnsi } from "../tools/ansi.ts";
 import {
   inNpxCache,
   installKernel,
@@ -12,20 +13,19 @@ import {
   uninstallKernel,
 } from "../tools/jupyter/kernelspec.ts";
 
-const zmq = { sanitizeResources: false, sanitizeOps: false };
 const fixtures = new URL("./fixtures/", import.meta.url).pathname;
 
 Deno.test({
   name: "runner: syntax error, timer throw, unhandled rejection, lost output fail naming the cell",
-  ...zmq,
   async fn() {
     const names = ["syntax_error", "timer_throw", "rejection", "lost_output"];
     const paths = names.map((n) => `${fixtures}${n}.ipynb`);
     // Only the lost-output case gets a short marker timeout: under load a healthy cell's marker
-    // can take a few seconds.
+    // can take a few seconds. The cell timeout only catches a hang (a timer throw used to hang
+    // the next cell): no fixture cell races the clock.
     const [some, lostRun] = await Promise.all([
-      runNotebooks(paths.slice(0, 3), { outDir: null, concurrency: 2, timeoutMs: 20_000 }),
-      runNotebooks(paths.slice(3), { outDir: null, timeoutMs: 20_000, markerTimeoutMs: 3_000 }),
+      runNotebooks(paths.slice(0, 3), { outDir: null, concurrency: 2, timeoutMs: 60_000 }),
+      runNotebooks(paths.slice(3), { outDir: null, timeoutMs: 60_000, markerTimeoutMs: 3_000 }),
     ]);
     const s = { failed: some.failed + lostRun.failed, runs: [...some.runs, ...lostRun.runs] };
     const run = Object.fromEntries(names.map((n, i) => [n, s.runs[i]]));
@@ -50,7 +50,6 @@ Deno.test({
     assert.equal(timer.cellNumber, 3, "the cell running when the timer threw");
     assert.match(timer.ename, /uncaught error in a setTimeout callback/);
     assert.equal(timer.evalue, "thrown in a timer");
-    assert.ok(run.timer_throw.elapsedMs < 15_000);
 
     const rej = run.rejection.failure!;
     assert.equal(rej.cellNumber, 2);
@@ -132,55 +131,63 @@ Deno.test("kernelspec: JUPYTER_DATA_DIR, idempotent install, Deno copied out of 
   }
 });
 
+/** The runner under `sh` (as npm's `sh -c 'deno task ...'`), `sh` killed: runner and kernel stop. */
+async function runnerStopsWhenLauncherDies(env: Record<string, string>): Promise<void> {
+  const out = await Deno.makeTempDir();
+  const run = new URL("../tools/run.ts", import.meta.url).pathname;
+  // The trailing `; true` keeps sh from exec-ing.
+  const sh = new Deno.Command("sh", {
+    args: [
+      "-c",
+      `"$0" run -A "$1" "$2" --out "$3"; true`,
+      Deno.execPath(),
+      run,
+      `${fixtures}slow.ipynb`,
+      out,
+    ],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = sh.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("started")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const [runner] = childrenOf(sh.pid);
+  assert.ok(runner, "the runner runs under sh");
+  // Events with a generous cap: the kernel and its watchdog appear, then everything ends.
+  let kernels = childrenOf(runner);
+  for (let i = 0; i < 600 && kernels.length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    kernels = childrenOf(runner);
+  }
+  assert.ok(kernels.length >= 1, "the kernel (and its watchdog) run under the runner");
+  sh.kill("SIGKILL");
+  await sh.status;
+  for (let i = 0; i < 600 && [runner, ...kernels].some(processRunning); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  reader.releaseLock();
+  await sh.stdout.cancel().catch(() => {});
+  await sh.stderr.cancel().catch(() => {});
+  assert.equal(processRunning(runner), false, "the runner stopped");
+  for (const k of kernels) assert.equal(processRunning(k), false, `process ${k} stopped`);
+  const left = [...Deno.readDirSync(out)].map((e) => e.name);
+  assert.deepEqual(left, [], "nothing written, no .tmp file");
+  await Deno.remove(out, { recursive: true });
+}
+
 Deno.test({
   name: "runner: when its launcher dies (npx's sh -c), the runner and its kernel stop",
-  ignore: Deno.build.os !== "linux",
-  async fn() {
-    const out = await Deno.makeTempDir();
-    const run = new URL("../tools/run.ts", import.meta.url).pathname;
-    // Like npm's `sh -c 'deno task ...'`: the trailing `; true` keeps sh from exec-ing.
-    const sh = new Deno.Command("sh", {
-      args: [
-        "-c",
-        `"$0" run -A "$1" "$2" --out "$3"; true`,
-        Deno.execPath(),
-        run,
-        `${fixtures}slow.ipynb`,
-        out,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const reader = sh.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes("started")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
-    const [runner] = childrenOf(sh.pid);
-    assert.ok(runner, "the runner runs under sh");
-    let kernels = childrenOf(runner);
-    for (let i = 0; i < 100 && kernels.length < 2; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      kernels = childrenOf(runner);
-    }
-    assert.ok(kernels.length >= 1, "the kernel (and its watchdog) run under the runner");
-    sh.kill("SIGKILL");
-    await sh.status;
-    const t0 = performance.now();
-    while (
-      (processRunning(runner) || kernels.some(processRunning)) && performance.now() - t0 < 8_000
-    ) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    reader.releaseLock();
-    await sh.stdout.cancel().catch(() => {});
-    await sh.stderr.cancel().catch(() => {});
-    assert.equal(processRunning(runner), false, "the runner stopped");
-    for (const k of kernels) assert.equal(processRunning(k), false, `process ${k} stopped`);
-    const left = [...Deno.readDirSync(out)].map((e) => e.name);
-    assert.deepEqual(left, [], "nothing written, no .tmp file");
-    await Deno.remove(out, { recursive: true });
-  },
+  ignore: Deno.build.os === "windows",
+  fn: () => runnerStopsWhenLauncherDies({}),
+});
+
+Deno.test({
+  name: "runner: without /proc (as on macOS), the launcher's death still stops the runner",
+  ignore: Deno.build.os === "windows",
+  fn: () => runnerStopsWhenLauncherDies({ KIT_PROC_DIR: "/nonexistent/proc" }),
 });

@@ -1,5 +1,5 @@
 /**
- * `deno task handouts`: runs notebooks on the Deno kernel (tools/run.ts), keeps the executed
+ * `deno task handouts`: runs notebooks on the Deno kernel (tools/runner.ts), keeps the executed
  * notebooks in `dist/notebooks/`, then exports every executed notebook there to offline HTML in
  * `dist/handouts/` (tools/export/): one page each, `index.html`, downloads in `ipynb/`, and
  * with `--pdf` one PDF each in `pdf/`.
@@ -22,7 +22,7 @@
  */
 import { parseArgs } from "node:util";
 import { basename, dirname, join } from "node:path";
-import { formatFailure, runNotebooks, type RunSummary } from "./run.ts";
+import { formatFailure, runNotebooks, type RunSummary } from "./runner.ts";
 import {
   exportNotebooks,
   type ExportOptions,
