@@ -138,7 +138,9 @@ export function loadCSV(path: string | URL, opts: LoadCSVOptions = {}): CSVData 
       if (e instanceof Deno.errors.NotFound) {
         throw new Error(
           `loadCSV: file not found: "${shown}" (resolved against the working directory ` +
-            `${Deno.cwd()}${fallback ? `, and not in the kit's data folder as ${fallback}` : ""}). ` +
+            `${Deno.cwd()}${
+              fallback ? `, and not in the kit's data folder as ${fallback}` : ""
+            }). ` +
             `Check the name: the course data sets are "../data/<name>.csv" (see data/README.md)`,
         );
       }

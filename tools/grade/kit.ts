@@ -167,7 +167,12 @@ export function cutLock(lock: LockV5, imports: Record<string, string>): LockV5 {
     const key = todo.pop()!;
     if (npm[key] || !npmAll[key]) continue;
     npm[key] = npmAll[key];
-    for (const dep of [...(npmAll[key].dependencies ?? []), ...(npmAll[key].optionalDependencies ?? [])]) {
+    for (
+      const dep of [
+        ...(npmAll[key].dependencies ?? []),
+        ...(npmAll[key].optionalDependencies ?? []),
+      ]
+    ) {
       // v5 names a dependency by package name (or "name@version" when several are locked).
       const exact = npmAll[dep] ? [dep] : Object.keys(npmAll).filter((k) => nameOf(k) === dep);
       todo.push(...exact);
