@@ -23,6 +23,8 @@ export interface ZipEntry {
   /** The entry's name: `/`-separated, NFC-normalised, never absolute, never with `..`. */
   name: string;
   data: Uint8Array;
+  /** Modification time from the entry's DOS date and time (read as UTC), ms since 1970. */
+  mtime?: number;
 }
 
 /** An entry that was not read, and why. */
@@ -64,6 +66,7 @@ interface CentralEntry {
   /** Host OS of "version made by" (3 = Unix) and the external attributes. */
   host: number;
   external: number;
+  mtime: number;
 }
 
 /** Reads the central directory (names, sizes, attributes) without inflating anything. */
@@ -99,6 +102,15 @@ function centralDirectory(buf: Uint8Array, label: string): CentralEntry[] {
       throw new ZipError(`${label}: a broken central directory (entry ${k + 1})`);
     }
     const host = dv.getUint8(p + 5);
+    const time = dv.getUint16(p + 12, true), date = dv.getUint16(p + 14, true);
+    const mtime = Date.UTC(
+      1980 + (date >> 9),
+      ((date >> 5) & 15) - 1,
+      date & 31,
+      time >> 11,
+      (time >> 5) & 63,
+      (time & 31) * 2,
+    );
     const flags = dv.getUint16(p + 8, true);
     let compressedSize = dv.getUint32(p + 20, true);
     let size = dv.getUint32(p + 24, true);
@@ -127,7 +139,7 @@ function centralDirectory(buf: Uint8Array, label: string): CentralEntry[] {
     const name = flags & 0x800
       ? new TextDecoder("utf-8", { fatal: false }).decode(rawName)
       : latin1(rawName);
-    out.push({ name, rawName, flags, compressedSize, size, host, external });
+    out.push({ name, rawName, flags, compressedSize, size, host, external, mtime });
     p = end + commentLen;
   }
   return out;
@@ -177,13 +189,14 @@ export function unsafeName(name: string): string | null {
  * assert.deepStrictEqual(entries.map((e) => e.name), ["a/b.txt"]);
  * assert.strictEqual(new TextDecoder().decode(entries[0].data), "hi");
  * assert.deepStrictEqual(skipped, []);
+ * assert.strictEqual(entries[0].mtime, Date.UTC(2000, 0, 1));
  * ```
  */
 export function readZip(
   bytes: Uint8Array,
   label: string,
   limits: ZipLimits = ZIP_LIMITS,
-): { entries: ZipEntry[]; skipped: ZipSkipped[] } {
+): { entries: ZipEntry[]; skipped: ZipSkipped[]; folders: string[] } {
   const central = centralDirectory(bytes, label);
   if (central.length > limits.maxEntries) {
     throw new ZipError(
@@ -191,6 +204,7 @@ export function readZip(
     );
   }
   const skipped: ZipSkipped[] = [];
+  const folders: string[] = [];
   const accept = new Map<string, CentralEntry>();
   let total = 0;
   for (const c of central) {
@@ -207,7 +221,10 @@ export function readZip(
         (c.size > limits.maxEntryBytes
           ? `${c.size} bytes uncompressed, over the ${limits.maxEntryBytes} accepted`
           : null);
-    if (isDir) continue;
+    if (isDir) {
+      if (!unsafeName(c.name)) folders.push(c.name.replace(/\\/g, "/").replace(/\/$/, "").normalize("NFC"));
+      continue;
+    }
     if (why) {
       skipped.push({ name: shown, why });
       continue;
@@ -240,9 +257,13 @@ export function readZip(
       skipped.push({ name: name.normalize("NFC"), why: "its headers disagree" });
       continue;
     }
-    entries.push({ name: name.replace(/\\/g, "/").normalize("NFC"), data });
+    entries.push({
+      name: name.replace(/\\/g, "/").normalize("NFC"),
+      data,
+      mtime: accept.get(name)!.mtime,
+    });
   }
-  return { entries, skipped };
+  return { entries, skipped, folders };
 }
 
 /** A deterministic zip of the given files (names sorted, fixed timestamps, deflate level 6). */
