@@ -41,6 +41,14 @@ export function studentSlug(student: string): string {
   return `${clean}-${h.toString(16)}`;
 }
 
+/**
+ * A name that a phone can wrap: a zero-width space after `_`, `.` and `-` in a run of more than
+ * 30 characters without a space (what shows is unchanged).
+ */
+function breakable(s: string): string {
+  return s.replace(/\S{31,}/g, (w) => w.replace(/([_.-])/g, "$1\u200b"));
+}
+
 /** Markdown text that shows `s` literally (every markdown and HTML special escaped). */
 function mdLiteral(s: string): string {
   return s.replace(/[\\`*_{}\[\]()#+\-.!<>&|~$]/g, (c) => `\\${c}`);
@@ -62,8 +70,10 @@ export function gradedNotebook(
   cells.push({
     cell_type: "markdown",
     metadata: {},
-    source: `# Feedback: ${mdLiteral(g.notebook)}\n\nYour notebook as the grader ran it, cell by ` +
-      `cell. [Back to your results](${encodeURI(summaryHref)}).`,
+    source: `# Your notebook as graded\n\nFile: ${mdLiteral(breakable(g.notebook))}. Every cell ` +
+      `as the grader ran it, with what it printed. [Back to your results](${
+        encodeURI(summaryHref)
+      }).`,
   });
   const hidden = new Set(g.rows.filter((r) => r.hidden).map((r) => r.check));
   g.cells.forEach((c, i) => {

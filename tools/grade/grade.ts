@@ -235,6 +235,8 @@ export async function gradeAll(
       invalid: `${s.name}: ${r.origin}: ${r.why}`,
       notes: [],
       id: s.id,
+      ...(s.email ? { email: s.email } : {}),
+      ...(s.canvas ? { canvas: s.canvas } : {}),
       file: r.file,
     });
   }

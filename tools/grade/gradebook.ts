@@ -58,6 +58,8 @@ export function totals(records: readonly ResultRecord[]): StudentTotal[] {
       byNotebook: new Map(),
       byExercise: new Map(),
     };
+    t.email ??= r.email;
+    t.canvas ??= r.canvas;
     if (r.notebook === "-") {
       out.set(key, t); // a file that is no course notebook: the student is listed, nothing counts
       continue;
