@@ -29,13 +29,21 @@ const full = () => structuredClone(instructor);
 const untouched = () => studentNotebook(instructor, NB);
 function wrongEx1(): Notebook {
   const nb = untouched();
-  for (const [id, body] of [
-    ["c04", "return 0.5;"],
-    ["c07", "return 1 / (1 - p);"],
-    ["c10", "const [r, c] = A.shape; let s = 0; for (let i = 0; i < r; i++) s += A.data[i * c + j]; return s / r;"],
-  ]) {
+  for (
+    const [id, body] of [
+      ["c04", "return 0.5;"],
+      ["c07", "return 1 / (1 - p);"],
+      [
+        "c10",
+        "const [r, c] = A.shape; let s = 0; for (let i = 0; i < r; i++) s += A.data[i * c + j]; return s / r;",
+      ],
+    ]
+  ) {
     const c = nb.cells.find((x) => x.id === id) as CodeCell;
-    c.source = sourceText(c.source).replace(/throw new Error\("Exercise \d: your code here"\);/, body);
+    c.source = sourceText(c.source).replace(
+      /throw new Error\("Exercise \d: your code here"\);/,
+      body,
+    );
   }
   // An upload keeps its outputs; the grader strips them first.
   (nb.cells.find((x) => x.id === "c02") as CodeCell).outputs = [
@@ -71,13 +79,71 @@ Deno.test({
     // An empty participant folder: added by hand (writeZip writes files only).
     await Deno.writeFile(`${dir}/subs.zip`, zip);
     const roster = [
-      ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade", "Grade can be changed", "Last modified (submission)", "Last modified (grade)", "Feedback comments"],
-      ["Participant 101", "Ana María O'Brien", "ana@example.edu", "Submitted", "", "10", "Yes", "", "", ""],
-      ["Participant 102", "Bruno Díaz", "bruno@example.edu", "Submitted", "", "10", "Yes", "", "", ""],
-      ["Participant 103", "Carla Núñez", "carla@example.edu", "Submitted", "", "10", "Yes", "", "", ""],
-      ["Participant 104", "Darío Paz", "dario@example.edu", "No submission", "", "10", "Yes", "", "", ""],
+      [
+        "Identifier",
+        "Full name",
+        "Email address",
+        "Status",
+        "Grade",
+        "Maximum Grade",
+        "Grade can be changed",
+        "Last modified (submission)",
+        "Last modified (grade)",
+        "Feedback comments",
+      ],
+      [
+        "Participant 101",
+        "Ana María O'Brien",
+        "ana@example.edu",
+        "Submitted",
+        "",
+        "10",
+        "Yes",
+        "",
+        "",
+        "",
+      ],
+      [
+        "Participant 102",
+        "Bruno Díaz",
+        "bruno@example.edu",
+        "Submitted",
+        "",
+        "10",
+        "Yes",
+        "",
+        "",
+        "",
+      ],
+      [
+        "Participant 103",
+        "Carla Núñez",
+        "carla@example.edu",
+        "Submitted",
+        "",
+        "10",
+        "Yes",
+        "",
+        "",
+        "",
+      ],
+      [
+        "Participant 104",
+        "Darío Paz",
+        "dario@example.edu",
+        "No submission",
+        "",
+        "10",
+        "Yes",
+        "",
+        "",
+        "",
+      ],
     ];
-    await Deno.writeTextFile(`${dir}/worksheet.csv`, roster.map((r) => r.map((c) => `"${c}"`).join(",")).join("\n"));
+    await Deno.writeTextFile(
+      `${dir}/worksheet.csv`,
+      roster.map((r) => r.map((c) => `"${c}"`).join(",")).join("\n"),
+    );
     const out = `${dir}/out`;
     const { invalid } = await gradeAll({
       ...LIMITS,
@@ -106,26 +172,45 @@ Deno.test({
     );
     assert.strictEqual(totalOf(gb, "Carla Núñez")["90 Exercise 1: ridge shrinkage"], "0");
 
-    const grades = parse(await Deno.readTextFile(`${out}/grades.csv`), { columns: true }) as Record<string, string>[];
+    const grades = parse(await Deno.readTextFile(`${out}/grades.csv`), { columns: true }) as Record<
+      string,
+      string
+    >[];
     const carla = grades.filter((r) => r.student === "Carla Núñez");
     assert.deepStrictEqual(
       carla.map((r) => [r.check, r.result]),
-      [["90-ex1-visible", "failed"], ["90-ex1", "failed"], ["90-ex2-visible", "passed"], ["90-ex2", "passed"], ["90-ex3-visible", "passed"], ["90-ex3", "passed"]],
+      [
+        ["90-ex1-visible", "failed"],
+        ["90-ex1", "failed"],
+        ["90-ex2-visible", "passed"],
+        ["90-ex2", "passed"],
+        ["90-ex3-visible", "passed"],
+        ["90-ex3", "passed"],
+      ],
     );
-    assert.ok(grades.every((r) => !r.notebook.endsWith(".ipynb") || /^[0-9a-f]{12}$/.test(r.version)));
+    assert.ok(
+      grades.every((r) => !r.notebook.endsWith(".ipynb") || /^[0-9a-f]{12}$/.test(r.version)),
+    );
     const dario = grades.filter((r) => r.student === "Darío Paz");
     assert.ok(dario.length === 6 && dario.every((r) => r.points === "0"));
     const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
-    assert.ok(results.some((r: { student: string; rows: { message: string }[] }) =>
-      r.student === "Darío Paz" && r.rows.every((x) => x.message === "not submitted")
-    ));
+    assert.ok(
+      results.some((r: { student: string; rows: { message: string }[] }) =>
+        r.student === "Darío Paz" && r.rows.every((x) => x.message === "not submitted")
+      ),
+    );
 
     // The worksheet goes back with the teacher's own columns, the grades filled in.
-    const lms = parse(await Deno.readTextFile(`${out}/lms-moodle.csv`), { columns: true }) as Record<string, string>[];
+    const lms = parse(await Deno.readTextFile(`${out}/lms-moodle.csv`), {
+      columns: true,
+    }) as Record<string, string>[];
     assert.deepStrictEqual(Object.keys(lms[0]), roster[0]);
     assert.deepStrictEqual(
       lms.map((r) => [r.Identifier, r.Grade]),
-      [["Participant 101", "10"], ["Participant 102", "0"], ["Participant 103", "7"], ["Participant 104", "0"]],
+      [["Participant 101", "10"], ["Participant 102", "0"], ["Participant 103", "7"], [
+        "Participant 104",
+        "0",
+      ]],
     );
     assert.ok(lms.every((r) => !isNaN(Date.parse(r["Last modified (grade)"]))));
 
@@ -143,7 +228,10 @@ Deno.test({
     });
     assert.deepStrictEqual(ids.sort(), ["101", "102", "103", "104"]);
     const ana = new TextDecoder().decode(fz.entries.find((e) => e.name.includes("_101_"))!.data);
-    assert.ok(ana.includes("Ana María O&#39;Brien") || ana.includes("Ana María O'Brien"), "name intact");
+    assert.ok(
+      ana.includes("Ana María O&#39;Brien") || ana.includes("Ana María O'Brien"),
+      "name intact",
+    );
     assert.ok(!/href="[^"#]/.test(ana), "a standalone page links to nothing that is not there");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -151,7 +239,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "class: Canvas's zip, its gradebook export as roster, late mark, newest version, import CSV",
+  name:
+    "class: Canvas's zip, its gradebook export as roster, late mark, newest version, import CSV",
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
@@ -199,7 +288,14 @@ Deno.test({
     );
     const rows = parse(await Deno.readTextFile(`${out}/lms-canvas.csv`)) as string[][];
     // Canvas's importer: Student, ID, ..., Section, then "Title (id)"; a Points Possible row.
-    assert.deepStrictEqual(rows[0], ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Fixture (555)"]);
+    assert.deepStrictEqual(rows[0], [
+      "Student",
+      "ID",
+      "SIS User ID",
+      "SIS Login ID",
+      "Section",
+      "Fixture (555)",
+    ]);
     assert.deepStrictEqual(rows[1], ["Points Possible", "", "", "", "", "10"]);
     assert.deepStrictEqual(rows.slice(2).map((r) => [r[0], r[1], r[2], r[4], r[5]]), [
       ["Díaz, Bruno", "4712", "B2", "Sección 1", "0"],
@@ -236,7 +332,10 @@ Deno.test({
     }
     await Deno.writeTextFile(
       `${dir}/course.json`,
-      JSON.stringify({ title: "T", assignments: [{ id: "hw", title: "Homework", notebooks: names }] }),
+      JSON.stringify({
+        title: "T",
+        assignments: [{ id: "hw", title: "Homework", notebooks: names }],
+      }),
     );
     for (const [student, list] of [["ana", names], ["bruno", names.slice(0, 2)]] as const) {
       await Deno.mkdir(`${dir}/subs/${student}`, { recursive: true });
@@ -247,8 +346,21 @@ Deno.test({
     }
     const run = await new Deno.Command(Deno.execPath(), {
       args: [
-        "task", "grade", `${dir}/subs`, "--assignment", "hw", "--course", `${dir}/course.json`,
-        "--notebooks", `${dir}/nbs`, "--out", `${dir}/out`, "--timeout", "20", "--memory", "600",
+        "task",
+        "grade",
+        `${dir}/subs`,
+        "--assignment",
+        "hw",
+        "--course",
+        `${dir}/course.json`,
+        "--notebooks",
+        `${dir}/nbs`,
+        "--out",
+        `${dir}/out`,
+        "--timeout",
+        "20",
+        "--memory",
+        "600",
       ],
       cwd: ROOT,
       stdout: "piped",
@@ -260,21 +372,40 @@ Deno.test({
     assert.deepStrictEqual([totalOf(gb, "ana").total, totalOf(gb, "ana").max], ["30", "30"]);
     const bruno = totalOf(gb, "bruno");
     assert.deepStrictEqual([bruno.total, bruno.max, bruno["93_c.ipynb"]], ["20", "30", "0"]);
-    const grades = parse(await Deno.readTextFile(`${dir}/out/grades.csv`), { columns: true }) as Record<string, string>[];
+    const grades = parse(await Deno.readTextFile(`${dir}/out/grades.csv`), {
+      columns: true,
+    }) as Record<string, string>[];
     const missing = grades.filter((r) => r.student === "bruno" && r.notebook === "93_c.ipynb");
     assert.strictEqual(missing.length, 6);
     const results = JSON.parse(await Deno.readTextFile(`${dir}/out/results.json`));
-    const rec = results.find((r: { student: string; notebook: string }) => r.student === "bruno" && r.notebook === "93_c.ipynb");
-    assert.ok(rec.rows.every((r: { message: string; points: number }) => r.message === "not submitted" && r.points === 0));
+    const rec = results.find((r: { student: string; notebook: string }) =>
+      r.student === "bruno" && r.notebook === "93_c.ipynb"
+    );
+    assert.ok(
+      rec.rows.every((r: { message: string; points: number }) =>
+        r.message === "not submitted" && r.points === 0
+      ),
+    );
     // A usage error is 2, and --help is 0.
     const bad = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "grade", `${dir}/subs`, "--assignment", "nope", "--course", `${dir}/course.json`],
+      args: [
+        "task",
+        "grade",
+        `${dir}/subs`,
+        "--assignment",
+        "nope",
+        "--course",
+        `${dir}/course.json`,
+      ],
       cwd: ROOT,
       stdout: "piped",
       stderr: "piped",
     }).output();
     assert.strictEqual(bad.code, 2);
-    assert.match(new TextDecoder().decode(bad.stderr), /--assignment nope is not in the course file; it has hw/);
+    assert.match(
+      new TextDecoder().decode(bad.stderr),
+      /--assignment nope is not in the course file; it has hw/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -307,12 +438,20 @@ Deno.test({
   }
   const dir = await Deno.makeTempDir({ prefix: "class_feedback_" });
   try {
-    for (const [s, nb] of [["Ana María O'Brien", full()], ["Carla <b>Núñez</b>", wrongEx1()]] as const) {
+    for (
+      const [s, nb] of [["Ana María O'Brien", full()], ["Carla <b>Núñez</b>", wrongEx1()]] as const
+    ) {
       await Deno.mkdir(`${dir}/subs/${s}`, { recursive: true });
       await Deno.writeTextFile(`${dir}/subs/${s}/${NB}`, JSON.stringify(nb));
     }
     await Deno.writeTextFile(`${dir}/subs/Carla <b>Núñez</b>/readme.md`, "# hi");
-    await gradeAll({ ...LIMITS, submissions: `${dir}/subs`, notebooks: FIXTURES, out: `${dir}/out`, assignment });
+    await gradeAll({
+      ...LIMITS,
+      submissions: `${dir}/subs`,
+      notebooks: FIXTURES,
+      out: `${dir}/out`,
+      assignment,
+    });
     const fb = `${dir}/out/feedback`;
     const pages: string[] = [];
     for await (const e of Deno.readDir(fb)) if (e.name.endsWith(".html")) pages.push(e.name);
@@ -327,18 +466,29 @@ Deno.test({
           const m = await page.evaluate(() => ({
             scroll: document.documentElement.scrollWidth,
             client: document.documentElement.clientWidth,
-            links: [...document.querySelectorAll("a[href]")].map((a) => (a as HTMLAnchorElement).href),
+            links: [...document.querySelectorAll("a[href]")].map((a) =>
+              (a as HTMLAnchorElement).href
+            ),
             text: document.body.innerText,
           }));
-          assert.ok(m.scroll <= m.client, `${name}: ${m.scroll} px wide in a ${m.client} px window`);
+          assert.ok(
+            m.scroll <= m.client,
+            `${name}: ${m.scroll} px wide in a ${m.client} px window`,
+          );
           for (const href of m.links) {
             const u = new URL(href);
             assert.strictEqual(u.protocol, "file:", `${name} links off the page: ${href}`);
             const target = decodeURIComponent(u.pathname);
-            assert.ok(await Deno.stat(target).then(() => true, () => false), `${name}: broken ${href}`);
+            assert.ok(
+              await Deno.stat(target).then(() => true, () => false),
+              `${name}: broken ${href}`,
+            );
             if (u.hash) {
               await page.goto(u.href.replace(/#.*/, ""));
-              const there = await page.evaluate((id) => !!document.getElementById(id), decodeURIComponent(u.hash.slice(1)));
+              const there = await page.evaluate(
+                (id) => !!document.getElementById(id),
+                decodeURIComponent(u.hash.slice(1)),
+              );
               assert.ok(there, `${name}: no anchor ${u.hash} in ${target}`);
               await page.goto(new URL(`file://${join(fb, name)}`).href);
             }

@@ -231,7 +231,9 @@ export function feedbackPage(
     }
     const exercises = [...groups].map(([title, rows]) => {
       const p = rows.reduce((t, x) => t + x.points, 0), m = rows.reduce((t, x) => t + x.max, 0);
-      return `<li class="exercise"><div class="ex-head"><span class="ex-title">${e(title)}</span><span>${p} / ${m} points</span></div>
+      return `<li class="exercise"><div class="ex-head"><span class="ex-title">${
+        e(title)
+      }</span><span>${p} / ${m} points</span></div>
 <ul class="checks">${rows.map((x) => checkLine(x, e)).join("")}</ul></li>`;
     }).join("\n");
     const notes = [...(r.invalid ? [r.invalid] : []), ...r.notes];

@@ -21,8 +21,8 @@ import { type Notebook, writeFileAtomic } from "../notebook/io.ts";
 import { gradeSubmission, type Instructor, loadInstructors, type NotebookGrade } from "./grader.ts";
 import { type ResultRecord, writeReports } from "./report.ts";
 import {
-  feedbackPage,
   type FeedbackItem,
+  feedbackPage,
   gradedNotebook,
   renderNotebookPage,
   studentSlug,
@@ -33,8 +33,8 @@ import {
   applyRoster,
   collect,
   loadRoster,
-  pickUploads,
   type Picked,
+  pickUploads,
   type Platform,
   PLATFORMS,
   type Roster,
@@ -103,7 +103,12 @@ async function pool<T, R>(items: readonly T[], jobs: number, f: (t: T) => Promis
 }
 
 /** The rows of a notebook that was not graded for a student: 0 points and the reason. */
-function zeroGrade(inst: Instructor, student: string, notebook: string, why: string): NotebookGrade {
+function zeroGrade(
+  inst: Instructor,
+  student: string,
+  notebook: string,
+  why: string,
+): NotebookGrade {
   return {
     student,
     notebook,
@@ -152,7 +157,10 @@ export async function gradeAll(
   const exercises = new Map<string, Record<string, string>>();
   for (const name of instructors.keys()) {
     versions.set(name, await notebookVersion(await Deno.readFile(`${o.notebooks}/${name}`)));
-    exercises.set(name, Object.fromEntries([...exercisesOf(instructors.get(name)!)].map(([k, v]) => [k, v.title])));
+    exercises.set(
+      name,
+      Object.fromEntries([...exercisesOf(instructors.get(name)!)].map(([k, v]) => [k, v.title])),
+    );
   }
 
   const got = await collect(o.submissions, from);
@@ -283,7 +291,9 @@ async function writeFeedback(
   const fb = `${out}/feedback`;
   await writeNotebookAssets(fb);
   const byStudent = new Map<string, number[]>();
-  tasks.forEach((t, i) => byStudent.set(t.student.key, [...(byStudent.get(t.student.key) ?? []), i]));
+  tasks.forEach((t, i) =>
+    byStudent.set(t.student.key, [...(byStudent.get(t.student.key) ?? []), i])
+  );
   for (const [key, idx] of byStudent) {
     const student = tasks[idx[0]].student;
     const slug = studentSlug(`${student.name}-${student.id}`);
@@ -295,17 +305,28 @@ async function writeFeedback(
       if (g.cells.length > 0 && nb) {
         const href = `${slug}__${t.notebook.replace(/\.ipynb$/, "")}.html`;
         const page = gradedNotebook(g, nb, `${slug}.html`, r.exercises ?? {});
-        await writeFileAtomic(`${fb}/${href}`, renderNotebookPage(page, t.pick?.file ?? t.notebook, `${slug}.html`));
+        await writeFileAtomic(
+          `${fb}/${href}`,
+          renderNotebookPage(page, t.pick?.file ?? t.notebook, `${slug}.html`),
+        );
         pages.set(t.notebook, href);
       }
       items.push({ record: r, grade: g });
     }
-    const extra = records.filter((r) => r.notebook === "-" && r.id === student.id && r.student === student.name);
+    const extra = records.filter((r) =>
+      r.notebook === "-" && r.id === student.id && r.student === student.name
+    );
     for (const r of extra) items.push({ record: r, grade: null });
-    await writeFileAtomic(`${fb}/${slug}.html`, feedbackPage(student.name, items, pages, "assets/"));
+    await writeFileAtomic(
+      `${fb}/${slug}.html`,
+      feedbackPage(student.name, items, pages, "assets/"),
+    );
     if (moodle && /^moodle:/.test(key)) {
       const name = moodleFeedbackName(student.name, student.id, "feedback.html");
-      await writeFileAtomic(`${fb}/moodle/${name}`, feedbackPage(student.name, items, new Map(), null));
+      await writeFileAtomic(
+        `${fb}/moodle/${name}`,
+        feedbackPage(student.name, items, new Map(), null),
+      );
     }
   }
 }

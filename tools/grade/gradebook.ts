@@ -171,7 +171,10 @@ export async function moodleFeedbackZip(feedbackDir: string): Promise<Uint8Array
   try {
     for await (const e of Deno.readDir(join(feedbackDir, "moodle"))) {
       if (e.isFile) {
-        files.push({ name: e.name, data: await Deno.readFile(join(feedbackDir, "moodle", e.name)) });
+        files.push({
+          name: e.name,
+          data: await Deno.readFile(join(feedbackDir, "moodle", e.name)),
+        });
       }
     }
   } catch (e) {

@@ -60,7 +60,9 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
     } catch {
       continue; // a shard from before run.json: no import files
     }
-    if (run && JSON.stringify({ ...run, gradedAt: "" }) !== JSON.stringify({ ...r, gradedAt: "" })) {
+    if (
+      run && JSON.stringify({ ...run, gradedAt: "" }) !== JSON.stringify({ ...r, gradedAt: "" })
+    ) {
       throw new Error(
         `grade:merge: ${dir} was graded with other options (--from, --assignment, --lms, ` +
           `--roster or other notebooks) than the shards before it; merge shards of one run`,

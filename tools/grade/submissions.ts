@@ -133,7 +133,10 @@ export async function collect(input: string, from: Platform): Promise<Collected>
     if (from === "folders") {
       const slash = f.path.indexOf("/");
       if (slash < 0) {
-        problems.push({ origin: f.path, why: "not in a student's folder (expected <student>/<notebook>.ipynb)" });
+        problems.push({
+          origin: f.path,
+          why: "not in a student's folder (expected <student>/<notebook>.ipynb)",
+        });
         continue;
       }
       const name = f.path.slice(0, slash);
@@ -142,7 +145,10 @@ export async function collect(input: string, from: Platform): Promise<Collected>
     } else if (from === "moodle") {
       const m = parseMoodlePath(f.path);
       if (!m) {
-        problems.push({ origin: f.path, why: "not named as Moodle names submissions (<name>_<id>_assignsubmission_file_)" });
+        problems.push({
+          origin: f.path,
+          why: "not named as Moodle names submissions (<name>_<id>_assignsubmission_file_)",
+        });
         continue;
       }
       const key = add({
@@ -154,7 +160,10 @@ export async function collect(input: string, from: Platform): Promise<Collected>
     } else {
       const c = parseCanvasName(f.path);
       if (!c) {
-        problems.push({ origin: f.path, why: "not named as Canvas names submissions (<name>_<user id>_<file id>_<file>)" });
+        problems.push({
+          origin: f.path,
+          why: "not named as Canvas names submissions (<name>_<user id>_<file id>_<file>)",
+        });
         continue;
       }
       const key = add({ key: `canvas:${c.userId}`, name: c.name, id: c.userId });
@@ -225,7 +234,9 @@ export async function loadRoster(path: string): Promise<Roster> {
   }
   const h = header.map((x) => x.trim().toLowerCase());
   const first = h.findIndex((x) => ["first name", "nombre", "firstname"].includes(x));
-  const last = h.findIndex((x) => ["last name", "apellido(s)", "surname", "apellidos", "lastname"].includes(x));
+  const last = h.findIndex((x) =>
+    ["last name", "apellido(s)", "surname", "apellidos", "lastname"].includes(x)
+  );
   const mail = h.findIndex((x) => x.includes("email") || x.includes("correo"));
   if (first >= 0 && last >= 0) {
     return {
@@ -388,7 +399,11 @@ export function pickUploads(
       continue;
     }
     if (graded && !graded.has(target)) {
-      rejected.push({ ...base, why: `${u.file} is ${target}, not part of what is graded`, invalid: false });
+      rejected.push({
+        ...base,
+        why: `${u.file} is ${target}, not part of what is graded`,
+        invalid: false,
+      });
       continue;
     }
     candidates.push({

@@ -222,7 +222,9 @@ export function readZip(
           ? `${c.size} bytes uncompressed, over the ${limits.maxEntryBytes} accepted`
           : null);
     if (isDir) {
-      if (!unsafeName(c.name)) folders.push(c.name.replace(/\\/g, "/").replace(/\/$/, "").normalize("NFC"));
+      if (!unsafeName(c.name)) {
+        folders.push(c.name.replace(/\\/g, "/").replace(/\/$/, "").normalize("NFC"));
+      }
       continue;
     }
     if (why) {
