@@ -168,6 +168,7 @@ function latin1(b: Uint8Array): string {
  */
 export function unsafeName(name: string): string | null {
   if (name === "") return "an empty name";
+  // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) return "a control character in the name";
   const n = name.replace(/\\/g, "/");
   if (n.startsWith("/") || /^[A-Za-z]:/.test(n)) return "an absolute path";
