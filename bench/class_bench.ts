@@ -82,8 +82,8 @@ bench({
   warmup: 0,
   fn: runOwn,
 });
-bench({ group, name: "grade --jobs 1", n, warmup: 0, fn: () => grade(1) });
-bench({ group, name: "grade --jobs 2", n, warmup: 0, fn: () => grade(2) });
+bench({ group, name: "grade --jobs 1", n, warmup: 0, fn: async () => await grade(1) });
+bench({ group, name: "grade --jobs 2", n, warmup: 0, fn: async () => await grade(2) });
 
 globalThis.addEventListener("unload", () => {
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? NaN;

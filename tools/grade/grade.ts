@@ -296,7 +296,7 @@ async function writeFeedback(
   );
   for (const [key, idx] of byStudent) {
     const student = tasks[idx[0]].student;
-    const slug = studentSlug(`${student.name}-${student.id}`);
+    const slug = studentSlug(key === student.name ? key : `${student.name}-${student.id}`);
     const pages = new Map<string, string>();
     const items: FeedbackItem[] = [];
     for (const i of idx) {

@@ -366,19 +366,32 @@ export function pickUploads(
   for (const u of uploads) {
     const base = { student: u.student, file: u.file, origin: u.origin };
     let text: string;
+    let nbIds: string[] | null = null;
+    let why = "";
     try {
       text = dec.decode(u.bytes);
       JSON.parse(text);
-    } catch {
-      rejected.push({ ...base, why: `${u.file} is not a notebook (not JSON text)`, invalid: true });
-      continue;
-    }
-    let nbIds: string[];
-    try {
-      const nb = parseNotebook(text, u.file);
-      nbIds = nb.cells.map((c) => c.id).filter((x): x is string => !!x);
+      nbIds = parseNotebook(text, u.file).cells.map((c) => c.id).filter((x): x is string => !!x);
     } catch (e) {
-      rejected.push({ ...base, why: (e as Error).message, invalid: true });
+      text ??= "";
+      why = e instanceof SyntaxError || !text
+        ? `${u.file} is not a notebook (not JSON text)`
+        : (e as Error).message;
+    }
+    if (nbIds === null) {
+      // Named as a course notebook: graded against it, so its rows say what is wrong.
+      if (instructors.has(u.file) && (!graded || graded.has(u.file))) {
+        candidates.push({
+          ...base,
+          notebook: u.file,
+          text,
+          late: u.late,
+          mtime: u.mtime,
+          order: u.order,
+        });
+      } else {
+        rejected.push({ ...base, why, invalid: true });
+      }
       continue;
     }
     let target = instructors.has(u.file) ? u.file : null;
@@ -392,8 +405,8 @@ export function pickUploads(
     if (!target) {
       rejected.push({
         ...base,
-        why: `${u.file} is not one of the course notebooks with exercises (no cell in common ` +
-          `with ${[...instructors.keys()].join(", ")})`,
+        why: `${u.file} is not a course notebook with exercises (no cell in common with ` +
+          `${[...instructors.keys()].join(", ")})`,
         invalid: true,
       });
       continue;
