@@ -47,6 +47,10 @@ export interface Unit {
   end: number;
   /** Template literals: each placeholder's expression, as written and where it is. */
   placeholders?: { source: string; start: number; end: number }[];
+  /** String literals: the quote character. */
+  quote?: string;
+  /** Comments: a block comment (`/* *\/`) rather than a line comment. */
+  block?: boolean;
   /** For the translator: where the text appears (gettext extracted comment). */
   note: string;
 }
@@ -502,7 +506,14 @@ function codeUnitsOf(cells: CellAst[]): Unit[] {
           }
           if (!lettersIn(prop.key.value)) continue;
           const start = prop.key.start + 1, end = prop.key.end - 1;
-          push({ kind: "string", text: src.slice(start, end), start, end, note: "series name" });
+          push({
+            kind: "string",
+            text: src.slice(start, end),
+            start,
+            end,
+            quote: src[prop.key.start],
+            note: "series name",
+          });
         }
         // A computed key (`[`λ = ${l}`]`) is a legend name too: see keyOfSeries below.
         seriesRecords.add(node);
@@ -522,7 +533,9 @@ function codeUnitsOf(cells: CellAst[]): Unit[] {
       const start = node.start + 1, end = node.end - 1;
       const text = src.slice(start, end);
       if (node.type === "StringLiteral") {
-        if (lettersIn(node.value)) push({ kind: "string", text, start, end, note: where });
+        if (lettersIn(node.value)) {
+          push({ kind: "string", text, start, end, quote: src[node.start], note: where });
+        }
         return;
       }
       const cooked = node.quasis.map((q: Node) => q.value.cooked ?? "").join("");
@@ -549,7 +562,14 @@ function codeUnitsOf(cells: CellAst[]): Unit[] {
       const text = raw.trim();
       if (!lettersIn(text) || DIRECTIVE.test(text)) continue;
       const start = inner.start + raw.length - raw.trimStart().length;
-      push({ kind: "comment", text, start, end: start + text.length, note: "code comment" });
+      push({
+        kind: "comment",
+        text,
+        start,
+        end: start + text.length,
+        block: c.type !== "CommentLine",
+        note: "code comment",
+      });
     }
     found.sort((a, b) => a.start - b.start);
     let s = 0, k = 0;
