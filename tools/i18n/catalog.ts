@@ -16,7 +16,7 @@
 import { basename, dirname, join } from "node:path";
 import { type Notebook, writeFileAtomic } from "../notebook/io.ts";
 import { notebookUnits, type Unit } from "./extract.ts";
-import { unitState, type UnitState } from "./localize.ts";
+import { type UnitState, unitState } from "./localize.ts";
 import { formatPo, parsePo, type PoCatalog, type PoEntry } from "./po.ts";
 
 /** The kit's root folder (where `i18n/` and `notebooks/` are). */
@@ -71,7 +71,10 @@ export function notebookStatus(
   label: string,
 ): UnitStatus[] {
   const byCtx = new Map((cat?.entries ?? []).map((e) => [e.ctx, e]));
-  return notebookUnits(nb, label).map((unit) => ({ unit, ...unitState(unit, byCtx.get(unit.ctx)) }));
+  return notebookUnits(nb, label).map((unit) => ({
+    unit,
+    ...unitState(unit, byCtx.get(unit.ctx)),
+  }));
 }
 
 /** Counts by state. */
@@ -170,7 +173,9 @@ export function mergeUnits(
         previousId: changed.fuzzy ? changed.previousId ?? changed.id : changed.id,
       };
     }
-    if (changed) used.add(changed);
+    if (changed) {
+      used.add(changed);
+    }
     summary.added++;
     return { ...base, str: "", fuzzy: false };
   });
