@@ -34,7 +34,7 @@ import { type PdfSummary, writePdfs } from "./export/pdf.ts";
 import { type Notebook, projectNotebooks, sourceText } from "./notebook/io.ts";
 import { studentNotebook } from "./notebook/exercises.ts";
 import { positiveOption, runMain } from "./cli.ts";
-import { isLang, LANGUAGES } from "./i18n/catalog.ts";
+import { isLang, LANGUAGES } from "./i18n/langs.ts";
 import { writeLocalized } from "./i18n/cli.ts";
 
 /** Options of {@link buildHandouts}. */

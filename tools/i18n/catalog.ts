@@ -19,20 +19,8 @@ import { notebookUnits, type Unit } from "./extract.ts";
 import { type UnitState, unitState } from "./localize.ts";
 import { formatPo, parsePo, type PoCatalog, type PoEntry } from "./po.ts";
 
-/** The kit's root folder (where `i18n/` and `notebooks/` are). */
-export const KIT_ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-
-/** The language notebooks are written in. */
-export const SOURCE_LANG = "en";
-/** The languages the kit can be built in. */
-export const LANGUAGES = ["en", "es"] as const;
-/** One of {@link LANGUAGES}. */
-export type Lang = (typeof LANGUAGES)[number];
-
-/** Whether `s` is one of {@link LANGUAGES}. */
-export function isLang(s: string): s is Lang {
-  return (LANGUAGES as readonly string[]).includes(s);
-}
+export { isLang, KIT_ROOT, type Lang, LANGUAGES, SOURCE_LANG } from "./langs.ts";
+import { KIT_ROOT } from "./langs.ts";
 
 /** The PO file of notebook `notebookPath` in `lang`. */
 export function catalogPath(notebookPath: string, lang: string, root = KIT_ROOT): string {

@@ -216,9 +216,3 @@ export function localizeNotebook(
     report,
   };
 }
-
-/** The language of a notebook: `metadata.lang`, else English. */
-export function notebookLang(nb: Notebook): string {
-  const lang = nb.metadata?.lang;
-  return typeof lang === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]+)*$/.test(lang) ? lang : "en";
-}

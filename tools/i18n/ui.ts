@@ -10,7 +10,7 @@
  * @module
  */
 import { join } from "node:path";
-import { KIT_ROOT, SOURCE_LANG } from "./catalog.ts";
+import { KIT_ROOT, SOURCE_LANG } from "./langs.ts";
 import { parsePo } from "./po.ts";
 
 /** Every string the tools show, by key, in English. */
