@@ -1,6 +1,6 @@
 /**
  * What a grading run must undo however it ends: the sandbox processes it started and the
- * temporary folders it made (they hold the per-run prelude with its nonce). `sandbox.ts`
+ * temporary folders it made (they hold the per-run prelude with its nonce), and its lock. `sandbox.ts`
  * registers both while they exist; {@link cleanupSync} kills and removes whatever is still
  * registered, synchronously, so it can run from a signal handler, an `unload` listener or the
  * last line of a crashed command.
@@ -10,6 +10,7 @@
 
 const pids = new Set<number>();
 const dirs = new Set<string>();
+const files = new Set<string>();
 
 /** Registers a child process to kill if the run ends early. */
 export function trackProcess(pid: number): void {
@@ -31,6 +32,16 @@ export function untrackDir(path: string): void {
   dirs.delete(path);
 }
 
+/** Registers a file (a lock) to remove if the run ends early. */
+export function trackFile(path: string): void {
+  files.add(path);
+}
+
+/** The file has been removed. */
+export function untrackFile(path: string): void {
+  files.delete(path);
+}
+
 /** How many processes and folders are registered (for tests). */
 export function tracked(): { processes: number; dirs: number } {
   return { processes: pids.size, dirs: dirs.size };
@@ -50,4 +61,10 @@ export function cleanupSync(): void {
     } catch { /* already gone */ }
   }
   dirs.clear();
+  for (const f of files) {
+    try {
+      Deno.removeSync(f);
+    } catch { /* already gone */ }
+  }
+  files.clear();
 }

@@ -299,7 +299,8 @@ export function makeCodec(k: Intrinsics, kit: KitClasses | null): Codec {
       if (!(n >= 0 && n <= MAX_LENGTH)) throw new CloneError(path, "an array too long to grade");
       let out = '{"$":"a","v":[';
       for (let i = 0; i < n; i++) {
-        out += (i ? "," : "") + enc(own(o, "" + i, path + "[" + i + "]"), path + "[" + i + "]", depth + 1);
+        out += (i ? "," : "") +
+          enc(own(o, "" + i, path + "[" + i + "]"), path + "[" + i + "]", depth + 1);
       }
       return out + "]}";
     }
@@ -345,7 +346,11 @@ export function makeCodec(k: Intrinsics, kit: KitClasses | null): Codec {
       case "u":
         return undefined;
       case "n":
-        return n.v === "NaN" ? NaN : n.v === "Infinity" ? Infinity : n.v === "-Infinity"
+        return n.v === "NaN"
+          ? NaN
+          : n.v === "Infinity"
+          ? Infinity
+          : n.v === "-Infinity"
           ? -Infinity
           : n.v === "-0"
           ? -0

@@ -135,7 +135,8 @@ export async function loadInstructors(dir: string): Promise<Map<string, Instruct
   return out;
 }
 
-function zeroRows(inst: Instructor, message: string): CheckRow[] {
+/** A row per check of `inst`, each with 0 points and `message` (invalid or not submitted). */
+export function zeroRows(inst: Instructor, message: string): CheckRow[] {
   return inst.checks.map((c) => ({
     check: c.id,
     points: 0,
