@@ -275,8 +275,10 @@ export async function sandboxPrelude(cfg: PreludeConfig): Promise<Prelude> {
   } catch { /* no node:process */ }
 
   // As in Jupyter through the kit's relay: errors nobody caught show under the running cell.
+  // The grader shows it under the cell running, or under the last cell the student sees when
+  // that one is a hidden check.
   const report = (what: string, e: unknown) => {
-    write(`${errorName(e)} (${what}): ${errorMessage(e)}\n`);
+    emit({ async: `${errorName(e)} (${what}): ${errorMessage(e)}\n` });
   };
   globalThis.addEventListener("unhandledrejection", (ev) => {
     ev.preventDefault();

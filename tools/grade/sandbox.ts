@@ -291,17 +291,17 @@ async function runOnce(
 
   let current = -1, ended = false, killedFor = "";
   const served = new Set<number>();
-  const append = (raw: string) => {
-    if (current < 0 && !ended && att.preamble.length < OUTPUT_CAP) att.preamble += raw;
-    if (current < 0 || ended || !raw) return;
+  const append = (raw: string, at = current) => {
+    if (at < 0 && !ended && att.preamble.length < OUTPUT_CAP) att.preamble += raw;
+    if (at < 0 || ended || !raw) return;
     const text = raw.replace(
       /Error in --eval-file file "[^"]*\/cell(\d+)\.ts": /g,
       "Error in cell $1: ",
     );
-    const o = att.outputs[current];
+    const o = att.outputs[at];
     if (o.length < OUTPUT_CAP) {
-      att.outputs[current] = (o + text).slice(0, OUTPUT_CAP);
-      if (att.outputs[current].length === OUTPUT_CAP) att.outputs[current] += "\n[output cut]\n";
+      att.outputs[at] = (o + text).slice(0, OUTPUT_CAP);
+      if (att.outputs[at].length === OUTPUT_CAP) att.outputs[at] += "\n[output cut]\n";
     }
   };
   const serve = async (i: number) => {
@@ -341,7 +341,13 @@ async function runOnce(
       ended = true;
       stdin.close().catch(() => {}); // the REPL then reads end-of-file and exits
     } else if (typeof msg.serve === "number" && msg.serve === current) serve(msg.serve);
-    else if (typeof msg.check === "string" && current >= 0 && !cells[current]?.hidden) {
+    else if (typeof msg.async === "string") {
+      // An error nobody caught (a rejection, a timer): under the running cell, as in Jupyter,
+      // unless that is a hidden check, whose output the student never sees.
+      let at = current;
+      while (at > 0 && cells[at]?.kind === "check" && cells[at].hidden) at--;
+      append(msg.async, at);
+    } else if (typeof msg.check === "string" && current >= 0 && !cells[current]?.hidden) {
       if (msg.event === "pass") att.checks.set(current, { passed: true, message: "" });
       if (msg.event === "fail") {
         att.checks.set(current, { passed: false, message: String(msg.message ?? "") });
