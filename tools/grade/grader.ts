@@ -78,6 +78,15 @@ export interface GradeOptions {
 export function loadInstructor(name: string, text: string): Instructor {
   const notebook = parseNotebook(text, name);
   const checks = checkCells(notebook, name);
+  for (const c of checks) {
+    if (!c.hidden && c.points > 0) {
+      throw new Error(
+        `${name}: visible check ${c.id} (cell ${c.index + 1}) has ${c.points} points: points go ` +
+          `to hidden checks (a visible check runs beside the student's code, which can make it ` +
+          `pass); see docs/exercises.md`,
+      );
+    }
+  }
   const codes = notebook.cells.filter((c) => c.cell_type === "code").map((c) =>
     sourceText(c.source)
   );
