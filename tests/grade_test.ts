@@ -18,7 +18,6 @@ import {
 import { importBindings, isGraded, studentNotebook } from "../tools/notebook/exercises.ts";
 import { runSandboxed, type SandboxCell } from "../tools/grade/sandbox.ts";
 import { gradeAll } from "../tools/grade/grade.ts";
-import { parse as parseCsv } from "csv-parse/sync";
 import { mergeShards } from "../tools/grade/merge.ts";
 import type { ResultRecord } from "../tools/grade/report.ts";
 
@@ -543,7 +542,7 @@ Deno.test({
         assert.match(notes("h-spawn"), /refused run access to "id"/);
         assert.match(notes("h-exit"), /tried to end the process/);
       });
-      await t.step("the grader's temporary folders are removed", async () => {
+      await t.step("the grader's temporary folders are removed", () => {
         assert.deepStrictEqual([...Deno.readDirSync(tmp)].map((e) => e.name), []);
       });
       await t.step("feedback pages escape student text and hide hidden checks", async () => {
