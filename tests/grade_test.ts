@@ -311,7 +311,8 @@ const submissions: Record<string, Record<string, string>> = {
   },
   wrongnb: {
     [NB]: await Deno.readTextFile(`${ROOT}/tests/fixtures/pass.ipynb`),
-    "zz_not_in_course.ipynb": JSON.stringify(student),
+    // No cell in common with a course notebook (one that has would be matched by its cell ids).
+    "zz_not_in_course.ipynb": await Deno.readTextFile(`${ROOT}/tests/fixtures/pass.ipynb`),
   },
   ...Object.fromEntries(
     Object.entries(hostile).map(([k, nb]) => [k, { [NB]: JSON.stringify(nb) }]),
@@ -421,7 +422,9 @@ Deno.test({
         assert.match(record(records, "notjson").invalid!, /not JSON/);
         assert.match(record(records, "python").invalid!, /not a Deno notebook/);
         assert.match(record(records, "wrongnb").invalid!, /wrong notebook/);
-        const unknown = record(records, "wrongnb", "zz_not_in_course.ipynb");
+        const unknown = records.find((r) =>
+          r.student === "wrongnb" && r.file === "zz_not_in_course.ipynb"
+        )!;
         assert.match(unknown.invalid!, /not a course notebook/);
         assert.deepStrictEqual(unknown.rows.map((r) => [r.check, r.points, r.max]), [["-", 0, 0]]);
         for (const s of ["notjson", "python", "wrongnb"]) {
@@ -429,8 +432,8 @@ Deno.test({
           assert.strictEqual(points(records, s), 0);
         }
         const csv = Deno.readTextFileSync(`${dir}/out/grades.csv`);
-        assert.ok(csv.includes("notjson,90_grading_fixture.ipynb,90-ex3,0,4\n"));
-        assert.ok(csv.includes("teacher,90_grading_fixture.ipynb,90-ex3,4,4\n"));
+        assert.ok(csv.includes("notjson,90_grading_fixture.ipynb,90-ex3,0,4,failed,"));
+        assert.ok(csv.includes("teacher,90_grading_fixture.ipynb,90-ex3,4,4,passed,"));
       });
       await t.step("hostile: reading /etc/passwd and the hidden checks is refused", async () => {
         assert.strictEqual(points(records, "h-read"), 0);
@@ -566,7 +569,7 @@ Deno.test({
         const page = await Deno.readTextFile(`${dir}/out/feedback/untouched.html`);
         assert.match(page, /0 \/ 10 points/);
         const nbPage = await Deno.readTextFile(out("teacher"));
-        assert.ok(nbPage.includes("hidden check 90-ex3"));
+        assert.ok(nbPage.includes("Exercise 3: column means, graded check"));
         assert.ok(!nbPage.includes("A3 = tensor"), "a hidden check's source reached a page");
       });
     } finally {
