@@ -17,9 +17,17 @@
  */
 import { instructorInLanguage, studentLanguage, submissionLanguage } from "../i18n/grade.ts";
 import { parseArgs } from "node:util";
-import { positiveOption, runMain } from "../cli.ts";
+import { runMain } from "../cli.ts";
 import { type Notebook, writeFileAtomic } from "../notebook/io.ts";
-import { gradeSubmission, type Instructor, loadInstructors, type NotebookGrade } from "./grader.ts";
+import {
+  gradeSubmission,
+  type Instructor,
+  loadInstructors,
+  type NotebookGrade,
+  zeroRows,
+} from "./grader.ts";
+import { runSandboxed } from "./sandbox.ts";
+import { cleanupSync, trackFile, untrackFile } from "./cleanup.ts";
 import { type ResultRecord, writeReports } from "./report.ts";
 import {
   type FeedbackItem,
@@ -113,14 +121,7 @@ function zeroGrade(
   return {
     student,
     notebook,
-    rows: inst.checks.map((c) => ({
-      check: c.id,
-      points: 0,
-      max: c.points,
-      hidden: c.hidden,
-      passed: false,
-      message: why,
-    })),
+    rows: zeroRows(inst, why),
     notes: [why],
     cells: [],
     runs: 0,
@@ -134,8 +135,61 @@ interface Task {
   pick: Picked | null;
 }
 
+const LOCK = ".grade.lock";
+
+/**
+ * Takes `out`'s lock: one grader at a time writes into a folder. A lock left by a process that
+ * no longer runs is taken over. Throws when another grader holds it.
+ */
+export async function lockOut(out: string): Promise<string> {
+  await Deno.mkdir(out, { recursive: true });
+  const path = `${out}/${LOCK}`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const f = await Deno.open(path, { write: true, createNew: true });
+      await f.write(new TextEncoder().encode(`${Deno.pid}\n`));
+      f.close();
+      trackFile(path);
+      return path;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+    const holder = Number((await Deno.readTextFile(path).catch(() => "")).trim());
+    if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
+      throw new Error(
+        `grade: another grader (pid ${holder}) is writing to ${out}; wait until it has ` +
+          `finished, or choose another --out (remove ${path} only if no grader runs)`,
+      );
+    }
+    await Deno.remove(path).catch(() => {}); // left by a grader that no longer runs
+  }
+  throw new Error(`grade: cannot take the lock ${path}`);
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === Deno.pid) return true;
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** Grades a folder or zip of submissions; returns the records written to `out`. */
 export async function gradeAll(
+  o: GradeAllOptions,
+): Promise<{ records: ResultRecord[]; invalid: string[] }> {
+  const lock = await lockOut(o.out);
+  try {
+    return await gradeAllLocked(o);
+  } finally {
+    await Deno.remove(lock).catch(() => {});
+    untrackFile(lock);
+  }
+}
+
+async function gradeAllLocked(
   o: GradeAllOptions,
 ): Promise<{ records: ResultRecord[]; invalid: string[] }> {
   const root = o.root ?? new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -194,14 +248,21 @@ export async function gradeAll(
   const grades = await pool(tasks, o.jobs, async (t): Promise<NotebookGrade> => {
     const english = instructors.get(t.notebook)!;
     if (!t.pick) return zeroGrade(english, t.student.name, t.notebook, "not submitted");
-    // A submission in another language is graded against the instructor notebook in that
-    // language: same cells and checks, the hidden checks' messages translated.
-    const inst = await instructorInLanguage(english, submissionLanguage(t.pick.text), root);
-    const g = await gradeSubmission(inst, t.student.name, t.pick.file, t.pick.text, {
-      root,
-      timeoutSec: o.timeoutSec,
-      memoryMb: o.memoryMb,
-    });
+    let g: NotebookGrade;
+    try {
+      // A submission in another language is graded against the instructor notebook in that
+      // language: same cells and checks, the hidden checks' messages translated.
+      const inst = await instructorInLanguage(english, submissionLanguage(t.pick.text), root);
+      g = await gradeSubmission(inst, t.student.name, t.pick.file, t.pick.text, {
+        root,
+        timeoutSec: o.timeoutSec,
+        memoryMb: o.memoryMb,
+      });
+    } catch (e) {
+      // One submission's failure is its own row, never the run's.
+      const why = `${t.student.name}/${t.pick.file}: grader problem: ${(e as Error).message}`;
+      g = { ...zeroGrade(english, t.student.name, t.notebook, why), invalid: why };
+    }
     const pts = g.rows.reduce((s, r) => s + r.points, 0);
     const max = g.rows.reduce((s, r) => s + r.max, 0);
     say(
@@ -372,7 +433,70 @@ function usage(message: string): never {
   throw new Error(`grade: ${message}\n\n${USAGE}`);
 }
 
+/** Bounds of the limits (documented in the README's Grading section). */
+export const LIMITS = {
+  jobs: [1, 64],
+  timeoutSec: [1, 3600],
+  memoryMb: [64, 65536],
+} as const;
+
+/** A `--name` option that must be a number within [lo, hi] (an integer when `integer`). */
+export function boundedOption(
+  name: string,
+  v: string | undefined,
+  [lo, hi]: readonly [number, number],
+  integer: boolean,
+): number | undefined {
+  if (v === undefined) return undefined;
+  const n = /^\s*[0-9.eE+-]+\s*$/.test(v) ? Number(v) : NaN;
+  if (!(n >= lo && n <= hi) || (integer && !Number.isInteger(n))) {
+    throw new Error(
+      `grade: --${name} must be ${integer ? "an integer" : "a number"} from ${lo} to ${hi}, ` +
+        `got "${v}"`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Starts one sandbox with the given limits and an empty notebook: a limit the sandbox cannot
+ * start with is the user's mistake (exit 2), not a class of zeros.
+ */
+export async function probeSandbox(root: string, timeoutSec: number, memoryMb: number) {
+  const r = await runSandboxed([{ kind: "code", source: "" }], {
+    root,
+    bindings: [],
+    timeoutSec,
+    memoryMb,
+    maxSkips: 0,
+  });
+  if (r.problems.length || r.cells[0].status !== "ran") {
+    throw new Error(
+      `grade: the sandbox cannot start with --memory ${memoryMb} and --timeout ${timeoutSec} ` +
+        `(${r.problems.join("; ") || r.cells[0].reason}); raise them (an empty notebook peaked ` +
+        `at ${r.peakMb} MB)`,
+    );
+  }
+}
+
+/** Ends the process after a signal, leaving no sandbox process and no temporary file. */
+function onSignals(): void {
+  const codes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+  for (const [sig, code] of Object.entries(codes) as [Deno.Signal, number][]) {
+    Deno.addSignalListener(sig, () => {
+      cleanupSync();
+      console.error(`grade: stopped by ${sig}; sandboxes killed, temporary files removed`);
+      Deno.exit(code);
+    });
+  }
+  // Deno.exit (from runMain, or when a launcher died) and crashes run these too.
+  globalThis.addEventListener("unload", cleanupSync);
+  globalThis.addEventListener("error", cleanupSync);
+  globalThis.addEventListener("unhandledrejection", cleanupSync);
+}
+
 async function main(args: string[]): Promise<number> {
+  onSignals();
   let parsed;
   try {
     parsed = parseArgs({
@@ -420,15 +544,18 @@ async function main(args: string[]): Promise<number> {
     }
   }
   const roster = values.roster ? await loadRoster(values.roster) : undefined;
-  const jobs = positiveOption("grade", "jobs", values.jobs) ??
-    Math.max(1, navigator.hardwareConcurrency ?? 1);
+  const jobs = boundedOption("jobs", values.jobs, LIMITS.jobs, true) ??
+    Math.max(1, Math.min(LIMITS.jobs[1], navigator.hardwareConcurrency ?? 1));
+  const timeoutSec = boundedOption("timeout", values.timeout, LIMITS.timeoutSec, false) ?? 60;
+  const memoryMb = boundedOption("memory", values.memory, LIMITS.memoryMb, false) ?? 1024;
+  await probeSandbox(root, timeoutSec, memoryMb);
   const { invalid } = await gradeAll({
     submissions: positionals[0],
     notebooks: values.notebooks ?? `${root}/notebooks`,
     out: values.out ?? "dist/grades",
-    jobs: Math.floor(jobs),
-    timeoutSec: positiveOption("grade", "timeout", values.timeout) ?? 60,
-    memoryMb: positiveOption("grade", "memory", values.memory) ?? 1024,
+    jobs,
+    timeoutSec,
+    memoryMb,
     shard: values.shard ? parseShard(values.shard) : undefined,
     root,
     from,
