@@ -11,6 +11,7 @@
  *
  * Run: `deno bench -A bench/notebooks_bench.ts`.
  */
+import { basename } from "node:path";
 import { projectNotebooks } from "../tools/notebook/io.ts";
 import { KernelChild } from "./_kernel_child.ts";
 import { bench, SMOKE } from "./_stats.ts";
@@ -25,7 +26,7 @@ globalThis.addEventListener("unload", () => child.kill());
 for (const path of SMOKE ? all.slice(0, 1) : all) {
   bench({
     group: "notebooks (end to end on the Deno kernel)",
-    name: path.slice(path.lastIndexOf("/") + 1),
+    name: basename(path),
     n: SMOKE ? 1 : 3,
     fn: async () => await child.run({ cmd: "notebook", path }),
   });

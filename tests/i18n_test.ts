@@ -25,7 +25,7 @@ import { uiStatus } from "../tools/i18n/cli.ts";
 import { type Notebook, readNotebook, sourceText } from "../tools/notebook/io.ts";
 import { studentNotebook } from "../tools/notebook/exercises.ts";
 import { exportNotebooks } from "../tools/export/mod.ts";
-import { executeNotebook } from "../tools/run.ts";
+import { executeNotebook } from "../tools/runner.ts";
 
 const FIXTURE = "tests/fixtures/i18n/00_welcome.ipynb";
 const notebooks = [...Deno.readDirSync("notebooks")].filter((e) => e.name.endsWith(".ipynb"))

@@ -7,6 +7,7 @@
 // installs it and a missing nbclient fails the test.
 import assert from "node:assert/strict";
 import { childrenOf, processRunning } from "./_util.ts";
+import { stripAnsi } from "../tools/ansi.ts";
 import { installKernel } from "../tools/jupyter/kernelspec.ts";
 import { freePorts, writeConnectionFile } from "../tools/jupyter/wire.ts";
 
@@ -41,8 +42,6 @@ if (!python && !ci) {
   );
 }
 
-// deno-lint-ignore no-control-regex
-const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 const join = (t: unknown) => Array.isArray(t) ? t.join("") : String(t ?? "");
 
 type Expect = Record<string, string>;

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { basename, dirname, join } from "node:path";
 import { type Notebook, NotebookError, projectNotebooks, readNotebook, sourceText } from "./io.ts";
 import { runMain } from "../cli.ts";
 
@@ -253,11 +254,9 @@ export async function checkNotebooks(paths: readonly string[]): Promise<CheckSum
         continue;
       }
       const mod = notebookModule(nb);
-      const slash = path.lastIndexOf("/");
-      const dir = slash >= 0 ? path.slice(0, slash) : ".";
-      const base = path.slice(slash + 1).replace(/\.ipynb$/, "");
-      const tmp = await Deno.realPath(dir).then((d) =>
-        `${d}/.nbcheck.${base}.${crypto.randomUUID().slice(0, 8)}.ts`
+      const base = basename(path, ".ipynb");
+      const tmp = await Deno.realPath(dirname(path)).then((d) =>
+        join(d, `.nbcheck.${base}.${crypto.randomUUID().slice(0, 8)}.ts`)
       );
       await Deno.writeTextFile(tmp, mod.code);
       created.push(tmp);

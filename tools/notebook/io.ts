@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { basename, dirname, join } from "node:path";
 import Ajv from "ajv-draft-04";
 import schema from "./schema/nbformat.v4.5.schema.json" with { type: "json" };
 
@@ -370,11 +371,9 @@ export async function writeNotebook(path: string, nb: Notebook): Promise<void> {
  * ```
  */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash >= 0 ? path.slice(0, slash) || "/" : ".";
+  const dir = dirname(path);
   await Deno.mkdir(dir, { recursive: true });
-  const base = slash >= 0 ? path.slice(slash + 1) : path;
-  const tmp = `${dir}/.${base}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const tmp = join(dir, `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.tmp`);
   pendingTmp.add(tmp);
   if (!tmpCleanup) {
     tmpCleanup = true;
