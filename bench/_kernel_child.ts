@@ -54,7 +54,14 @@ export class KernelChild {
   ): Promise<{ ms: number } | { error: string } | { signal: string | null; code: number }> {
     if (!this.#proc) {
       this.#proc = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", new URL(import.meta.url).pathname],
+        // The kit's own config: the child needs none of the benchmarks' baselines.
+        args: [
+          "run",
+          "-A",
+          "--config",
+          new URL("../deno.json", import.meta.url).pathname,
+          new URL(import.meta.url).pathname,
+        ],
         cwd: new URL("..", import.meta.url).pathname,
         stdin: "piped",
         stdout: "piped",

@@ -1,6 +1,7 @@
-// Smoke run of the benchmark suite: `deno bench -A bench/` with BENCH_SMOKE=1 (small sizes, few
+// Smoke run of the benchmark suite: `deno bench` of bench/ with BENCH_SMOKE=1 (small sizes, few
 // iterations, one notebook; about 20 s) must pass and print every group's median table, each row
-// with a measured median, and the tfjs baselines where the group has one.
+// with a measured median, and the tfjs baselines where the group has one. Runs with the
+// benchmarks' own config (bench/deno.json): `deno test -A --config bench/deno.json bench/`.
 import assert from "node:assert";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -25,7 +26,7 @@ function medianTables(out: string): Map<string, string[][]> {
 Deno.test("bench: the suite runs in smoke mode and prints every group's medians", async () => {
   const child = new Deno.Command(Deno.execPath(), {
     // bench/ is type-checked by `deno task check`; checking tfjs's types again here costs seconds
-    args: ["bench", "-A", "--no-check", "bench/"],
+    args: ["bench", "-A", "--no-check", "--config", "bench/deno.json", "bench/"],
     cwd: root,
     env: { BENCH_SMOKE: "1", NO_COLOR: "1" },
     stdout: "piped",
