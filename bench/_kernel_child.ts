@@ -1,16 +1,10 @@
 /**
  * The kernel-backed benches (kernel_bench.ts, notebooks_bench.ts) do their work in a child
  * `deno run` process: {@link KernelChild} sends it one JSON request per line on stdin, and it
- * answers one line `{ "ms": ... }` (its own timing of the work) or `{ "error": ... }`.
- *
- * Why: shutting a kernel down crashes the process now and then (Deno 2.9.6): SIGSEGV in the
- * zeromq addon's poll callback (`zmq::Poller<...>::Callback`) behind tools/jupyter/kernel.ts, mostly when
- * the shutdown comes right after start-up (15 start + shutdown cycles: 2 runs in 10 crashed; with
- * one cell run in between: none in 10), and also with two kernels alive at once. Inside
- * `deno bench` that would take every other bench file down with it; here it fails one bench.
- * For the same reason "start" runs one (untimed) cell between start-up and shutdown.
- * `Kernel.shutdown` has since learnt to let pending socket events drain before closing, which
- * removed the crash in 20 runs of 15 cycles; the child stays as a guard.
+ * answers one line `{ "ms": ... }` (its own timing of the work) or `{ "error": ... }`. The child
+ * runs with the kit's own config (none of the benchmarks' baselines), and keeps kernels,
+ * sockets and the runner's timers out of the bench process; a failure fails one bench, not the
+ * suite. "start" runs one (untimed) cell between start-up and shutdown, as a notebook would.
  *
  * @module
  */
@@ -23,10 +17,7 @@ export type Request =
   | { cmd: "notebook"; path: string } // tools/runner.ts on one notebook, nothing written
   | { cmd: "handouts"; paths: string[] }; // the handouts build into a temporary folder
 
-/**
- * The child process, spawned on first use and again after it died. A request whose child crashed
- * with SIGSEGV (above) is retried once in a fresh child, with a warning on stderr.
- */
+/** The child process, spawned on first use and again after it died. */
 export class KernelChild {
   #proc?: Deno.ChildProcess;
   #writer?: WritableStreamDefaultWriter<Uint8Array>;
@@ -35,12 +26,8 @@ export class KernelChild {
   #decoder = new TextDecoder();
 
   /** Runs `req` in the child; resolves to the child's time for it in ms. */
-  async run(req: Request, retry = true): Promise<number> {
+  async run(req: Request): Promise<number> {
     const reply = await this.#request(req);
-    if ("signal" in reply && reply.signal === "SIGSEGV" && retry) {
-      console.error(`kernel child crashed (SIGSEGV) during ${JSON.stringify(req)}; retrying once`);
-      return this.run(req, false);
-    }
     if ("ms" in reply) return reply.ms;
     throw new Error(
       "error" in reply

@@ -1,6 +1,6 @@
-// Kernel client costs: start-up (spawn to the first kernel_info_reply and IOPub delivering) plus
-// shutdown, and a trivial cell round trip, timed in a child process (see _kernel_child.ts for why
-// and for the untimed cell between start-up and shutdown).
+// Kernel client costs: start-up (spawn to the first kernel_info_reply and the setup cell) plus
+// shutdown, and a trivial cell round trip (reply and every output, the marker included), timed in
+// a child process (see _kernel_child.ts, also for the untimed cell between start-up and shutdown).
 import { KernelChild } from "./_kernel_child.ts";
 import { bench } from "./_stats.ts";
 
@@ -17,7 +17,7 @@ bench({
 
 bench({
   group: "kernel",
-  name: "kernel: execute `1 + 1` (reply + idle)",
+  name: "kernel: execute `1 + 1` (reply, outputs, end-of-cell marker)",
   n: 50,
   warmup: 5,
   fn: async () => await child.run({ cmd: "execute", code: "1 + 1" }),
