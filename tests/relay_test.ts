@@ -20,7 +20,9 @@ function jupyterPython(): string | null {
     const jupyter = new TextDecoder().decode(which.stdout).trim();
     if (!jupyter) return null;
     const first = Deno.readTextFileSync(jupyter).split("\n")[0];
-    const python = first.startsWith("#!") ? first.slice(2).trim().split(" ")[0] : "python3";
+    // `#!/usr/bin/python3`, or `#!/usr/bin/env python3`; no shebang: Debian's interpreter.
+    const words = first.startsWith("#!") ? first.slice(2).trim().split(/\s+/) : [];
+    const python = (words[0]?.endsWith("/env") ? words[1] : words[0]) ?? "/usr/bin/python3";
     const probe = new Deno.Command(python, {
       args: ["-c", "import nbclient, jupyter_client, nbconvert"],
       stdout: "null",
