@@ -80,6 +80,8 @@ export interface NotebookRun {
   elapsedMs: number;
   /** Kernel start-up time in ms. */
   kernelStartMs?: number;
+  /** Process id of the kernel the notebook ran on (gone once the run returns). */
+  kernelPid?: number;
 }
 
 /** The outcome of {@link runNotebooks}. */
@@ -178,7 +180,9 @@ export async function executeNotebook(
     markerTimeoutMs?: number;
     onCell?: (done: number, total: number) => void;
   },
-): Promise<{ failure?: CellFailure; cellsRun: number; kernelStartMs: number }> {
+): Promise<
+  { failure?: CellFailure; cellsRun: number; kernelStartMs: number; kernelPid: number }
+> {
   const code = nb.cells
     .map((c, i) => ({ cell: c, number: i + 1 }))
     .filter((x): x is { cell: CodeCell; number: number } => x.cell.cell_type === "code");
@@ -262,7 +266,12 @@ export async function executeNotebook(
     cell.execution_count = r.executionCount;
     cell.outputs = structuredClone(r.outputs);
   }
-  return { failure, cellsRun: results.length, kernelStartMs: kernel.startupMs };
+  return {
+    failure,
+    cellsRun: results.length,
+    kernelStartMs: kernel.startupMs,
+    kernelPid: kernel.pid,
+  };
 }
 
 function lostFailure(
@@ -358,6 +367,7 @@ async function runOne(path: string, opts: RunOptions): Promise<NotebookRun> {
     cellsRun: exec.cellsRun,
     elapsedMs: elapsed(),
     kernelStartMs: exec.kernelStartMs,
+    kernelPid: exec.kernelPid,
   };
   if (exec.failure) run.message = formatFailure(run);
   if (outPath) {
