@@ -16,7 +16,11 @@
  *   notebooks that no longer exist in `notebooks/`.
  * The command exits 1 when any notebook failed or was invalid, 0 otherwise.
  *
- * CLI: `deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--solutions]`.
+ * Each figure of the notebooks run gets a static image (tools/export/figures.ts) unless
+ * `--no-images`.
+ *
+ * CLI: `deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--no-images]
+ * [--solutions]`.
  *
  * @module
  */
@@ -31,6 +35,7 @@ import {
   withoutOutputs,
 } from "./export/mod.ts";
 import { type PdfSummary, writePdfs } from "./export/pdf.ts";
+import { addFigureImages, type FigureImageSummary, haveChromium } from "./export/figures.ts";
 import { type Notebook, projectNotebooks, sourceText } from "./notebook/io.ts";
 import { studentNotebook } from "./notebook/exercises.ts";
 import { positiveOption, runMain } from "./cli.ts";
@@ -58,6 +63,11 @@ export interface HandoutOptions {
   download?: ExportOptions["download"];
   /** Also write `handoutsDir/pdf/*.pdf`: for the notebooks run now, and pages without one. */
   pdf?: boolean;
+  /**
+   * Add a static image of every figure to the notebooks run now (tools/export/figures.ts;
+   * default true; skipped with a warning when Chromium is not installed).
+   */
+  images?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -69,6 +79,8 @@ export interface HandoutSummary {
   run: RunSummary;
   export: ExportSummary;
   pdf?: PdfSummary;
+  /** The figure images added (absent when `images` was false or Chromium is missing). */
+  images?: FigureImageSummary;
   /** Executed notebooks removed by a full build (their notebooks no longer exist). */
   removed: string[];
 }
@@ -157,6 +169,16 @@ export async function buildHandouts(
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {});
   }
+  let images: FigureImageSummary | undefined;
+  if (opts.images ?? true) {
+    const ran = run.runs.flatMap((r) => r.outPath ? [join(notebooksDir, basename(r.outPath))] : []);
+    if (!haveChromium()) {
+      log("warning: Chromium not found (apt-get install -y chromium): figures get no static image");
+    } else if (ran.length) {
+      log(`drawing the figures of ${ran.length} notebook(s) as images`);
+      images = await addFigureImages(ran, { log });
+    }
+  }
   const removed: string[] = [];
   if (full) {
     const current = new Set(paths.map((p) => basename(p)));
@@ -190,10 +212,12 @@ export async function buildHandouts(
     pdf = await writePdfs(due, { outDir: pdfDir });
   }
   return {
-    ok: run.ok && exported.ok && (pdf?.errors.length ?? 0) === 0,
+    ok: run.ok && exported.ok && (pdf?.errors.length ?? 0) === 0 &&
+      (images?.errors.length ?? 0) === 0,
     run,
     export: exported,
     pdf,
+    images,
     removed,
   };
 }
@@ -251,17 +275,20 @@ async function main(args: string[]): Promise<number> {
       jobs: { type: "string", short: "j" },
       timeout: { type: "string", short: "t" },
       pdf: { type: "boolean" },
+      "no-images": { type: "boolean" },
       solutions: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
-      "usage: deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--solutions]\n" +
+      "usage: deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--no-images]\n" +
+        "       [--solutions]\n" +
         "Runs the notebooks (default notebooks/*.ipynb) on the Deno kernel, keeps them in\n" +
         "dist/notebooks/ and writes the HTML handouts of every notebook there to dist/handouts/\n" +
         "(open index.html). --pdf also writes dist/handouts/pdf/*.pdf; --solutions writes the\n" +
-        "instructor copy (solutions kept) to dist/handouts-solutions/ instead.\n" +
+        "instructor copy (solutions kept) to dist/handouts-solutions/ instead. Every figure of\n" +
+        "the notebooks run gets a static image (Chromium) unless --no-images.\n" +
         "Exits 1 if any notebook failed or is invalid; a path that cannot be read changes nothing.",
     );
     return 0;
@@ -285,6 +312,7 @@ async function main(args: string[]): Promise<number> {
       transform: values.solutions ? undefined : studentPage,
       download: withoutOutputs,
       pdf: values.pdf ?? false,
+      images: !values["no-images"],
       log: (l) => console.log(l),
     });
   } catch (e) {
@@ -300,6 +328,7 @@ async function main(args: string[]): Promise<number> {
   }
   for (const e of s.export.errors) console.error(`ERROR ${e.message}`);
   for (const e of s.pdf?.errors ?? []) console.error(`ERROR ${e}`);
+  for (const e of s.images?.errors ?? []) console.error(`ERROR ${e}`);
   for (const r of [...s.removed, ...s.export.removed]) console.log(`removed ${r}`);
   const failed = s.run.runs.filter((r) => r.status === "failed").map((r) => basename(r.path));
   console.log(
