@@ -675,3 +675,54 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "buildHandouts with reuse (--pdf): up-to-date executed notebooks are not run again",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { buildHandouts } = await import("../tools/handouts.ts");
+    const dir = await Deno.makeTempDir({ prefix: "handouts_reuse_" });
+    try {
+      const withIds = (nb: Notebook) => ({
+        ...nb,
+        cells: nb.cells.map((c, i) => ({ ...c, id: `c${i}` })),
+      });
+      // A run prints a fresh random number: a notebook run again shows another one.
+      const random = notebook([md("# Random"), code("console.log(Math.random())", [], null)]);
+      const failing = notebook([md("# Fails"), code('throw new Error("no")', [], null)]);
+      await Deno.writeTextFile(`${dir}/a.ipynb`, JSON.stringify(withIds(random)));
+      await Deno.writeTextFile(`${dir}/b.ipynb`, JSON.stringify(withIds(failing)));
+      const opts = {
+        notebooksDir: `${dir}/nb`,
+        handoutsDir: `${dir}/html`,
+        concurrency: 2,
+        images: false,
+        reuse: true,
+      };
+      const paths = [`${dir}/a.ipynb`, `${dir}/b.ipynb`];
+      const printed = async () =>
+        JSON.stringify(JSON.parse(await Deno.readTextFile(`${dir}/nb/a.ipynb`)).cells[1].outputs);
+      const first = await buildHandouts(paths, opts);
+      assert.deepEqual(first.reused, []);
+      assert.equal(first.run.runs.length, 2);
+      const once = await printed();
+      const second = await buildHandouts(paths, opts);
+      assert.deepEqual(second.reused, [`${dir}/a.ipynb`], "a is up to date, b failed");
+      assert.deepEqual(second.run.runs.map((r) => r.path), [`${dir}/b.ipynb`]);
+      assert.equal(await printed(), once, "a's outputs are the ones of its first run");
+      assert.equal(second.export.pages.length, 2, "both pages still exported");
+      // An edited notebook is run again.
+      const edited = withIds(notebook([md("# Random, edited"), random.cells[1]]));
+      await Deno.writeTextFile(`${dir}/a.ipynb`, JSON.stringify(edited));
+      const third = await buildHandouts(paths, opts);
+      assert.deepEqual(third.reused, []);
+      assert.notEqual(await printed(), once, "run again: another random number");
+      // Without reuse every notebook runs.
+      const all = await buildHandouts(paths, { ...opts, reuse: false });
+      assert.equal(all.run.runs.length, 2);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -36,7 +36,14 @@ import {
 } from "./export/mod.ts";
 import { type PdfSummary, writePdfs } from "./export/pdf.ts";
 import { addFigureImages, type FigureImageSummary, haveChromium } from "./export/figures.ts";
-import { type Notebook, projectNotebooks, sourceText } from "./notebook/io.ts";
+import { InputKeys, upToDate } from "./export/fresh.ts";
+import {
+  type Notebook,
+  projectNotebooks,
+  readNotebook,
+  sourceText,
+  writeNotebook,
+} from "./notebook/io.ts";
 import { studentNotebook } from "./notebook/exercises.ts";
 import { positiveOption, runMain } from "./cli.ts";
 
@@ -68,6 +75,12 @@ export interface HandoutOptions {
    * default true; skipped with a warning when Chromium is not installed).
    */
   images?: boolean;
+  /**
+   * Do not run notebooks whose executed copy in `notebooksDir` is up to date (ran green from
+   * the same notebook, lib/, data/, deno.json, deno.lock and Deno; tools/export/fresh.ts).
+   * Default false; `--pdf` sets it.
+   */
+  reuse?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -83,6 +96,8 @@ export interface HandoutSummary {
   images?: FigureImageSummary;
   /** Executed notebooks removed by a full build (their notebooks no longer exist). */
   removed: string[];
+  /** Notebooks not run because their executed copy was up to date (`reuse`). */
+  reused: string[];
 }
 
 /** A path given to the build that cannot be read; nothing was changed. */
@@ -141,12 +156,33 @@ export async function buildHandouts(
   const full = opts.full ?? opts.prune ?? false;
   const log = opts.log ?? (() => {});
   await Deno.mkdir(notebooksDir, { recursive: true });
+  // What each executed notebook is made from, recorded in it so a later build can reuse it.
+  const keys = new InputKeys();
+  const keyOf = new Map<string, string>();
+  for (const p of paths) keyOf.set(basename(p), await keys.of(p));
+  const reused: string[] = [];
+  let toRun: readonly string[] = paths;
+  if (opts.reuse) {
+    const stale: string[] = [];
+    for (const p of paths) {
+      const fresh = await upToDate(join(notebooksDir, basename(p)), keyOf.get(basename(p))!);
+      (fresh ? reused : stale).push(p);
+    }
+    toRun = stale;
+    if (reused.length) {
+      log(
+        `${reused.length} executed notebook(s) up to date, not run again (${
+          reused.map((p) => basename(p)).join(", ")
+        })`,
+      );
+    }
+  }
   // Run into a staging folder next to the executed notebooks (same file system: renames are
   // atomic), so an invalid or crashing run never deletes a good executed notebook.
   const staging = await Deno.makeTempDir({ dir: dirname(notebooksDir), prefix: ".staging-" });
   let run: RunSummary;
   try {
-    run = await runNotebooks(paths, {
+    run = await runNotebooks(toRun, {
       concurrency: opts.concurrency,
       timeoutMs: opts.timeoutMs,
       outDir: staging,
@@ -164,7 +200,11 @@ export async function buildHandouts(
       },
     });
     for (const r of run.runs) {
-      if (r.outPath) await Deno.rename(r.outPath, join(notebooksDir, basename(r.outPath)));
+      if (!r.outPath) continue;
+      const nb = await readNotebook(r.outPath);
+      nb.metadata.kit = { ...(nb.metadata.kit ?? {}), inputs: keyOf.get(basename(r.path)) };
+      await writeNotebook(r.outPath, nb);
+      await Deno.rename(r.outPath, join(notebooksDir, basename(r.outPath)));
     }
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {});
@@ -199,7 +239,7 @@ export async function buildHandouts(
   let pdf: PdfSummary | undefined;
   if (opts.pdf) {
     // The notebooks of this run, and any page that has no PDF yet: the others did not change.
-    const ran = new Set(paths.map((p) => basename(p)));
+    const ran = new Set(toRun.map((p) => basename(p)));
     const pdfDir = join(handoutsDir, "pdf");
     const due: string[] = [];
     for (const p of exported.pages) {
@@ -219,6 +259,7 @@ export async function buildHandouts(
     pdf,
     images,
     removed,
+    reused,
   };
 }
 
@@ -286,7 +327,9 @@ async function main(args: string[]): Promise<number> {
         "       [--solutions]\n" +
         "Runs the notebooks (default notebooks/*.ipynb) on the Deno kernel, keeps them in\n" +
         "dist/notebooks/ and writes the HTML handouts of every notebook there to dist/handouts/\n" +
-        "(open index.html). --pdf also writes dist/handouts/pdf/*.pdf; --solutions writes the\n" +
+        "(open index.html). --pdf also writes dist/handouts/pdf/*.pdf and runs only notebooks\n" +
+        "whose executed copy is out of date (notebook, lib/, data/, deno.json, deno.lock, Deno);\n" +
+        "`deno task handouts:pdf` prints the pages already built. --solutions writes the\n" +
         "instructor copy (solutions kept) to dist/handouts-solutions/ instead. Every figure of\n" +
         "the notebooks run gets a static image (Chromium) unless --no-images.\n" +
         "Exits 1 if any notebook failed or is invalid; a path that cannot be read changes nothing.",
@@ -312,6 +355,8 @@ async function main(args: string[]): Promise<number> {
       transform: values.solutions ? undefined : studentPage,
       download: withoutOutputs,
       pdf: values.pdf ?? false,
+      // Printing needs executed notebooks, not fresh ones: reuse those that are up to date.
+      reuse: values.pdf ?? false,
       images: !values["no-images"],
       log: (l) => console.log(l),
     });

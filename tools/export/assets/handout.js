@@ -324,7 +324,9 @@
       }
     }
     // Panel headings at the very top of a figure without a title would sit beside the mode bar.
-    if (!title && panels.length > 1 && headingLines > 0 && top < 60) grow = Math.max(grow, 60 - top);
+    if (!title && panels.length > 1 && headingLines > 0 && top < 60) {
+      grow = Math.max(grow, 60 - top);
+    }
     if (grow > 0) {
       margin.t = top + grow;
       layout.margin = margin;
@@ -549,11 +551,16 @@
       });
       var base = ownTitles
         ? ""
-        : titleText((f.fig.layout || {}).title).replace(/<br\s*\/?>/gi, " ").replace(/<[^>]*>/g, "");
+        : titleText((f.fig.layout || {}).title).replace(/<br\s*\/?>/gi, " ").replace(
+          /<[^>]*>/g,
+          "",
+        );
       heading.textContent = (base ? base + ": every" : "Every") + " step of the slider" +
-        (swept ? " (" + swept + " = " + frames.map(function (fr) {
-          return fr.name;
-        }).join(", ") + ")" : "");
+        (swept
+          ? " (" + swept + " = " + frames.map(function (fr) {
+            return fr.name;
+          }).join(", ") + ")"
+          : "");
       grid.appendChild(heading);
       figureEl.appendChild(grid);
       figureEl.className += " has-print-frames";
