@@ -217,6 +217,10 @@ export async function buildHandouts(
     } else if (ran.length) {
       log(`drawing the figures of ${ran.length} notebook(s) as images`);
       images = await addFigureImages(ran, { log });
+      log(
+        `${images.figures} figure image(s) in ${(images.elapsedMs / 1000).toFixed(1)} s, ` +
+          `${(images.addedBytes / 1e6).toFixed(2)} MB added to ${notebooksDir}`,
+      );
     }
   }
   const removed: string[] = [];

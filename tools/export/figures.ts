@@ -48,6 +48,8 @@ export interface FigureImageSummary {
   addedBytes: number;
   /** Problems, one line each (a notebook that could not be read, a figure that did not draw). */
   errors: string[];
+  /** Wall time of the whole step, Chromium's start included. */
+  elapsedMs: number;
 }
 
 /** One figure of a notebook: where its bundle is, and its JSON. */
@@ -174,7 +176,14 @@ export async function addFigureImages(
   paths: readonly string[],
   opts: { browser?: Browser; width?: number; log?: (line: string) => void } = {},
 ): Promise<FigureImageSummary> {
-  const summary: FigureImageSummary = { written: [], figures: 0, addedBytes: 0, errors: [] };
+  const t0 = performance.now();
+  const summary: FigureImageSummary = {
+    written: [],
+    figures: 0,
+    addedBytes: 0,
+    errors: [],
+    elapsedMs: 0,
+  };
   const width = opts.width ?? IMAGE_WIDTH;
   const loaded: { path: string; nb: Notebook; figs: FigureRef[]; size: number }[] = [];
   for (const path of paths) {
@@ -186,7 +195,7 @@ export async function addFigureImages(
       summary.errors.push(`${path}: ${(e as Error).message}; no images added`);
     }
   }
-  if (loaded.length === 0) return summary;
+  if (loaded.length === 0) return { ...summary, elapsedMs: performance.now() - t0 };
   const browser = opts.browser ?? await launchChromium();
   try {
     const context = await browser.newContext({
@@ -238,6 +247,7 @@ export async function addFigureImages(
   } finally {
     if (!opts.browser) await browser.close();
   }
+  summary.elapsedMs = performance.now() - t0;
   return summary;
 }
 
