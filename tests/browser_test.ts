@@ -350,7 +350,11 @@ async function foldedSources(path: string): Promise<string[]> {
   ) {
     out.push(
       m[1].replace(/<[^>]*>/g, "").replace(/&lt;/g, "<").replace(/&gt;/g, ">")
-        .replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&"),
+        .replace(/&quot;/g, '"').replace(
+          /&#x([0-9a-f]+);/gi,
+          (_, h) => String.fromCodePoint(parseInt(h, 16)),
+        )
+        .replace(/&#(\d+);/g, (_, d) => String.fromCodePoint(Number(d))).replace(/&amp;/g, "&"),
     );
   }
   return out;

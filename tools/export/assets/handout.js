@@ -72,6 +72,22 @@
     return most;
   }
 
+  /**
+   * Top padding of a title anchored at the top of the figure. Plotly puts the first baseline of a
+   * title of several lines at the padding (its first line then sticks out above by about a font
+   * size), and a one-line title's top there: measured with plotly.js 4.1.
+   */
+  function titlePad(lines, size) {
+    return lines > 1 ? 8 + size : 10;
+  }
+
+  /** Where a title placed with {@link titlePad} ends, in px from the top of the figure. */
+  function titleBottom(lines, size, lineHeight) {
+    return lines > 1
+      ? titlePad(lines, size) + (lines - 1) * lineHeight + Math.round(size * 0.3)
+      : titlePad(lines, size) + lineHeight;
+  }
+
   /** The grid of 2-D subplots: axis suffixes ("", "2", ...) with their domains. */
   function panelsOf(layout) {
     var panels = [];
@@ -105,6 +121,8 @@
     var frames = fig.frames;
     if (title) {
       var multi = panelsOf(layout).length > 1;
+      var lines = maxTitleLines(title, fig.frames, chars);
+      var pad = titlePad(lines, 14);
       var narrowTitle = function (t, text) {
         t = typeof t === "object" && t ? t : {};
         return Object.assign({}, t, {
@@ -117,17 +135,14 @@
           yref: "container",
           y: 1,
           yanchor: "top",
-          pad: { t: 10 },
+          pad: { t: pad },
         });
       };
       layout.title = narrowTitle(layout.title, title);
       // A slider's frames bring their own titles: wrapped the same way, or moving the slider
       // would put back a title one line long and cut at the figure's edge.
-      frames = wrapFrameTitles(fig.frames, function (t, text) {
-        return narrowTitle(t, text);
-      });
-      var lines = maxTitleLines(title, fig.frames, chars);
-      top = Math.max(top, 10 + lines * 18 + 16 + (multi ? 30 : 0));
+      frames = wrapFrameTitles(fig.frames, narrowTitle);
+      top = Math.max(top, titleBottom(lines, 14, 18) + 16 + (multi ? 30 : 0));
     }
 
     // Subplot grids become one column; their titles (annotations at the panel tops) follow.
@@ -273,6 +288,8 @@
     copy.data = oneScaleEach(copy.data);
     var layout = copy.layout || {};
     if (!width) return copy;
+    // A figure of fixed width is drawn at that width, not the page's.
+    if (typeof layout.width === "number" && layout.width < width) width = layout.width;
     var margin = Object.assign({}, layout.margin || {});
     var top = margin.t == null ? 80 : margin.t;
     var grow = 0;
@@ -304,24 +321,23 @@
       // The mode bar sits at the top right: titles wrap before they reach it.
       var chars = Math.max(30, Math.floor((width - 60 - MODEBAR_PX) / (tsize * 0.56)));
       var lines = maxTitleLines(title, copy.frames, chars);
-      if (lines > 1) {
-        var wideTitle = function (t, text) {
-          t = typeof t === "object" && t ? t : {};
-          // At the top of the figure, with room below it for the panel headings and the top tick.
-          return Object.assign({}, t, {
-            text: wrap(text, chars).join("<br>"),
-            yref: "container",
-            y: 1,
-            yanchor: "top",
-            pad: { t: 12 },
-          });
-        };
-        layout.title = wideTitle(layout.title, title);
-        copy.frames = wrapFrameTitles(copy.frames, wideTitle);
-        var need = 12 + lines * Math.round(tsize * 1.3) + 14 +
-          (panels.length > 1 ? headingLines * 17 + 8 : 0);
-        grow = Math.max(grow, need - top);
-      }
+      var pad = titlePad(lines, tsize);
+      var wideTitle = function (t, text) {
+        t = typeof t === "object" && t ? t : {};
+        // At the top of the figure, with room below it for the panel headings and the top tick.
+        return Object.assign({}, t, {
+          text: wrap(text, chars).join("<br>"),
+          yref: "container",
+          y: 1,
+          yanchor: "top",
+          pad: { t: pad },
+        });
+      };
+      layout.title = wideTitle(layout.title, title);
+      copy.frames = wrapFrameTitles(copy.frames, wideTitle);
+      var need = titleBottom(lines, tsize, Math.round(tsize * 1.3)) + 14 +
+        (panels.length > 1 ? headingLines * 17 + 8 : 0);
+      grow = Math.max(grow, need - top);
     }
     // Panel headings at the very top of a figure without a title would sit beside the mode bar.
     if (!title && panels.length > 1 && headingLines > 0 && top < 60) {
@@ -339,7 +355,7 @@
   /** Touch screens show the mode bar on every tap, on top of whatever is there. */
   var TOUCH = !!(window.matchMedia && window.matchMedia("(hover: none)").matches);
   /** Width kept free at the top right of a wide figure for the mode bar (five buttons). */
-  var MODEBAR_PX = 170;
+  var MODEBAR_PX = 190;
 
   function config(narrow) {
     // Resizing is done here (see the resize handler), one figure at a time: Plotly's own
@@ -586,14 +602,14 @@
           yref: "container",
           y: 1,
           yanchor: "top",
-          pad: { t: 4 },
+          pad: { t: titlePad(lines.length, 10) },
         };
         layout.height = Math.max(200, Math.min(300, (f.fig.layout.height || 420) * 0.5)) +
           (lines.length - 1) * 13;
         layout.width = 330;
         layout.showlegend = false;
         layout.font = { size: 9 };
-        layout.margin = { l: 40, r: 8, t: 4 + lines.length * 13 + 12, b: 30 };
+        layout.margin = { l: 40, r: 8, t: titleBottom(lines.length, 10, 13) + 10, b: 30 };
         var data = (f.fig.data || []).map(function (t, i) {
           return Object.assign({}, t, (fr.data || [])[i] || {});
         });
