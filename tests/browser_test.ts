@@ -26,6 +26,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { buildHandouts } from "../tools/handouts.ts";
 import { exportNotebooks } from "../tools/export/mod.ts";
 import { launchChromium, writePdfs } from "../tools/export/pdf.ts";
+import { addFigureImages } from "../tools/export/figures.ts";
 import type { Notebook, Output } from "../tools/notebook/io.ts";
 import { hostileNotebook } from "./hostile_notebook.ts";
 import * as plot from "@kit/plot.ts";
@@ -835,6 +836,43 @@ Deno.test({
           } finally {
             await context.close();
           }
+        },
+      );
+
+      await t.step(
+        "figure images: deterministic, and a slider figure at its default step",
+        async () => {
+          // The build drew 00's figures; drawing them again gives the same bytes.
+          const built0 = `${OUT}/notebooks/00_welcome.ipynb`;
+          const copy = `${OUT}/00_welcome-again.ipynb`;
+          await Deno.copyFile(built0, copy);
+          const again = await addFigureImages([copy], { browser });
+          assert.deepEqual(again.errors, []);
+          const pngs = async (path: string) =>
+            (JSON.parse(await Deno.readTextFile(path)) as Notebook).cells.flatMap((c) =>
+              c.cell_type === "code" ? c.outputs : []
+            ).flatMap((o) =>
+              (o.output_type === "display_data" || o.output_type === "execute_result") &&
+                o.data["image/png"] !== undefined
+                ? [{ png: String(o.data["image/png"]), html: String(o.data["text/html"]) }]
+                : []
+            );
+          const first = await pngs(built0), second = await pngs(copy);
+          assert.ok(first.length >= 3, `00 has figures with images (${first.length})`);
+          assert.equal(second.length, first.length);
+          first.forEach((f, i) => {
+            assert.ok(
+              f.png === second[i].png,
+              `figure ${i + 1}: the image changed between two runs`,
+            );
+            assert.ok(
+              f.html.includes(`data:image/png;base64,${f.png}"`),
+              "the same image in the HTML",
+            );
+          });
+          // 00's first figure is a slider at its first step (λ = 0): its HTML names that step.
+          assert.match(first[0].html, /\(λ = 0, step 1 of 6\)/);
+          await Deno.remove(copy);
         },
       );
 

@@ -595,3 +595,11 @@ Deno.test("subplots: one legend entry per name and colour, grouped across panels
   assert.notEqual(fig.data[0].legendgroup, fig.data[6].legendgroup);
   assert.equal(fig.data[2].showlegend, false, "unnamed traces stay out of the legend");
 });
+
+Deno.test("a slider with a title keeps the template's top margin (its frames' own is dropped)", () => {
+  const frames = [1, 2].map((k) => ({ label: k, data: plot.line([0, 1], [0, k]) }));
+  const titled = plot.slider(frames, { title: "A title" });
+  assert.equal((titled.layout.margin as { t: number }).t, 56, "room for the title");
+  const untitled = plot.slider(frames);
+  assert.equal((untitled.layout.margin as { t: number }).t, 24);
+});

@@ -176,7 +176,10 @@ export class Figure {
  * ```
  */
 export function figure(spec: FigureSpec): Figure {
-  const hasTitle = spec.layout?.title !== undefined;
+  // A title object without text (the template's styling, carried by a slider's first frame)
+  // is no title: it needs no room.
+  const t = spec.layout?.title;
+  const hasTitle = typeof t === "string" || (isPlainObject(t) && t.text !== undefined);
   const base = deepMerge(templateLayout(hasTitle), spec.layout ?? {});
   styleAxes(base);
   return new Figure({
