@@ -589,9 +589,11 @@
         delete layout.updatemenus;
         Object.assign(layout, clone(fr.layout || {}));
         var own = titleText((fr.layout || {}).title);
-        var lines = [prefix + fr.name].concat(
-          own ? wrap(own.replace(/<br\s*\/?>/gi, " "), 55) : [],
-        );
+        // The step, unless the frame's own title already names it.
+        var ownText = own ? own.replace(/<br\s*\/?>/gi, " ") : "";
+        var named = prefix !== "" &&
+          ownText.replace(/<[^>]*>/g, "").indexOf(prefix + fr.name) >= 0;
+        var lines = (named ? [] : [prefix + fr.name]).concat(ownText ? wrap(ownText, 55) : []);
         // The panel title at the top of the panel, its lines above the plot area with a gap
         // of half a tick label: a centred title of several lines ran into the top tick label.
         layout.title = {
