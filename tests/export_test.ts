@@ -726,3 +726,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test("figure images: recompressPng is lossless and smaller for an opaque RGBA PNG", async () => {
+  const { recompressPng } = await import("../tools/export/figures.ts");
+  const { decode, encode } = await import("fast-png");
+  const { Buffer } = await import("node:buffer");
+  // A plot-like image: white, grid lines, an anti-aliased curve; opaque, as Chromium's are.
+  const w = 200, h = 120, rgba = new Uint8Array(w * h * 4).fill(255);
+  for (let x = 0; x < w; x++) {
+    const y = 60 + 40 * Math.sin(x / 20);
+    for (let yy = 0; yy < h; yy++) {
+      const i = (yy * w + x) * 4, d = Math.abs(yy - y);
+      if (yy % 30 === 0) rgba.set([229, 231, 235], i);
+      if (d < 2) rgba.set([0, 114 + Math.round(d * 40), 178], i);
+    }
+  }
+  const original = encode({ width: w, height: h, data: rgba, depth: 8, channels: 4 }, {
+    zlib: { level: 1 },
+  });
+  const b64 = Buffer.from(original).toString("base64");
+  const smaller = recompressPng(b64);
+  assert.ok(smaller.length < b64.length, `${smaller.length} < ${b64.length}`);
+  const back = decode(Buffer.from(smaller, "base64"));
+  assert.equal(back.channels, 3, "opaque: stored as RGB");
+  const px = back.data as Uint8Array;
+  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+    if (px[j] !== rgba[i] || px[j + 1] !== rgba[i + 1] || px[j + 2] !== rgba[i + 2]) {
+      assert.fail(`pixel ${i / 4} changed`);
+    }
+  }
+  assert.equal(recompressPng(smaller), smaller, "a second pass changes nothing");
+  // Transparency is kept.
+  rgba[3] = 0;
+  const clear = Buffer.from(encode({ width: w, height: h, data: rgba, depth: 8, channels: 4 }))
+    .toString("base64");
+  assert.equal(decode(Buffer.from(recompressPng(clear), "base64")).channels, 4);
+});

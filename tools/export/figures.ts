@@ -6,7 +6,9 @@
  * Each Plotly figure output of a notebook gets a PNG, drawn by headless Chromium (npm
  * `playwright-core`, Debian's `/usr/bin/chromium`) with the pinned plotly.js and the handouts'
  * own page script (`assets/handout.js`, so titles wrap as on the handout page), at
- * {@link IMAGE_WIDTH} px wide and the figure's own height. The PNG goes into the output twice:
+ * {@link IMAGE_WIDTH} px wide and the figure's own height, then stored as an RGB PNG at zlib's
+ * highest level (npm `fast-png`; lossless, 40 to 50 % smaller than Chromium's RGBA PNG). The PNG
+ * goes into the output twice:
  * as `image/png` (viewers that pick images) and inside the static block of its `text/html`
  * (the classic Notebook and nbconvert pick HTML first). A slider figure is drawn at its default
  * step, with the slider showing that step.
@@ -19,6 +21,8 @@
  */
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
+import { Buffer } from "node:buffer";
+import { decode, encode } from "fast-png";
 import { figureName, sliderStep, withStaticImage } from "../../lib/plot/html.ts";
 import type { Layout } from "../../lib/plot/types.ts";
 import { type MimeBundle, type Notebook, readNotebook, writeNotebook } from "../notebook/io.ts";
@@ -75,6 +79,43 @@ function figuresOf(nb: Notebook): FigureRef[] {
 
 const packageFile = (spec: string) => fileURLToPath(import.meta.resolve(spec));
 const handoutJs = fileURLToPath(new URL("./assets/handout.js", import.meta.url));
+
+/**
+ * A PNG as small as fast-png makes it, losslessly: RGB when every pixel is opaque, zlib level 9.
+ * Returns the original when that is smaller.
+ */
+export function recompressPng(base64: string): string {
+  const bytes = Buffer.from(base64, "base64");
+  const img = decode(bytes);
+  if (img.depth !== 8 || (img.channels !== 4 && img.channels !== 3) || img.palette) return base64;
+  const src = img.data as Uint8Array;
+  const n = img.width * img.height;
+  let opaque = img.channels === 3;
+  if (!opaque) {
+    opaque = true;
+    for (let i = 3; i < src.length; i += 4) {
+      if (src[i] !== 255) {
+        opaque = false;
+        break;
+      }
+    }
+  }
+  let data = src, channels = img.channels;
+  if (opaque && img.channels === 4) {
+    data = new Uint8Array(n * 3);
+    for (let i = 0, j = 0; i < src.length; i += 4, j += 3) {
+      data[j] = src[i];
+      data[j + 1] = src[i + 1];
+      data[j + 2] = src[i + 2];
+    }
+    channels = 3;
+  }
+  const png = encode(
+    { width: img.width, height: img.height, data, depth: 8, channels },
+    { zlib: { level: 9 } },
+  );
+  return png.length < bytes.length ? Buffer.from(png).toString("base64") : base64;
+}
 
 /** The page that draws one notebook's figures: one container each, as on a handout page. */
 function pageHtml(figs: FigureRef[], width: number): string {
@@ -220,6 +261,7 @@ export async function addFigureImages(
           }
           const { data, fig } = figs[i];
           const layout = fig.layout ?? {};
+          img.png = recompressPng(img.png);
           data["image/png"] = img.png;
           if (data["text/html"] !== undefined) {
             const summaryText = data["text/plain"] !== undefined
