@@ -7,6 +7,7 @@
  */
 export * from "./tensor.ts";
 export * from "./check.ts";
+export * from "./claim.ts";
 export * from "./random.ts";
 export * from "./nn.ts";
 export * from "./losses.ts";
