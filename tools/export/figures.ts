@@ -7,7 +7,7 @@
  * `playwright-core`, Debian's `/usr/bin/chromium`) with the pinned plotly.js and the handouts'
  * own page script (`assets/handout.js`, so titles wrap as on the handout page), at
  * {@link IMAGE_WIDTH} px wide and the figure's own height, then stored as an RGB PNG at zlib's
- * highest level (npm `fast-png`; lossless, 40 to 50 % smaller than Chromium's RGBA PNG). The PNG
+ * highest level (npm `fast-png`; lossless, and smaller than Chromium's RGBA PNG). The PNG
  * goes into the output twice:
  * as `image/png` (viewers that pick images) and inside the static block of its `text/html`
  * (the classic Notebook and nbconvert pick HTML first). A slider figure is drawn at its default
@@ -32,10 +32,9 @@ import { text } from "./outputs.ts";
 
 /**
  * Width of the images in CSS pixels, drawn at one device pixel each: about the width of a
- * notebook's output area on a laptop (the classic Notebook's is about 900 px at 1280 px, the
- * handouts' text column is 880 px), so an image is shown at its own size or scaled down, never
- * blown up. One device pixel per CSS pixel keeps a typical figure near 40 KB (twice the scale
- * would triple that, and every image is stored twice in its notebook).
+ * notebook's output area on a laptop (the handouts' text column is 880 px), so an image is shown
+ * at its own size or scaled down, never blown up; one device pixel per CSS pixel keeps the bytes
+ * down, and every image is stored twice in its notebook.
  */
 export const IMAGE_WIDTH = 720;
 
