@@ -207,9 +207,22 @@ async function render(
  * the others still get their images. Pass `browser` to reuse a running Chromium.
  *
  * @example
- * ```ts ignore
- * const s = await addFigureImages(["dist/notebooks/01_norm_penalties.ipynb"]);
- * console.log(`${s.figures} images, ${s.addedBytes} bytes`);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addFigureImages } from "./figures.ts";
+ * // A notebook without figures is left as it is (and no browser is started for it).
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.ipynb`, JSON.stringify({
+ *   nbformat: 4, nbformat_minor: 5, cells: [],
+ *   metadata: {
+ *     kernelspec: { name: "deno", display_name: "Deno", language: "typescript" },
+ *     language_info: { name: "typescript" },
+ *   },
+ * }));
+ * const s = await addFigureImages([`${dir}/a.ipynb`, `${dir}/missing.ipynb`]);
+ * assert.deepEqual([s.figures, s.written], [0, []]);
+ * assert.match(s.errors[0], /missing\.ipynb/, "an unreadable notebook is reported");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function addFigureImages(
