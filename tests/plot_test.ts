@@ -321,6 +321,10 @@ Deno.test("html fallback: require.js in the classic Notebook, window.Plotly when
 Deno.test("PLOTLY_VERSION matches the plotly.js-dist-min pinned in deno.json", async () => {
   const cfg = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
   assert.equal(cfg.imports["plotly.js-dist-min"], `npm:plotly.js-dist-min@${plot.PLOTLY_VERSION}`);
+  assert.equal(
+    cfg.imports["plotly.js-dist-min/"],
+    `npm:/plotly.js-dist-min@${plot.PLOTLY_VERSION}/`,
+  );
 });
 
 Deno.test("typed arrays, tensors and non-finite values become JSON", () => {

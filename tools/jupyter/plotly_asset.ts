@@ -11,7 +11,9 @@
  */
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-// Importing the package's manifest makes Deno fetch the package into node_modules on first use.
+// Importing the package's manifest makes Deno fetch the package into node_modules on first use,
+// and puts the package in the student kit (tools/grade/kit.ts keeps the import map entries that
+// the kit's modules use: this one is "plotly.js-dist-min/").
 import plotlyPackage from "plotly.js-dist-min/package.json" with { type: "json" };
 import { PLOTLY_KERNELSPEC_PATH, PLOTLY_VERSION } from "../../lib/plot/types.ts";
 
@@ -26,7 +28,7 @@ export function plotlySource(): string {
         `pins ${PLOTLY_VERSION}; run \`npx -y deno@2.9.6 install\` in the kit folder`,
     );
   }
-  return fileURLToPath(import.meta.resolve("plotly.js-dist-min"));
+  return fileURLToPath(import.meta.resolve("plotly.js-dist-min/plotly.min.js"));
 }
 
 /**
