@@ -407,7 +407,6 @@ const CLAIMS_PENDING = new Set([
   "07_optimizers_and_schedules",
   "08_initialization_and_gradient_flow",
   "09_data_augmentation_and_noise",
-  "10_averaging_and_ensembles",
 ]);
 
 // Needs no browser: reads the executed notebooks of the build above.
