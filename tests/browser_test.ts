@@ -404,7 +404,6 @@ const CLAIMS_PENDING = new Set([
   "04_adam_bias_correction",
   "05_double_descent",
   "06_early_stopping",
-  "07_optimizers_and_schedules",
   "08_initialization_and_gradient_flow",
   "09_data_augmentation_and_noise",
 ]);
