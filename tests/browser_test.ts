@@ -403,7 +403,6 @@ const CLAIMS_PENDING = new Set([
   "03_batchnorm_running_stats",
   "04_adam_bias_correction",
   "05_double_descent",
-  "06_early_stopping",
   "08_initialization_and_gradient_flow",
 ]);
 
