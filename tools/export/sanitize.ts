@@ -183,7 +183,7 @@ export const ALLOWLIST: sanitizeHtml.IOptions = {
     h5: headingAttrs,
     h6: headingAttrs,
   },
-  allowedClasses: { table: ["dataframe"] },
+  allowedClasses: { table: ["dataframe", "kit-claims"] }, // kit-claims: lib/claim.ts claimsTable
   allowedStyles: {
     td: { "text-align": [/^(?:left|right|center)$/] },
     th: { "text-align": [/^(?:left|right|center)$/] },
