@@ -405,7 +405,6 @@ const CLAIMS_PENDING = new Set([
   "05_double_descent",
   "06_early_stopping",
   "07_optimizers_and_schedules",
-  "08_initialization_and_gradient_flow",
   "09_data_augmentation_and_noise",
   "10_averaging_and_ensembles",
 ]);
