@@ -402,7 +402,6 @@ const CLAIMS_PENDING = new Set([
   "02_dropout_inference_scaling",
   "03_batchnorm_running_stats",
   "04_adam_bias_correction",
-  "05_double_descent",
   "06_early_stopping",
   "07_optimizers_and_schedules",
   "08_initialization_and_gradient_flow",
