@@ -400,7 +400,6 @@ Deno.test({
 const CLAIMS_PENDING = new Set([
   "01_norm_penalties",
   "02_dropout_inference_scaling",
-  "03_batchnorm_running_stats",
   "04_adam_bias_correction",
   "06_early_stopping",
   "07_optimizers_and_schedules",
