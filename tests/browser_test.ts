@@ -399,7 +399,6 @@ Deno.test({
 // one): each must still have no claims table, so this list cannot go stale. Empty when done.
 const CLAIMS_PENDING = new Set([
   "01_norm_penalties",
-  "02_dropout_inference_scaling",
   "04_adam_bias_correction",
   "06_early_stopping",
   "07_optimizers_and_schedules",
