@@ -398,7 +398,6 @@ Deno.test({
 // Lecture notebooks whose checks are not yet claims with rivals (issue 22 converts them one by
 // one): each must still have no claims table, so this list cannot go stale. Empty when done.
 const CLAIMS_PENDING = new Set([
-  "04_adam_bias_correction",
   "06_early_stopping",
   "07_optimizers_and_schedules",
   "08_initialization_and_gradient_flow",
