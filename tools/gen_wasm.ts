@@ -45,6 +45,13 @@ export function generatedSource(bytes: Uint8Array): string {
 
 /** Regenerates (or with `--check` verifies) `lib/_gemm_wasm.ts`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(
+      "usage: deno task gen:wasm [--check]\n\nRewrites lib/_gemm_wasm.ts from gemmWat() " +
+        "(lib/gemm_wat.ts); --check only reports (exit 1) when the file is stale.",
+    );
+    return 0;
+  }
   const unknown = args.filter((a) => a !== "--check");
   if (unknown.length > 0) {
     throw new Error(`gen_wasm: unknown argument(s) ${unknown.join(" ")}; usage: [--check]`);
