@@ -27,7 +27,7 @@ import { buildHandouts } from "../tools/handouts.ts";
 import { exportNotebooks } from "../tools/export/mod.ts";
 import { launchChromium, writePdfs } from "../tools/export/pdf.ts";
 import { type Notebook, type Output, readNotebook } from "../tools/notebook/io.ts";
-import { claimProblems, claimTables } from "../tools/notebook/claims.ts";
+import { claimProblems } from "../tools/notebook/claims.ts";
 import { hostileNotebook } from "./hostile_notebook.ts";
 import * as plot from "@kit/plot.ts";
 
@@ -395,16 +395,6 @@ Deno.test({
   },
 });
 
-// Lecture notebooks whose checks are not yet claims with rivals (issue 22 converts them one by
-// one): each must still have no claims table, so this list cannot go stale. Empty when done.
-const CLAIMS_PENDING = new Set([
-  "01_norm_penalties",
-  "02_dropout_inference_scaling",
-  "03_batchnorm_running_stats",
-  "04_adam_bias_correction",
-  "05_double_descent",
-]);
-
 // Needs no browser: reads the executed notebooks of the build above.
 Deno.test({
   name: "every lecture notebook ends with a claims table whose claims fail under their rivals",
@@ -418,13 +408,6 @@ Deno.test({
     assert.ok(lectures.length >= 12, `twelve lecture notebooks executed, found ${lectures.length}`);
     for (const name of lectures) {
       const nb = await readNotebook(`${OUT}/notebooks/${name}`);
-      const stem = name.replace(/\.ipynb$/, "");
-      if (CLAIMS_PENDING.has(stem)) {
-        if (claimTables(nb).length > 0) {
-          problems.push(`${name}: has a claims table: remove it from CLAIMS_PENDING`);
-        }
-        continue;
-      }
       for (const p of claimProblems(nb)) problems.push(`${name}: ${p}`);
     }
     assert.deepEqual(problems, []);
