@@ -28,7 +28,7 @@ import { exportNotebooks } from "../tools/export/mod.ts";
 import { launchChromium, writePdfs } from "../tools/export/pdf.ts";
 import { addFigureImages } from "../tools/export/figures.ts";
 import { type Notebook, type Output, readNotebook } from "../tools/notebook/io.ts";
-import { claimProblems, claimTables } from "../tools/notebook/claims.ts";
+import { claimProblems } from "../tools/notebook/claims.ts";
 import { hostileNotebook } from "./hostile_notebook.ts";
 import * as plot from "@kit/plot.ts";
 
@@ -461,28 +461,13 @@ Deno.test({
     );
     const expected = [...Deno.readDirSync(`${ROOT}notebooks`)]
       .filter((e) => e.isFile && e.name.endsWith(".ipynb")).length;
-    assert.ok(expected >= 11, `the welcome notebook and ten lectures, found ${expected}`);
+    assert.ok(expected >= 13, `the welcome notebook and twelve lectures, found ${expected}`);
     assert.equal(built.run.runs.length, expected, "every notebook ran");
     assert.deepEqual(failures, [], "every notebook runs green");
     assert.equal(built.export.pages.length, expected, "every notebook has a handout");
     assert.ok(built.ok, `handouts did not build:\n${failures.join("\n")}`);
   },
 });
-
-// Lecture notebooks whose checks are not yet claims with rivals (issue 22 converts them one by
-// one): each must still have no claims table, so this list cannot go stale. Empty when done.
-const CLAIMS_PENDING = new Set([
-  "01_norm_penalties",
-  "02_dropout_inference_scaling",
-  "03_batchnorm_running_stats",
-  "04_adam_bias_correction",
-  "05_double_descent",
-  "06_early_stopping",
-  "07_optimizers_and_schedules",
-  "08_initialization_and_gradient_flow",
-  "09_data_augmentation_and_noise",
-  "10_averaging_and_ensembles",
-]);
 
 // Needs no browser: reads the executed notebooks of the build above.
 Deno.test({
@@ -494,16 +479,9 @@ Deno.test({
     const problems: string[] = [];
     const lectures = [...Deno.readDirSync(`${OUT}/notebooks`)]
       .map((e) => e.name).filter((n) => /^\d\d_.*\.ipynb$/.test(n) && !n.startsWith("00_")).sort();
-    assert.ok(lectures.length >= 10, `ten lecture notebooks executed, found ${lectures.length}`);
+    assert.ok(lectures.length >= 12, `twelve lecture notebooks executed, found ${lectures.length}`);
     for (const name of lectures) {
       const nb = await readNotebook(`${OUT}/notebooks/${name}`);
-      const stem = name.replace(/\.ipynb$/, "");
-      if (CLAIMS_PENDING.has(stem)) {
-        if (claimTables(nb).length > 0) {
-          problems.push(`${name}: has a claims table: remove it from CLAIMS_PENDING`);
-        }
-        continue;
-      }
       for (const p of claimProblems(nb)) problems.push(`${name}: ${p}`);
     }
     assert.deepEqual(problems, []);
