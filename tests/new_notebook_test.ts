@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { starterNotebook } from "../tools/new.ts";
 import { checkNotebooks } from "../tools/notebook/check.ts";
-import { runNotebooks } from "../tools/run.ts";
+import { runNotebooks } from "../tools/runner.ts";
 import { checkCells, studentNotebook } from "../tools/notebook/exercises.ts";
 import { writeNotebook } from "../tools/notebook/io.ts";
 
