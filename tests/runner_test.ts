@@ -90,7 +90,9 @@ Deno.test({
       // parallel share it.
       const pids = summary.runs.flatMap((r) => r.kernelPid ? [r.kernelPid] : []);
       assert.equal(pids.length, 4, "the four valid notebooks ran on a kernel each");
-      const left = pids.filter((pid) => processAlive(pid)).map((pid) => `${pid}: ${commandLine(pid)}`);
+      const left = pids.filter((pid) => processAlive(pid)).map((pid) =>
+        `${pid}: ${commandLine(pid)}`
+      );
       assert.deepEqual(left, [], "no kernel process is left");
     });
 
