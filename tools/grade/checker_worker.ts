@@ -10,7 +10,7 @@
 import { stripTypeScriptTypes } from "node:module";
 import { receiveMessageOnPort } from "node:worker_threads";
 import { types } from "node:util";
-import { captureIntrinsics, type KitClasses, makeCodec } from "./codec.ts";
+import { captureIntrinsics, kitClasses, makeCodec } from "./codec.ts";
 import { FLAG_WAITING, type HiddenCheck, withoutImports } from "./checker.ts";
 import * as kitModule from "../../lib/mod.ts";
 
@@ -25,26 +25,8 @@ interface Init {
 
 const OUTPUT_CAP = 20_000;
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
-const kit: KitClasses = {
-  Tensor: kitModule.Tensor as unknown as KitClasses["Tensor"],
-  Parameter: kitModule.Parameter as unknown as KitClasses["Parameter"],
-  Rng: kitModule.Rng,
-  rng: kitModule.rng,
-  modules: {
-    Linear: kitModule.Linear,
-    ReLU: kitModule.ReLU,
-    Tanh: kitModule.Tanh,
-    Sigmoid: kitModule.Sigmoid,
-    Identity: kitModule.Identity,
-    LeakyReLU: kitModule.LeakyReLU,
-    Flatten: kitModule.Flatten,
-    Dropout: kitModule.Dropout,
-    BatchNorm1d: kitModule.BatchNorm1d,
-    LayerNorm: kitModule.LayerNorm,
-    Sequential: kitModule.Sequential,
-  },
-};
-const codec = makeCodec(captureIntrinsics(types.isProxy), kit);
+/** The classes that cross: derived from the kit's exports, as the sandbox's prelude does. */
+const codec = makeCodec(captureIntrinsics(types.isProxy), kitClasses(kitModule));
 
 /** An error thrown by the submission's function, rebuilt here from its name and message. */
 class SubmissionError extends Error {
