@@ -17,6 +17,8 @@
  */
 import { parseArgs } from "node:util";
 import { runMain } from "../cli.ts";
+import { pool } from "../pool.ts";
+import { processAlive } from "../proc.ts";
 import { type Notebook, writeFileAtomic } from "../notebook/io.ts";
 import {
   gradeSubmission,
@@ -96,20 +98,6 @@ export function parseShard(s: string): [number, number] {
   return [k, n];
 }
 
-async function pool<T, R>(items: readonly T[], jobs: number, f: (t: T) => Promise<R>) {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(jobs, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await f(items[i]);
-      }
-    }),
-  );
-  return out;
-}
-
 /** The rows of a notebook that was not graded for a student: 0 points and the reason. */
 function zeroGrade(
   inst: Instructor,
@@ -163,16 +151,6 @@ export async function lockOut(out: string): Promise<string> {
     await Deno.remove(path).catch(() => {}); // left by a grader that no longer runs
   }
   throw new Error(`grade: cannot take the lock ${path}`);
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === Deno.pid) return true;
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 /** Grades a folder or zip of submissions; returns the records written to `out`. */

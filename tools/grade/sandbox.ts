@@ -25,6 +25,7 @@ import type { ImportBinding } from "../notebook/exercises.ts";
 import { Checker, type HiddenCheck, withoutImports } from "./checker.ts";
 import { INTRINSIC_NAMES } from "./prelude.ts";
 import { trackDir, trackProcess, untrackDir, untrackProcess } from "./cleanup.ts";
+import { residentMb } from "../proc.ts";
 
 /** One cell to run. */
 export interface SandboxCell {
@@ -145,17 +146,6 @@ export function checkSource(
   } } = ${name}.intrinsics; const { ${
     locals.map((l) => jsString(l) + ": " + l).join(", ")
   } } = ${name}.imports; {\n${withoutImports(source)}\n} });\n`;
-}
-
-/** Resident memory of a process in MB (from /proc), or null when it is gone. */
-async function residentMb(pid: number): Promise<number | null> {
-  try {
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
 }
 
 interface Attempt {
