@@ -860,3 +860,105 @@ Deno.test({
     }
   },
 });
+
+/**
+ * Every regular file under `dir` (named pipes and other special files are not opened) that
+ * contains one of `needles`, and how many named pipes there were.
+ */
+function secretsOnDisk(dir: string, needles: readonly string[]) {
+  const found: string[] = [];
+  let fifos = 0, files = 0;
+  const walk = (d: string) => {
+    for (const e of Deno.readDirSync(d)) {
+      const p = `${d}/${e.name}`;
+      let info: Deno.FileInfo;
+      try {
+        info = Deno.lstatSync(p);
+      } catch {
+        continue; // removed while we looked
+      }
+      if (info.isDirectory) walk(p);
+      else if (info.isFile) {
+        files++;
+        let text = "";
+        try {
+          text = Deno.readTextFileSync(p);
+        } catch {
+          continue;
+        }
+        for (const n of needles) if (text.includes(n)) found.push(`${p}: ${n}`);
+      } else if (info.isFifo) fifos++;
+    }
+  };
+  walk(dir);
+  return { found, fifos, files };
+}
+
+Deno.test({
+  name: "sandbox: while a hidden check runs, no secret and no check text is on disk",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "grade_secrets_" });
+    const tmp = `${dir}/tmp`;
+    await Deno.mkdir(tmp);
+    const mark = `HIDDEN-CHECK-TEXT-${crypto.randomUUID()}`;
+    // The nonce-bearing name and the report marker have fixed prefixes; the check's own text.
+    const needles = ["__kit_grade_", "#kit-grade:", mark];
+    try {
+      // The scan finds what it looks for: a file holding a needle is reported.
+      await Deno.mkdir(`${dir}/control`);
+      await Deno.writeTextFile(`${dir}/control/prelude.ts`, "const __kit_grade_0 = 1;");
+      assert.deepStrictEqual(secretsOnDisk(`${dir}/control`, needles).found, [
+        `${dir}/control/prelude.ts: __kit_grade_`,
+      ]);
+      // The hidden check tells the test it runs, then waits for the test's go (it runs in the
+      // grader's checker realm, which may read and write files).
+      const cells: SandboxCell[] = [
+        { kind: "code", source: 'import assert from "node:assert";' },
+        { kind: "code", source: "function double(x: number) { return 2 * x; }" },
+        {
+          kind: "check",
+          checkId: "waits",
+          hidden: true,
+          source: `// ${mark}
+Deno.writeTextFileSync(${JSON.stringify(`${dir}/started`)}, "");
+for (;;) {
+  try { Deno.statSync(${JSON.stringify(`${dir}/go`)}); break; }
+  catch { await new Promise((r) => setTimeout(r, 20)); }
+}
+assert.strictEqual(double(21), 42);`,
+        },
+      ];
+      const running = runSandboxed(cells, {
+        root: ROOT,
+        bindings: importBindings(cells.map((c) => c.source)),
+        timeoutSec: TIMEOUT,
+        memoryMb: MEMORY,
+        tmpDir: tmp,
+      });
+      let ended = false;
+      running.finally(() => ended = true);
+      while (!ended) {
+        try {
+          Deno.statSync(`${dir}/started`);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      assert.ok(!ended, "the check started before the run ended");
+      const scan = secretsOnDisk(tmp, needles);
+      await Deno.writeTextFile(`${dir}/go`, "");
+      const r = await running;
+      assert.strictEqual(r.cells[2].passed, true, r.cells[2].message);
+      assert.deepStrictEqual(scan.found, []);
+      // The run's eval files were there, as named pipes: 1 prelude, a marker and a text per cell,
+      // 1 end.
+      assert.strictEqual(scan.fifos, 2 + 2 * cells.length);
+      assert.deepStrictEqual([...Deno.readDirSync(tmp)], [], "the run's folder is removed");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
