@@ -17,6 +17,7 @@ import {
 } from "../tools/notebook/io.ts";
 import { importBindings, isGraded, studentNotebook } from "../tools/notebook/exercises.ts";
 import { runSandboxed, type SandboxCell } from "../tools/grade/sandbox.ts";
+import { checkerRealmsStarted, closeIdleCheckers } from "../tools/grade/checker.ts";
 import { gradeAll } from "../tools/grade/grade.ts";
 import { mergeShards } from "../tools/grade/merge.ts";
 import type { ResultRecord } from "../tools/grade/report.ts";
@@ -960,5 +961,62 @@ assert.strictEqual(double(21), 42);`,
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "checker realm: reused by the next run of a notebook, not after a cut-off call",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const cells = (check: string, spin = false): SandboxCell[] => [
+      { kind: "code", source: 'import assert from "node:assert";' },
+      {
+        kind: "code",
+        source: spin
+          ? "function double(x: number): number { while (true) {} }"
+          : "function double(x: number) { return 2 * x; }",
+      },
+      { kind: "check", checkId: "c", hidden: true, source: check },
+    ];
+    const run = (check: string, spin = false, timeoutSec = TIMEOUT) =>
+      runSandboxed(cells(check, spin), {
+        root: ROOT,
+        bindings: importBindings(cells(check).map((c) => c.source)),
+        timeoutSec,
+        memoryMb: MEMORY,
+      });
+    // A check that keeps one of the submission's functions in a global (what checks must not
+    // do), to show what a later run of the same realm sees.
+    const keeps = `const g = globalThis as Record<string, unknown>;
+const kept = Object.getOwnPropertyDescriptor(g, "kept")?.value as (() => number) | undefined;
+assert.strictEqual(double(2), 4);
+if (kept === undefined) {
+  g.kept = double;
+  throw new Error("kept for the next run");
+}
+assert.throws(() => kept(), /that submission's run is over/);`;
+    const before = checkerRealmsStarted();
+    const first = await run(keeps);
+    // The first run keeps its double; the second run's realm is the first's (one realm
+    // started): it finds the kept function, which refuses to call the second run's sandbox.
+    assert.match(first.cells[2].message!, /kept for the next run/);
+    const second = await run(keeps);
+    assert.strictEqual(second.cells[2].passed, true, second.cells[2].message);
+    assert.strictEqual(checkerRealmsStarted() - before, 1, "the realm is reused");
+    // Another notebook (another check) gets its own realm.
+    const other = await run("assert.strictEqual(double(3), 6);");
+    assert.strictEqual(other.cells[2].passed, true, other.cells[2].message);
+    assert.strictEqual(checkerRealmsStarted() - before, 2);
+    // A run whose call was cut off (the submission's function never returns: the run is killed
+    // at the time limit) ends its realm: the next run starts a new one.
+    const limit = Math.max(3, Math.ceil(2 * BASELINE));
+    const cut = await run("assert.strictEqual(double(3), 6);", true, limit);
+    assert.strictEqual(cut.cells[2].passed, false);
+    assert.strictEqual(checkerRealmsStarted() - before, 2, "the cut run used the idle realm");
+    const after = await run("assert.strictEqual(double(3), 6);");
+    assert.strictEqual(after.cells[2].passed, true, after.cells[2].message);
+    assert.strictEqual(checkerRealmsStarted() - before, 3, "a new realm after the cut-off");
+    closeIdleCheckers();
   },
 });

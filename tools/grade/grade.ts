@@ -27,7 +27,8 @@ import {
   type NotebookGrade,
   zeroRows,
 } from "./grader.ts";
-import { runSandboxed } from "./sandbox.ts";
+import { runSandboxed, type SandboxProfile } from "./sandbox.ts";
+import { closeIdleCheckers } from "./checker.ts";
 import { cleanupSync, trackFile, untrackFile } from "./cleanup.ts";
 import { type ResultRecord, writeReports } from "./report.ts";
 import {
@@ -153,22 +154,43 @@ export async function lockOut(out: string): Promise<string> {
   throw new Error(`grade: cannot take the lock ${path}`);
 }
 
+/** Where a grading run's time went, in milliseconds (for `bench/class_bench.ts`). */
+export interface GradeTiming {
+  /** Reading the instructor notebooks and the submissions. */
+  loadMs: number;
+  /** Grading every submission (wall time of the pool). */
+  gradeMs: number;
+  /** Writing the feedback pages. */
+  feedbackMs: number;
+  /** Writing grades.csv, gradebook.csv, summary.md, results.json and the LMS files. */
+  reportsMs: number;
+  /** The sandboxed runs' profiles, summed over the submissions. */
+  sandbox: SandboxProfile;
+  /** How many submissions ran in a sandbox. */
+  sandboxed: number;
+}
+
+/** What {@link gradeAll} returns. */
+export interface GradeAllResult {
+  records: ResultRecord[];
+  invalid: string[];
+  timing: GradeTiming;
+}
+
 /** Grades a folder or zip of submissions; returns the records written to `out`. */
-export async function gradeAll(
-  o: GradeAllOptions,
-): Promise<{ records: ResultRecord[]; invalid: string[] }> {
+export async function gradeAll(o: GradeAllOptions): Promise<GradeAllResult> {
   const lock = await lockOut(o.out);
   try {
     return await gradeAllLocked(o);
   } finally {
+    closeIdleCheckers();
     await Deno.remove(lock).catch(() => {});
     untrackFile(lock);
   }
 }
 
-async function gradeAllLocked(
-  o: GradeAllOptions,
-): Promise<{ records: ResultRecord[]; invalid: string[] }> {
+async function gradeAllLocked(o: GradeAllOptions): Promise<GradeAllResult> {
+  const t0 = performance.now();
   const root = o.root ?? new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const from = o.from ?? "folders";
   const say = (m: string) => o.quiet || console.error(m);
@@ -222,6 +244,7 @@ async function gradeAllLocked(
       tasks.push({ student, notebook: nb, pick });
     }
   }
+  const t1 = performance.now();
   const grades = await pool(tasks, o.jobs, async (t): Promise<NotebookGrade> => {
     const inst = instructors.get(t.notebook)!;
     if (!t.pick) return zeroGrade(inst, t.student.name, t.notebook, "not submitted");
@@ -247,6 +270,7 @@ async function gradeAllLocked(
     return g;
   });
 
+  const t2 = performance.now();
   const penalty = o.assignment?.latePenalty ?? 0;
   const records: ResultRecord[] = tasks.map((t, i) => {
     const g = grades[i];
@@ -297,6 +321,7 @@ async function gradeAllLocked(
     });
     await writeFeedback(o.out, tasks, grades, records, submitted, from === "moodle");
   }
+  const t3 = performance.now();
   const run: RunInfo = {
     from,
     ...(o.assignment
@@ -316,7 +341,34 @@ async function gradeAllLocked(
   };
   const summary = await writeReports(o.out, records, run);
   if (!o.quiet) console.log(summary);
-  return { records, invalid: records.filter((r) => r.invalid).map((r) => r.invalid!) };
+  const sandbox: SandboxProfile = {
+    setupMs: 0,
+    startMs: 0,
+    codeMs: 0,
+    visibleChecksMs: 0,
+    hiddenChecksMs: 0,
+    checkerWaitMs: 0,
+    exitMs: 0,
+    totalMs: 0,
+  };
+  let sandboxed = 0;
+  for (const g of grades) {
+    if (!g.profile) continue;
+    sandboxed++;
+    for (const k of Object.keys(sandbox) as (keyof SandboxProfile)[]) sandbox[k] += g.profile[k];
+  }
+  return {
+    records,
+    invalid: records.filter((r) => r.invalid).map((r) => r.invalid!),
+    timing: {
+      loadMs: t1 - t0,
+      gradeMs: t2 - t1,
+      feedbackMs: t3 - t2,
+      reportsMs: performance.now() - t3,
+      sandbox,
+      sandboxed,
+    },
+  };
 }
 
 async function writeFeedback(

@@ -597,7 +597,7 @@ async function runOnce(
   watching = false;
   checker?.sandboxGone(killedFor || "it ended");
   await Promise.all([readOut, readErr, watchdog, feeder.stop()]);
-  checker?.terminate();
+  checker?.release();
   await stdinChain;
   await stdin.close().catch(() => {});
   await Deno.remove(ctl, { recursive: true }).catch(() => {});
