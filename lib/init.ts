@@ -333,3 +333,50 @@ export function kaimingNormal(
   if (t.data.length === 0) return t;
   return fillNormal(t, 0, kaimingStd(t, a, mode, nonlinearity), rng, "kaimingNormal");
 }
+
+/**
+ * LeCun normal (LeCun et al. 1998, "Efficient BackProp"): N(0, 1 / fanIn), the variance that
+ * keeps a linear unit's second moment and the one SELU's self-normalisation needs (Klambauer et
+ * al. 2017). PyTorch has no function of this name: it is
+ * `torch.nn.init.kaiming_normal_(w, nonlinearity="linear")`, which PyTorch's documentation
+ * recommends for SELU (its `calculate_gain("selu")` of 3/4 deliberately gives a smaller
+ * variance). Keras's `lecun_normal` has the same variance but draws from a normal truncated at
+ * two standard deviations.
+ *
+ * @example
+ * ```ts
+ * import { zeros } from "@kit/tensor.ts";
+ * import { rng } from "@kit/random.ts";
+ * import { lecunNormal } from "@kit/init.ts";
+ * import { assertClose } from "@kit/check.ts";
+ * const w = lecunNormal(zeros([32, 64]), { rng: rng(0) });
+ * const std = Math.sqrt(w.data.reduce((s, v) => s + v * v, 0) / w.size);
+ * assertClose(std, Math.sqrt(1 / 64), { rtol: 0.05 }); // 2048 draws: about 1.6 % noise
+ * ```
+ */
+export function lecunNormal(t: Tensor, { rng }: { rng: Rng }): Tensor {
+  if (t.data.length === 0) return t;
+  const [fanIn] = calculateFanInAndFanOut(t);
+  return fillNormal(t, 0, 1 / Math.sqrt(fanIn), rng, "lecunNormal");
+}
+
+/**
+ * LeCun uniform: U(-a, a) with `a = sqrt(3 / fanIn)`, variance `1 / fanIn`; in PyTorch
+ * `torch.nn.init.kaiming_uniform_(w, nonlinearity="linear")`, in Keras `lecun_uniform`.
+ *
+ * @example
+ * ```ts
+ * import { zeros } from "@kit/tensor.ts";
+ * import { rng } from "@kit/random.ts";
+ * import { lecunUniform } from "@kit/init.ts";
+ * import assert from "node:assert";
+ * const w = lecunUniform(zeros([32, 64]), { rng: rng(0) });
+ * assert.ok(w.data.every((v) => Math.abs(v) <= Math.sqrt(3 / 64)));
+ * ```
+ */
+export function lecunUniform(t: Tensor, { rng }: { rng: Rng }): Tensor {
+  if (t.data.length === 0) return t;
+  const [fanIn] = calculateFanInAndFanOut(t);
+  const a = Math.sqrt(3 / fanIn);
+  return fillUniform(t, -a, a, rng, "lecunUniform");
+}

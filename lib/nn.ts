@@ -1,7 +1,8 @@
 /**
  * Neural-network layers after `torch.nn`: a {@link Module} base class with parameters, buffers,
  * train / eval modes and state dicts, and the layers the lectures use: {@link Linear},
- * {@link ReLU}, {@link LeakyReLU}, {@link Tanh}, {@link Sigmoid}, {@link Dropout},
+ * {@link ReLU}, {@link LeakyReLU}, {@link ELU}, {@link SELU} (and their functional forms
+ * {@link leakyRelu}, {@link elu}, {@link selu}), {@link Tanh}, {@link Sigmoid}, {@link Dropout},
  * {@link BatchNorm1d}, {@link LayerNorm}, {@link Flatten}, {@link Identity} and
  * {@link Sequential}.
  *
@@ -773,8 +774,9 @@ export class ReLU extends Module {
 }
 
 /**
- * `x` for x >= 0, `negativeSlope * x` otherwise (PyTorch's `nn.LeakyReLU`, slope 0.01 by default).
- * Computed as `max(x, negativeSlope * x)`, valid for slopes in [0, 1].
+ * `x` for x > 0, `negativeSlope * x` otherwise (PyTorch's `nn.LeakyReLU`, slope 0.01 by default,
+ * any finite slope). The gradient at 0 is the slope, as PyTorch's. Its He gain is
+ * `init.calculateGain("leaky_relu", negativeSlope)`.
  *
  * @example
  * ```ts
@@ -787,21 +789,122 @@ export class ReLU extends Module {
 export class LeakyReLU extends Module {
   /** Slope for negative inputs. */
   readonly negativeSlope: number;
-  /** `negativeSlope` in [0, 1]. */
+  /** `negativeSlope`: a finite number (default 0.01). */
   constructor(negativeSlope = 0.01) {
     super();
-    if (!(negativeSlope >= 0 && negativeSlope <= 1)) {
-      throw new RangeError(`LeakyReLU(${negativeSlope}): negativeSlope must be in [0, 1]`);
+    if (!Number.isFinite(negativeSlope)) {
+      throw new RangeError(`LeakyReLU(${negativeSlope}): negativeSlope must be a finite number`);
     }
     this.negativeSlope = negativeSlope;
   }
   /** Elementwise leaky ReLU. */
   forward(x: Tensor): Tensor {
-    return x.maximum(x.mul(this.negativeSlope));
+    return x.leakyRelu(this.negativeSlope);
   }
   override extraRepr(): string {
     return `negativeSlope=${this.negativeSlope}`;
   }
+}
+
+/**
+ * Exponential linear unit (PyTorch's `nn.ELU`, Clevert et al. 2016): `x` for x > 0,
+ * `alpha * (e^x - 1)` otherwise; it saturates at `-alpha` for large negative inputs, so a unit
+ * never dies (its gradient `alpha * e^x` is never exactly 0) and its mean output is nearer 0 than
+ * a ReLU's.
+ *
+ * @example
+ * ```ts
+ * import { ELU } from "@kit/nn.ts";
+ * import { tensor } from "@kit/tensor.ts";
+ * import { assertClose } from "@kit/check.ts";
+ * assertClose(new ELU().call(tensor([-1, 2])), [Math.exp(-1) - 1, 2]);
+ * ```
+ */
+export class ELU extends Module {
+  /** Saturation value for negative inputs (the output tends to `-alpha`). */
+  readonly alpha: number;
+  /** `alpha`: a finite number (default 1). */
+  constructor(alpha = 1) {
+    super();
+    if (!Number.isFinite(alpha)) {
+      throw new RangeError(`ELU(${alpha}): alpha must be a finite number`);
+    }
+    this.alpha = alpha;
+  }
+  /** Elementwise ELU. */
+  forward(x: Tensor): Tensor {
+    return x.elu(this.alpha);
+  }
+  override extraRepr(): string {
+    return `alpha=${this.alpha}`;
+  }
+}
+
+/**
+ * Scaled exponential linear unit (PyTorch's `nn.SELU`, Klambauer et al. 2017):
+ * `scale * elu(x, alpha)` with `alpha = 1.6732632423543772`, `scale = 1.0507009873554805`. With
+ * weights of variance `1 / fan_in` (`init.lecunNormal`) a deep SELU network keeps its activations
+ * near mean 0 and variance 1 without normalisation layers.
+ *
+ * @example
+ * ```ts
+ * import { SELU } from "@kit/nn.ts";
+ * import { SELU_SCALE, tensor } from "@kit/tensor.ts";
+ * import { deepStrictEqual } from "node:assert";
+ * deepStrictEqual(new SELU().call(tensor([0, 2])).toArray(), [0, 2 * SELU_SCALE]);
+ * ```
+ */
+export class SELU extends Module {
+  /** Elementwise SELU. */
+  forward(x: Tensor): Tensor {
+    return x.selu();
+  }
+}
+
+/**
+ * Functional leaky ReLU, as `torch.nn.functional.leaky_relu(x, negative_slope)`: the same as
+ * `x.leakyRelu(negativeSlope)`.
+ *
+ * @example
+ * ```ts
+ * import { leakyRelu } from "@kit/nn.ts";
+ * import { tensor } from "@kit/tensor.ts";
+ * import { deepStrictEqual } from "node:assert";
+ * deepStrictEqual(leakyRelu(tensor([-1, 1]), 0.2).toArray(), [-0.2, 1]);
+ * ```
+ */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  return x.leakyRelu(negativeSlope);
+}
+
+/**
+ * Functional ELU, as `torch.nn.functional.elu(x, alpha)`: the same as `x.elu(alpha)`.
+ *
+ * @example
+ * ```ts
+ * import { elu } from "@kit/nn.ts";
+ * import { tensor } from "@kit/tensor.ts";
+ * import { deepStrictEqual } from "node:assert";
+ * deepStrictEqual(elu(tensor([0, 3])).toArray(), [0, 3]);
+ * ```
+ */
+export function elu(x: Tensor, alpha = 1): Tensor {
+  return x.elu(alpha);
+}
+
+/**
+ * Functional SELU, as `torch.nn.functional.selu(x)`: the same as `x.selu()`.
+ *
+ * @example
+ * ```ts
+ * import { selu } from "@kit/nn.ts";
+ * import { SELU_SCALE, tensor } from "@kit/tensor.ts";
+ * import { deepStrictEqual } from "node:assert";
+ * deepStrictEqual(selu(tensor([1])).toArray(), [SELU_SCALE]);
+ * ```
+ */
+export function selu(x: Tensor): Tensor {
+  return x.selu();
 }
 
 /**

@@ -7,7 +7,8 @@
  * Conventions follow PyTorch: float64 data in a row-major `Float64Array`, NumPy broadcasting,
  * gradients accumulate into `.grad` of leaf tensors created with `{ requiresGrad: true }`,
  * intermediate gradients are freed, {@link noGrad} turns graph building off, and the gradients at
- * kinks are PyTorch's (relu'(0) = 0, abs'(0) = 0, clamp passes the gradient at its bounds).
+ * kinks are PyTorch's (relu'(0) = 0, leakyRelu'(0) = the negative slope, elu'(0) = alpha,
+ * abs'(0) = 0, clamp passes the gradient at its bounds).
  *
  * Differences from PyTorch, each documented where it occurs:
  * - `reshape`, `unsqueeze`, `squeeze` and `detach` share data (views); `transpose` and `T` copy.
@@ -37,6 +38,10 @@ import { gemm, reluBackward } from "./kernels.ts";
 export type Shape = readonly number[];
 /** Nested arrays of numbers, as accepted by {@link tensor} and returned by {@link Tensor.toArray}. */
 export type NestedArray = number[] | NestedArray[];
+/** SELU's alpha, as PyTorch's `torch.nn.SELU` (Klambauer et al. 2017, the fixed point (0, 1)). */
+export const SELU_ALPHA = 1.6732632423543772;
+/** SELU's scale lambda, as PyTorch's `torch.nn.SELU`. */
+export const SELU_SCALE = 1.0507009873554805;
 /** Options of the creation functions. */
 export interface TensorOptions {
   /** Track operations on this tensor so that `backward()` fills its `.grad` (default false). */
@@ -839,6 +844,87 @@ export class Tensor {
     for (let i = 0; i < x.length; i++) out[i] = Math.tanh(x[i]);
     return op("tanh", out, this.shape, [this], (g) => {
       for (let i = 0; i < g.length; i++) g[i] = g[i] * (1 - out[i] * out[i]);
+      acc(this, g, true);
+    });
+  }
+
+  /**
+   * Leaky ReLU: `x` for x > 0, `negativeSlope * x` otherwise (`torch.nn.functional.leaky_relu`,
+   * default slope 0.01, any finite slope). The gradient at 0 is `negativeSlope`, as PyTorch's.
+   *
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert";
+   * import { tensor } from "@kit/tensor.ts";
+   * const x = tensor([-2, 0, 3], { requiresGrad: true });
+   * const y = x.leakyRelu(0.25);
+   * deepStrictEqual(y.toArray(), [-0.5, 0, 3]);
+   * y.sum().backward();
+   * deepStrictEqual(x.grad!.toArray(), [0.25, 0.25, 1]);
+   * ```
+   */
+  leakyRelu(negativeSlope = 0.01): Tensor {
+    if (!Number.isFinite(negativeSlope)) {
+      throw new RangeError(`leakyRelu(${negativeSlope}): the negative slope must be a number`);
+    }
+    const x = this.data, a = negativeSlope, out = new Float64Array(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? x[i] : x[i] * a;
+    return op("leakyRelu", out, this.shape, [this], (g) => {
+      for (let i = 0; i < g.length; i++) if (!(x[i] > 0)) g[i] *= a;
+      acc(this, g, true);
+    });
+  }
+
+  /**
+   * Exponential linear unit (Clevert et al. 2016): `x` for x > 0, `alpha * (e^x - 1)` otherwise
+   * (`torch.nn.functional.elu`, default alpha 1; `expm1` keeps small negative inputs exact). The
+   * gradient is 1 for x > 0 and `alpha * e^x` for x <= 0, so at 0 it is `alpha`, as PyTorch's.
+   *
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert";
+   * import { tensor } from "@kit/tensor.ts";
+   * const x = tensor([0, 2], { requiresGrad: true });
+   * const y = x.elu(0.5);
+   * deepStrictEqual(y.toArray(), [0, 2]);
+   * y.sum().backward();
+   * deepStrictEqual(x.grad!.toArray(), [0.5, 1]);
+   * ```
+   */
+  elu(alpha = 1): Tensor {
+    if (!Number.isFinite(alpha)) throw new RangeError(`elu(${alpha}): alpha must be a number`);
+    return this.#elu(alpha, 1, "elu");
+  }
+
+  /**
+   * Scaled ELU (Klambauer et al. 2017), `torch.nn.functional.selu`: `scale * elu(x, alpha)` with
+   * PyTorch's constants `alpha = 1.6732632423543772` and `scale = 1.0507009873554805`
+   * ({@link SELU_ALPHA}, {@link SELU_SCALE}). With weights of variance 1/fan_in, activations of
+   * mean 0 and variance 1 stay so from layer to layer (self-normalisation).
+   *
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert";
+   * import { SELU_SCALE, tensor } from "@kit/tensor.ts";
+   * deepStrictEqual(tensor([0, 1]).selu().toArray(), [0, SELU_SCALE]);
+   * ```
+   */
+  selu(): Tensor {
+    return this.#elu(SELU_ALPHA, SELU_SCALE, "selu");
+  }
+
+  /** `scale * (x > 0 ? x : alpha * expm1(x))` with its gradient (PyTorch's `elu_backward`). */
+  #elu(alpha: number, scale: number, name: string): Tensor {
+    const x = this.data, out = new Float64Array(x.length);
+    const neg = alpha * scale;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      out[i] = v > 0 ? scale * v : neg * Math.expm1(v);
+    }
+    return op(name, out, this.shape, [this], (g) => {
+      for (let i = 0; i < g.length; i++) {
+        g[i] *= x[i] > 0 ? scale : neg * Math.exp(x[i]);
+      }
       acc(this, g, true);
     });
   }

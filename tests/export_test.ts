@@ -11,6 +11,8 @@ import {
 } from "../tools/export/mod.ts";
 import type { Notebook, Output } from "../tools/notebook/io.ts";
 import * as plot from "@kit/plot.ts";
+import { claim, claimsTable, resetClaims } from "@kit/claim.ts";
+import { sanitize } from "../tools/export/sanitize.ts";
 
 const md = (source: string, extra: Record<string, unknown> = {}) => ({
   cell_type: "markdown" as const,
@@ -674,4 +676,16 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("a claims table keeps its class through the sanitizer; other classes do not", () => {
+  resetClaims();
+  claim({ name: "x", measured: 1, se: 0.1, predicted: 1, rival: 2, z: 3 });
+  const html = String(claimsTable().toMimeBundle()["text/html"]);
+  resetClaims();
+  assert.match(sanitize(html), /^<table class="kit-claims">/);
+  assert.equal(
+    sanitize('<table class="kit-claims evil"><tr><td>1</td></tr></table>'),
+    '<table class="kit-claims"><tr><td>1</td></tr></table>',
+  );
 });

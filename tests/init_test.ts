@@ -213,3 +213,28 @@ Deno.test("Linear is initialised as PyTorch: U(-1/sqrt(in), 1/sqrt(in)) for weig
     assertClose(small.bias!.data[i], bias[i], { atol: 1e-15, rtol: 0, msg: `bias[${i}]` });
   }
 });
+
+Deno.test("lecunNormal: N(0, 1 / fanIn), the same draws as kaimingNormal with 'linear'", () => {
+  // fan_in 128, fan_out 256: a fan_out or Glorot variance would be off by far more than 5 SE
+  checkNormal(
+    init.lecunNormal(zeros([256, 128]), { rng: rng(21) }),
+    0,
+    Math.sqrt(1 / 128),
+    "lecun",
+  );
+  const a = init.lecunNormal(zeros([5, 7]), { rng: rng(22) });
+  const b = init.kaimingNormal(zeros([5, 7]), { nonlinearity: "linear", rng: rng(22) });
+  assert.deepEqual(Array.from(a.data), Array.from(b.data));
+  // PyTorch's SELU gain is 3/4, not LeCun's 1: kaiming_normal_(w, nonlinearity="selu")
+  checkNormal(
+    init.kaimingNormal(zeros([256, 128]), { nonlinearity: "selu", rng: rng(23) }),
+    0,
+    0.75 / Math.sqrt(128),
+    "kaimingNormal selu",
+  );
+  assert.equal(init.lecunNormal(zeros([0, 3]), { rng: rng(0) }).size, 0);
+});
+
+Deno.test("lecunUniform: U(-a, a) with a = sqrt(3 / fanIn)", () => {
+  checkUniform(init.lecunUniform(zeros([256, 128]), { rng: rng(24) }), Math.sqrt(3 / 128), "lecun");
+});

@@ -107,8 +107,8 @@ const headingAttrs = ["id"];
  * paths, and images from `data:image/...;base64` or relative paths. Everything else is removed:
  * `<script>`, `<style>`, `<iframe>`, `<object>`, `<svg>`/`<math>` markup, forms, `<meta>`,
  * `<base>`, `<link>`, event handlers, `style` (except `text-align` in tables), `class`
- * (except `dataframe`), `id` (except the lower-case anchors headings get), `target`, and every
- * other URL scheme.
+ * (except `dataframe` and `kit-claims` on tables), `id` (except the lower-case anchors headings
+ * get), `target`, and every other URL scheme.
  */
 export const ALLOWLIST: sanitizeHtml.IOptions = {
   allowedTags: [
@@ -183,7 +183,7 @@ export const ALLOWLIST: sanitizeHtml.IOptions = {
     h5: headingAttrs,
     h6: headingAttrs,
   },
-  allowedClasses: { table: ["dataframe"] },
+  allowedClasses: { table: ["dataframe", "kit-claims"] }, // kit-claims: lib/claim.ts
   allowedStyles: {
     td: { "text-align": [/^(?:left|right|center)$/] },
     th: { "text-align": [/^(?:left|right|center)$/] },

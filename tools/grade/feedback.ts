@@ -13,17 +13,24 @@ import type { Cell, Notebook, Output } from "../notebook/io.ts";
 import { splitLines } from "../notebook/io.ts";
 import type { CheckRow, NotebookGrade } from "./grader.ts";
 import type { ResultRecord } from "./report.ts";
+import { ui } from "../i18n/ui.ts";
 
 /**
  * Adapter to the handout exporter: a complete HTML page for a graded notebook, with the
  * exporter's `assets/` next to it and a link back to the student's summary page.
  */
-export function renderNotebookPage(nb: Notebook, name: string, summaryHref: string): string {
+export function renderNotebookPage(
+  nb: Notebook,
+  name: string,
+  summaryHref: string,
+  lang = "en",
+): string {
   return renderNotebook(nb, {
     name,
     indexHref: summaryHref,
     downloadHref: null,
-    footer: `Feedback on ${name}, written by deno task grade.`,
+    footer: ui(lang)("feedback.footer", { file: name }),
+    lang,
   }).html;
 }
 
@@ -65,22 +72,25 @@ export function gradedNotebook(
   _submitted: Notebook | null,
   summaryHref: string,
   exercises: Readonly<Record<string, string>> = {},
+  lang = "en",
 ): Notebook {
+  const t = ui(lang);
   const cells: Cell[] = [];
   cells.push({
     cell_type: "markdown",
     metadata: {},
-    source: `# Your notebook as graded\n\nFile: ${mdLiteral(breakable(g.notebook))}. Every cell ` +
-      `as the grader ran it, with what it printed. [Back to your results](${
-        encodeURI(summaryHref)
-      }).`,
+    source: `# ${t("feedback.nb.title")}\n\n${
+      t("feedback.nb.lead", { file: mdLiteral(breakable(g.notebook)) })
+    } [${t("feedback.nb.back")}](${encodeURI(summaryHref)}).`,
   });
   const hidden = new Set(g.rows.filter((r) => r.hidden).map((r) => r.check));
   g.cells.forEach((c, i) => {
     const outputs: Output[] = [];
     const isHidden = c.kind === "check" && hidden.has(c.checkId!);
     const label = c.kind === "check"
-      ? `${exercises[c.checkId!] ?? c.checkId}, ${isHidden ? "graded check" : "visible check"}`
+      ? `${exercises[c.checkId!] ?? c.checkId}, ${
+        isHidden ? t("feedback.graded") : t("feedback.visible")
+      }`
       : "";
     if (c.result.output.trim() && !isHidden) {
       outputs.push({ output_type: "stream", name: "stdout", text: splitLines(c.result.output) });
@@ -88,22 +98,22 @@ export function gradedNotebook(
     if (c.kind === "check") {
       outputs.push(
         c.result.passed
-          ? { output_type: "stream", name: "stdout", text: [`${label}: passed\n`] }
+          ? { output_type: "stream", name: "stdout", text: [`${label}: ${t("feedback.passed")}\n`] }
           : {
             output_type: "error",
-            ename: `${label}: failed`,
+            ename: `${label}: ${t("feedback.failed")}`,
             evalue: c.result.message ?? "",
-            traceback: [`${label}: failed: ${c.result.message ?? ""}`],
+            traceback: [`${label}: ${t("feedback.failed")}: ${c.result.message ?? ""}`],
           },
       );
     } else if (c.result.status !== "ran") {
       outputs.push({
         output_type: "stream",
         name: "stderr",
-        text: [`not run: ${c.result.reason ?? c.result.status}\n`],
+        text: [`${t("feedback.nb.notrun", { why: c.result.reason ?? c.result.status })}\n`],
       });
     }
-    const source = isHidden ? `// ${label} (its code is not shown)` : c.source;
+    const source = isHidden ? `// ${label} (${t("feedback.nb.hidden")})` : c.source;
     cells.push({
       cell_type: "code",
       metadata: {},
@@ -118,6 +128,7 @@ export function gradedNotebook(
     metadata: {
       kernelspec: { name: "deno", display_name: "Deno", language: "typescript" },
       language_info: { name: "typescript" },
+      ...(lang !== "en" ? { lang } : {}),
     },
     cells,
   };
@@ -185,17 +196,20 @@ function inlineCss(): string {
   return handoutCss;
 }
 
-function checkLine(r: CheckRow, e: (s: string) => string): string {
-  const kind = r.hidden ? "graded check" : "visible check";
+function checkLine(r: CheckRow, e: (s: string) => string, lang = "en"): string {
+  const t = ui(lang);
+  const kind = r.hidden ? t("feedback.graded") : t("feedback.visible");
   const status = r.passed
-    ? `<span class="passed">passed</span>`
-    : `<span class="failed">failed</span>`;
+    ? `<span class="passed">${t("feedback.passed")}</span>`
+    : `<span class="failed">${t("feedback.failed")}</span>`;
   const pts = r.max > 0 ? ` (${r.points} / ${r.max})` : "";
   let msg = "";
   if (!r.passed && r.message) {
     const { lead, rest } = splitMessage(r.message);
     msg = `<div class="msg">${e(lead)}${
-      rest ? `<details><summary>details</summary><pre>${e(rest)}</pre></details>` : ""
+      rest
+        ? `<details><summary>${t("feedback.details")}</summary><pre>${e(rest)}</pre></details>`
+        : ""
     }</div>`;
   }
   return `<li>${kind}: ${status}${pts}${msg}</li>`;
@@ -212,15 +226,19 @@ export function feedbackPage(
   items: readonly FeedbackItem[],
   notebookPages: ReadonlyMap<string, string>,
   assetsHref: string | null,
+  lang = "en",
 ): string {
   const e = escapeHtml;
+  const t = ui(lang);
   const graded = items.filter((i) => i.record.notebook !== "-");
   const total = graded.reduce((s, i) => s + i.record.rows.reduce((t, r) => t + r.points, 0), 0);
   const max = graded.reduce((s, i) => s + i.record.rows.reduce((t, r) => t + r.max, 0), 0);
   const sections = items.map(({ record: r }) => {
     if (r.notebook === "-") {
-      return `<section class="nb"><h2>${e(r.file ?? "a file")}</h2>
-<p class="notes">Not graded: ${e(r.rows[0]?.message ?? r.invalid ?? "")}</p></section>`;
+      return `<section class="nb"><h2>${e(r.file ?? t("feedback.afile"))}</h2>
+<p class="notes">${
+        e(t("feedback.notgraded", { why: r.rows[0]?.message ?? r.invalid ?? "" }))
+      }</p></section>`;
     }
     const pts = r.rows.reduce((t, x) => t + x.points, 0);
     const mx = r.rows.reduce((t, x) => t + x.max, 0);
@@ -233,35 +251,44 @@ export function feedbackPage(
       const p = rows.reduce((t, x) => t + x.points, 0), m = rows.reduce((t, x) => t + x.max, 0);
       return `<li class="exercise"><div class="ex-head"><span class="ex-title">${
         e(title)
-      }</span><span>${p} / ${m} points</span></div>
-<ul class="checks">${rows.map((x) => checkLine(x, e)).join("")}</ul></li>`;
+      }</span><span>${e(t("feedback.points", { points: p, max: m }))}</span></div>
+<ul class="checks">${rows.map((x) => checkLine(x, e, lang)).join("")}</ul></li>`;
     }).join("\n");
     const notes = [...(r.invalid ? [r.invalid] : []), ...r.notes];
     const page = assetsHref !== null ? notebookPages.get(r.notebook) : undefined;
     return `<section class="nb">
-<h2>${e(r.notebook)}: ${pts} / ${mx} points</h2>
-${r.file ? `<p>You submitted it as <span class="file">${e(r.file)}</span>.</p>` : ""}
+<h2>${e(r.notebook)}: ${e(t("feedback.points", { points: pts, max: mx }))}</h2>
+${
+      r.file
+        ? `<p>${
+          e(t("feedback.submittedas", { file: "\u0000" })).replace(
+            "\u0000",
+            `<span class="file">${e(r.file)}</span>`,
+          )
+        }</p>`
+        : ""
+    }
 ${notes.length ? `<ul class="notes">${notes.map((n) => `<li>${e(n)}</li>`).join("")}</ul>` : ""}
 <ul class="exercises">
 ${exercises}
 </ul>
-${page ? `<p><a href="${e(page)}">Your notebook as graded, cell by cell</a></p>` : ""}
+${page ? `<p><a href="${e(page)}">${e(t("feedback.asgraded"))}</a></p>` : ""}
 </section>`;
   }).join("\n");
   const style = assetsHref === null
     ? `<style>${inlineCss()}</style>`
     : `<link rel="stylesheet" href="${e(assetsHref)}handout.css">`;
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="${e(lang)}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:">
-<title>Feedback: ${e(student)}</title>
+<title>${e(t("feedback.title", { student }))}</title>
 ${style}
 <style>${FEEDBACK_CSS}</style>
 </head><body>
 <main class="feedback">
-<h1>Feedback for ${e(student)}</h1>
-<p class="total">${total} / ${max} points</p>
+<h1>${e(t("feedback.heading", { student }))}</h1>
+<p class="total">${e(t("feedback.points", { points: total, max }))}</p>
 ${sections}
 </main>
 </body></html>

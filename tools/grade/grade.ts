@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { instructorInLanguage, studentLanguage, submissionLanguage } from "../i18n/grade.ts";
 import { parseArgs } from "node:util";
 import { runMain } from "../cli.ts";
 import { pool } from "../pool.ts";
@@ -246,10 +247,13 @@ async function gradeAllLocked(o: GradeAllOptions): Promise<GradeAllResult> {
   }
   const t1 = performance.now();
   const grades = await pool(tasks, o.jobs, async (t): Promise<NotebookGrade> => {
-    const inst = instructors.get(t.notebook)!;
-    if (!t.pick) return zeroGrade(inst, t.student.name, t.notebook, "not submitted");
+    const english = instructors.get(t.notebook)!;
+    if (!t.pick) return zeroGrade(english, t.student.name, t.notebook, "not submitted");
     let g: NotebookGrade;
     try {
+      // A submission in another language is graded against the instructor notebook in that
+      // language: same cells and checks, the hidden checks' messages translated.
+      const inst = await instructorInLanguage(english, submissionLanguage(t.pick.text), root);
       g = await gradeSubmission(inst, t.student.name, t.pick.file, t.pick.text, {
         root,
         timeoutSec: o.timeoutSec,
@@ -258,7 +262,7 @@ async function gradeAllLocked(o: GradeAllOptions): Promise<GradeAllResult> {
     } catch (e) {
       // One submission's failure is its own row, never the run's.
       const why = `${t.student.name}/${t.pick.file}: grader problem: ${(e as Error).message}`;
-      g = { ...zeroGrade(inst, t.student.name, t.notebook, why), invalid: why };
+      g = { ...zeroGrade(english, t.student.name, t.notebook, why), invalid: why };
     }
     const pts = g.rows.reduce((s, r) => s + r.points, 0);
     const max = g.rows.reduce((s, r) => s + r.max, 0);
@@ -390,15 +394,19 @@ async function writeFeedback(
     const slug = studentSlug(key === student.name ? key : `${student.name}-${student.id}`);
     const pages = new Map<string, string>();
     const items: FeedbackItem[] = [];
+    // The student's language: that of the notebooks they submitted.
+    const lang = studentLanguage(
+      idx.map((i) => submitted.get(`${key}\u0000${tasks[i].notebook}`)).filter((n) => !!n),
+    );
     for (const i of idx) {
       const t = tasks[i], g = grades[i], r = records[i];
       const nb = submitted.get(`${key}\u0000${t.notebook}`);
       if (g.cells.length > 0 && nb) {
         const href = `${slug}__${t.notebook.replace(/\.ipynb$/, "")}.html`;
-        const page = gradedNotebook(g, nb, `${slug}.html`, r.exercises ?? {});
+        const page = gradedNotebook(g, nb, `${slug}.html`, r.exercises ?? {}, lang);
         await writeFileAtomic(
           `${fb}/${href}`,
-          renderNotebookPage(page, t.pick?.file ?? t.notebook, `${slug}.html`),
+          renderNotebookPage(page, t.pick?.file ?? t.notebook, `${slug}.html`, lang),
         );
         pages.set(t.notebook, href);
       }
@@ -410,13 +418,13 @@ async function writeFeedback(
     for (const r of extra) items.push({ record: r, grade: null });
     await writeFileAtomic(
       `${fb}/${slug}.html`,
-      feedbackPage(student.name, items, pages, "assets/"),
+      feedbackPage(student.name, items, pages, "assets/", lang),
     );
     if (moodle && /^moodle:/.test(key)) {
       const name = moodleFeedbackName(student.name, student.id, "feedback.html");
       await writeFileAtomic(
         `${fb}/moodle/${name}`,
-        feedbackPage(student.name, items, new Map(), null),
+        feedbackPage(student.name, items, new Map(), null, lang),
       );
     }
   }

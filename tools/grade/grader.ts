@@ -111,7 +111,7 @@ export function loadInstructor(name: string, text: string): Instructor {
  * import { exerciseNames } from "./grader.ts";
  * const cell = (source: string) => ({ cell_type: "code" as const, metadata: {}, source,
  *   outputs: [], execution_count: null });
- * const nb = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [
+ * const nb = { nbformat: 4 as const, nbformat_minor: 5, metadata: {}, cells: [
  *   cell("function lecture() {}"),
  *   cell("function ex1(x: number) {\n  // BEGIN SOLUTION\n  return x;\n  // END SOLUTION\n}\n" +
  *     "const ex1Table = [1];\nexport async function ex1Async() {}"),

@@ -23,10 +23,12 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { notebookJson, readNotebook } from "../notebook/io.ts";
 import { studentNotebook } from "../notebook/exercises.ts";
+import { LANGUAGES, SOURCE_LANG } from "../i18n/langs.ts";
+import { localizedNotebook } from "../i18n/mod.ts";
 import { writeZip, type ZipEntry } from "./zip.ts";
 
 /** Languages the kit can be built in. */
-export const KIT_LANGUAGES = ["en"] as const;
+export const KIT_LANGUAGES = LANGUAGES;
 
 /** Options of {@link buildKit}. */
 export interface KitOptions {
@@ -36,7 +38,7 @@ export interface KitOptions {
   out: string;
   /** Instructor notebooks to include (paths); default every `notebooks/*.ipynb`. */
   notebooks?: string[];
-  /** The kit's language; only "en" exists yet. */
+  /** The kit's language (default "en"): other languages' notebooks come from i18n/<lang>/. */
   lang?: string;
 }
 
@@ -261,7 +263,11 @@ export async function buildKit(o: KitOptions): Promise<KitResult> {
   const names: string[] = [];
   for (const path of inputs) {
     try {
-      const nb = studentNotebook(await readNotebook(path), path);
+      const source = await readNotebook(path);
+      const nb = studentNotebook(
+        lang === SOURCE_LANG ? source : await localizedNotebook(source, path, lang, root),
+        path,
+      );
       files.set(`notebooks/${basename(path)}`, notebookJson(nb));
       names.push(basename(path));
     } catch (e) {

@@ -17,7 +17,9 @@ the engine (lib/), the data sets (data/), the kernel's modules, deno.json with t
 kernel:install and kernel:uninstall, deno.lock, and a README for students. Hand out DIR.zip.
 
   --out DIR     the kit folder (replaced as a whole; DIR.zip is written beside it)
-  --lang LANG   the kit's language: ${KIT_LANGUAGES.join(", ")} (the only one available yet)
+  --lang LANG   the kit's language: ${
+  KIT_LANGUAGES.join(", ")
+} (default en; other languages from i18n/LANG/)
   notebooks     instructor notebooks to include (default: every notebooks/*.ipynb)
   -h, --help    this text`;
 
