@@ -506,3 +506,35 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("handouts: every page links the student kit beside its notebook, a re-export keeps it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "class_kit_link_" });
+  try {
+    const { exportNotebooks, KIT_ZIP } = await import("../tools/export/mod.ts");
+    const zip = `${dir}/kit.zip`;
+    const bytes = writeZip([{ name: "student-kit/README.md", data: enc.encode("# kit\n") }]);
+    await Deno.writeFile(zip, bytes);
+    const input = [{ name: NB, notebook: full() }];
+    // Without a kit: the notebook's download only.
+    await exportNotebooks(input, { outDir: `${dir}/plain` });
+    const plain = await Deno.readTextFile(`${dir}/plain/90_grading_fixture.html`);
+    assert.match(plain, /href="ipynb\/90_grading_fixture\.ipynb"/);
+    assert.ok(!plain.includes(KIT_ZIP));
+    // With it: copied beside the pages, linked on each, and still linked after an export that
+    // does not pass it again (another edition's relinking re-exports without options).
+    await exportNotebooks(input, { outDir: `${dir}/out`, kit: zip });
+    assert.deepStrictEqual(await Deno.readFile(`${dir}/out/${KIT_ZIP}`), bytes);
+    for (const round of ["first", "re-export"]) {
+      if (round === "re-export") await exportNotebooks(input, { outDir: `${dir}/out` });
+      const page = await Deno.readTextFile(`${dir}/out/90_grading_fixture.html`);
+      assert.match(page, /href="ipynb\/90_grading_fixture\.ipynb"/, round);
+      assert.match(
+        page,
+        new RegExp(`<a class="download" href="${KIT_ZIP}" download title="`),
+        round,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
