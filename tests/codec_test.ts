@@ -101,7 +101,10 @@ Deno.test("codec: every layer the kit exports crosses and is rebuilt by the othe
     const x = kitA.randn([4, 3], kitA.rng(7));
     m.call(x); // training mode: BatchNorm's running statistics move, Dropout draws a mask
     const back = cross(A, B, m) as kitA.Module;
-    assert.ok(isInstance(back, CB) && !isInstance(back, CA), `${name}: rebuilt with the other kit's class, not the sending kit's`);
+    assert.ok(
+      isInstance(back, CB) && !isInstance(back, CA),
+      `${name}: rebuilt with the other kit's class, not the sending kit's`,
+    );
     assert.strictEqual(back.training, true, name);
     assert.deepStrictEqual(
       stateOf(back),
