@@ -6,7 +6,9 @@
  *
  * Submissions are built from `tests/fixtures/grade/notebooks/90_grading_fixture.ipynb` and
  * graded in parallel in one run; the assertions share that run. Time limits are derived from
- * one run of the teacher's fixture measured at the start, so a busy machine does not fail them.
+ * runs of the teacher's fixture measured at the start (alone, and 4 at once as the tests grade),
+ * so a busy machine does not fail them. Temporary folders are looked for only where the test's
+ * own runs put them.
  */
 import assert from "node:assert";
 import {
@@ -29,18 +31,23 @@ const instructor: Notebook = JSON.parse(await Deno.readTextFile(`${FIXTURES}/${N
 const student = studentNotebook(instructor, NB);
 const MEMORY = 600;
 
-/** Seconds that one sandboxed run of the teacher's fixture takes on this machine, now. */
-async function baselineSeconds(): Promise<number> {
+/**
+ * Seconds that grading `jobs` copies of the teacher's fixture at once takes on this machine, now:
+ * the time of one sandboxed run when `jobs` runs share the machine.
+ */
+async function baselineSeconds(jobs = 1): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "grade_baseline_" });
   try {
-    await Deno.mkdir(`${dir}/subs/teacher`, { recursive: true });
-    await Deno.copyFile(`${FIXTURES}/${NB}`, `${dir}/subs/teacher/${NB}`);
+    for (let i = 0; i < jobs; i++) {
+      await Deno.mkdir(`${dir}/subs/teacher${i}`, { recursive: true });
+      await Deno.copyFile(`${FIXTURES}/${NB}`, `${dir}/subs/teacher${i}/${NB}`);
+    }
     const t0 = performance.now();
     await gradeAll({
       submissions: `${dir}/subs`,
       notebooks: FIXTURES,
       out: `${dir}/out`,
-      jobs: 1,
+      jobs,
       timeoutSec: 300,
       memoryMb: MEMORY,
       quiet: true,
@@ -52,8 +59,13 @@ async function baselineSeconds(): Promise<number> {
   }
 }
 const BASELINE = await baselineSeconds();
-/** The per-run limit of the fixture's tests: well above a run of the fixture right now. */
-const TIMEOUT = Math.max(10, Math.ceil(6 * BASELINE));
+/**
+ * The per-run limit of the fixture's tests, which grade 4 submissions at once: well above a run
+ * of the fixture among 4 at once right now.
+ */
+const TIMEOUT = Math.max(10, Math.ceil(6 * await baselineSeconds(4)));
+/** The per-run limit for the lecture notebooks (120 s on an idle machine), scaled as the fixture. */
+const LECTURE_TIMEOUT = Math.max(120, Math.ceil(200 * BASELINE));
 
 function clone(nb: Notebook): Notebook {
   return structuredClone(nb);
@@ -656,7 +668,7 @@ Deno.test({
         notebooks: nbDir,
         out: `${dir}/out`,
         jobs: 2,
-        timeoutSec: 120,
+        timeoutSec: LECTURE_TIMEOUT,
         memoryMb: 2048,
         quiet: false, // a line per graded notebook: the test takes half a minute
         noFeedback: true,
@@ -838,7 +850,7 @@ Deno.test({
         notebooks: `${dir}/nb`,
         out: `${dir}/out`,
         jobs: 2,
-        timeoutSec: 300,
+        timeoutSec: Math.max(300, LECTURE_TIMEOUT),
         memoryMb: 2048,
         quiet: false,
       });
