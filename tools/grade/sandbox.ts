@@ -149,57 +149,65 @@ async function makeFifos(paths: readonly string[]): Promise<void> {
 }
 
 /**
- * Writes the eval files' texts into their named pipes, in order, as the sandbox opens them: the
+ * Writes the eval files' texts into their named pipes as the sandbox opens them, in order: the
  * texts (the prelude and the markers carry the per-run nonce) pass through the kernel's pipe
- * buffers and are never on disk. {@link PipeFeeder.stop} releases a write that waits for a
- * reader that will never come (the sandbox ended).
+ * buffers and are never on disk. A few writes wait ahead of the sandbox, each one
+ * `Deno.writeFile` (open, which returns when the sandbox opens that pipe, write and close, all on
+ * a thread of Deno's pool), so the sandbox never waits for the grader's busy main thread between
+ * two files. {@link PipeFeeder.stop} releases the writes whose reader will never come.
+ * (Linux: named pipes, and an open for reading and writing that does not wait.)
  */
 class PipeFeeder {
-  #pending: string | null = null;
   #stopped = false;
-  /** Index of the next file to hand over. */
-  handed = 0;
+  /** Pipes whose write waits for the sandbox to open them. */
+  readonly #waiting = new Set<string>();
   readonly done: Promise<void>;
 
-  constructor(files: readonly { path: string; text: string }[]) {
-    this.done = this.#run(files);
+  constructor(files: readonly { path: string; text: string }[], ahead = 8) {
+    this.done = this.#run(files, ahead);
   }
 
-  async #run(files: readonly { path: string; text: string }[]): Promise<void> {
+  async #run(files: readonly { path: string; text: string }[], ahead: number): Promise<void> {
     const enc = new TextEncoder();
-    for (const f of files) {
-      if (this.#stopped) return;
-      this.#pending = f.path;
-      let file: Deno.FsFile;
-      try {
-        file = await Deno.open(f.path, { write: true }); // returns when the sandbox opens it
-      } catch {
-        return;
-      } finally {
-        this.#pending = null;
-      }
-      try {
-        const bytes = enc.encode(f.text);
-        for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
-        this.handed++;
-      } catch {
-        /* the sandbox is gone */
-      } finally {
-        file.close();
-      }
+    const running = new Set<Promise<void>>();
+    let next = 0;
+    const launch = (f: { path: string; text: string }) => {
+      this.#waiting.add(f.path);
+      const p: Promise<void> = Deno.writeFile(f.path, enc.encode(f.text))
+        .catch(() => {/* the sandbox is gone */})
+        .finally(() => {
+          this.#waiting.delete(f.path);
+          running.delete(p);
+        });
+      running.add(p);
+    };
+    while (next < files.length && !this.#stopped) {
+      while (running.size < ahead && next < files.length && !this.#stopped) launch(files[next++]);
+      await Promise.race(running);
     }
+    await Promise.all(running);
   }
 
-  /** The sandbox ended: no more files; a writer still waiting for its reader is released. */
+  /**
+   * The sandbox ended: no more files; the writes still waiting for their reader are released.
+   * A pipe opened for reading and writing (Linux never blocks that open) counts as the reader a
+   * waiting write needs; closed at once, it leaves that write an EPIPE error. A write that had
+   * not reached its open yet is released on a later pass.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
-    const waiting = this.#pending;
-    if (waiting !== null) {
-      try {
-        (await Deno.open(waiting, { read: true })).close();
-      } catch { /* already released */ }
+    let settled = false;
+    const done = this.done.then(() => settled = true);
+    while (!settled) {
+      for (const path of [...this.#waiting]) {
+        try {
+          (await Deno.open(path, { read: true, write: true })).close();
+        } catch { /* already released */ }
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([done, new Promise((r) => timer = setTimeout(r, 20))]);
+      clearTimeout(timer);
     }
-    await this.done;
   }
 }
 
