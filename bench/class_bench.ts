@@ -11,8 +11,9 @@
  * the sandbox instead (`SandboxProfile.codeMs`). Where the rest goes (the sandbox's start, the
  * checks, the feedback pages, ...) is printed per submission for `--jobs 1`.
  *
- * Run: `deno bench -A bench/class_bench.ts` (about 10 minutes idle); `BENCH_SMOKE=1` grades 2
- * submissions of one notebook. Not part of `deno task test`.
+ * Run: `deno bench -A bench/class_bench.ts` (about 25 minutes idle: two rounds);
+ * `CLASS_BENCH_STUDENTS=2` grades 2 students' 3 notebooks; `BENCH_SMOKE=1` grades 2 submissions
+ * of one notebook in one round. Not part of `deno task test`.
  */
 import { gradeAll, type GradeTiming } from "../tools/grade/grade.ts";
 import { bench, SMOKE } from "./_stats.ts";
@@ -23,7 +24,8 @@ const NOTEBOOKS = SMOKE ? ["06_early_stopping.ipynb"] : [
   "06_early_stopping.ipynb",
   "07_optimizers_and_schedules.ipynb",
 ];
-const STUDENTS = SMOKE ? 2 : 20;
+/** `CLASS_BENCH_STUDENTS=N` grades N students instead of 20 (a shorter run on a busy machine). */
+const STUDENTS = SMOKE ? 2 : Number(Deno.env.get("CLASS_BENCH_STUDENTS") ?? 20);
 const COUNT = STUDENTS * NOTEBOOKS.length;
 const ROUNDS = SMOKE ? 1 : 2;
 
