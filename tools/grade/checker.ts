@@ -62,8 +62,11 @@ export interface CheckerOptions {
 }
 
 const FLAG_WAITING = 0, FLAG_ANSWERED = 1;
-/** How long an idle checker realm waits for its next run before it ends. */
-export const IDLE_MS = 2000;
+/**
+ * How long an idle checker realm waits for its next run before it ends (an idle worker keeps the
+ * process alive; `gradeAll` ends them when it is done, with {@link closeIdleCheckers}).
+ */
+export const IDLE_MS = 30_000;
 
 /** A worker that runs one notebook's hidden checks, bound to one run at a time. */
 class Realm {

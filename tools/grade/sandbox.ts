@@ -417,6 +417,19 @@ async function runOnce(
   };
   const deno = opts.deno ?? Deno.execPath();
   const method = parentDeathMethod();
+  // The checker realm is bound before the sandbox starts (a new worker stalls this thread for a
+  // moment, which would hold up the sandbox's first files); its requests go to the sandbox's
+  // stdin once there is one, one line each, in order.
+  let send: (line: string) => void = () => {};
+  const checker = hidden.length
+    ? new Checker({
+      checks: hidden,
+      bindings: opts.bindings,
+      root,
+      exerciseNames: opts.exerciseNames ?? null,
+      send: (line) => send(line),
+    })
+    : null;
   let child: Deno.ChildProcess;
   try {
     await makeFifos(files());
@@ -443,6 +456,7 @@ async function runOnce(
       stderr: "piped",
     }).spawn();
   } catch (e) {
+    checker?.terminate("the sandbox could not be started");
     await Deno.remove(ctl, { recursive: true }).catch(() => {});
     await Deno.remove(work, { recursive: true }).catch(() => {});
     att.stopReason = `the sandbox could not be started: ${(e as Error).message}`;
@@ -453,22 +467,12 @@ async function runOnce(
   const guard = method === "sh" ? shWatchdog(child.pid) : null;
   const feeder = new PipeFeeder(evals);
 
-  // Requests of the checker go to the sandbox's stdin, one line each, in order.
   const stdin = child.stdin.getWriter();
   const enc = new TextEncoder();
   let stdinChain = Promise.resolve();
-  const send = (line: string) => {
+  send = (line: string) => {
     stdinChain = stdinChain.then(() => stdin.write(enc.encode(line))).catch(() => {});
   };
-  const checker = hidden.length
-    ? new Checker({
-      checks: hidden,
-      bindings: opts.bindings,
-      root,
-      exerciseNames: opts.exerciseNames ?? null,
-      send,
-    })
-    : null;
 
   let current = -1, ended = false, killedFor = "";
   const served = new Set<number>();
