@@ -433,6 +433,10 @@ function writeParams(store: Map<string, Tensor>, model: Module, who: string): vo
  * model itself, after saving its `stateDict()` if you want to continue training). Buffers are not
  * averaged (PyTorch's `use_buffers=False`): a model with batch norm needs {@link updateBn} after
  * `applyTo`, because its running statistics belong to the last weights, not to the average.
+ * PyTorch's averaged module keeps the buffers it had at construction (its deep copy is never
+ * updated), so before `update_bn` it predicts with those; `applyTo(model, { buffers: true })`
+ * writes them too (kept in {@link AveragedModel.buffers}), and `model` then computes what
+ * PyTorch's `swa_model(x)` computes before `update_bn`.
  *
  * @example
  * ```ts
@@ -455,9 +459,14 @@ export class AveragedModel {
   nAveraged = 0;
   /** The running averages, by parameter name. */
   readonly averages: Map<string, Tensor>;
+  /** The model's buffers (batch-norm statistics) at construction, by name; never updated. */
+  readonly buffers: Map<string, Tensor>;
 
   constructor(model: Module) {
     this.averages = copyParams(model);
+    this.buffers = new Map(
+      model.namedBuffers().map(([n, b]) => [n, new Tensor(b.data.slice(), [...b.shape])]),
+    );
   }
 
   /** Adds the model's current parameters to the average. */
@@ -475,9 +484,40 @@ export class AveragedModel {
     this.nAveraged += 1;
   }
 
-  /** Writes the averaged parameters into `model` (same architecture), in place. */
-  applyTo(model: Module): void {
+  /**
+   * Writes the averaged parameters into `model` (same architecture), in place; with
+   * `{ buffers: true }` also the buffers from construction, as PyTorch's averaged module holds
+   * them.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert";
+   * import { AveragedModel } from "@kit/regularizers.ts";
+   * import { BatchNorm1d, Sequential } from "@kit/nn.ts";
+   * import { tensor } from "@kit/tensor.ts";
+   * const model = new Sequential(new BatchNorm1d(1));
+   * const swa = new AveragedModel(model); // running mean 0 at construction
+   * model.call(tensor([[4], [6]])); // training mode: the running mean moves to 0.1 * 5
+   * swa.updateParameters(model);
+   * swa.applyTo(model);
+   * assert.strictEqual((model.at(0) as BatchNorm1d).runningMean!.data[0], 0.5);
+   * swa.applyTo(model, { buffers: true });
+   * assert.strictEqual((model.at(0) as BatchNorm1d).runningMean!.data[0], 0);
+   * ```
+   */
+  applyTo(model: Module, { buffers = false }: { buffers?: boolean } = {}): void {
     writeParams(this.averages, model, "AveragedModel.applyTo");
+    if (!buffers) return;
+    for (const [n, b] of model.namedBuffers()) {
+      const s = this.buffers.get(n);
+      if (s === undefined || s.data.length !== b.data.length) {
+        throw new Error(
+          `AveragedModel.applyTo: the model's buffer "${n}" (shape [${b.shape}]) was not in the ` +
+            "model the average was built from; use a model of the same architecture",
+        );
+      }
+      b.data.set(s.data);
+    }
   }
 }
 

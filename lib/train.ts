@@ -198,9 +198,12 @@ export function fit(model: Module, o: FitOptions): History {
   if (o.earlyStopping && !o.val) {
     throw new Error("fit: earlyStopping needs validation data (val: { X, y })");
   }
-  const perBatch = (o.schedulerStep ??
-    (o.scheduler instanceof OneCycleLR || o.scheduler instanceof CyclicLR ? "batch" : "epoch")) ===
-    "batch";
+  // schedulerStep without a scheduler is harmless (a notebook may pass both from one branch)
+  const perBatch = o.scheduler !== undefined && (o.schedulerStep ??
+        (o.scheduler instanceof OneCycleLR || o.scheduler instanceof CyclicLR
+          ? "batch"
+          : "epoch")) ===
+      "batch";
   if (perBatch && o.scheduler instanceof ReduceLROnPlateau) {
     throw new Error('fit: ReduceLROnPlateau steps once per epoch; remove schedulerStep: "batch"');
   }

@@ -240,6 +240,35 @@ Deno.test("AveragedModel: equal average of the snapshots, written into a model",
   assert.throws(() => swa.applyTo(new Linear(2, 2, { rng: rng(0) })), /same architecture/);
 });
 
+// PyTorch (torch/optim/swa_utils.py, checked with torch 1.13): AveragedModel deep-copies the module
+// at construction and, with use_buffers=False, update_parameters only touches the parameters, so
+// swa_model's BatchNorm running statistics stay at their construction values (0, 1, 0) until
+// update_bn.
+Deno.test("AveragedModel keeps the buffers from construction, as PyTorch's deep copy does", () => {
+  const m = net(3);
+  const bn = m.at(1) as BatchNorm1d;
+  const swa = new AveragedModel(m);
+  const x = tensor([[1, 2, 0], [3, -1, 1], [0, 5, 2]]);
+  for (let k = 0; k < 3; k++) {
+    m.train();
+    m.call(x); // training mode: the running statistics move
+    swa.updateParameters(m);
+  }
+  const trainedMean = Array.from(bn.runningMean!.data);
+  assert.ok(trainedMean.some((v) => v !== 0), "the model's running mean moved");
+  const target = net(7);
+  swa.applyTo(target);
+  assert.deepEqual(Array.from((target.at(1) as BatchNorm1d).runningMean!.data), [0, 0, 0, 0]);
+  // the default leaves the target's buffers alone; { buffers: true } writes the construction ones
+  m.loadStateDict(m.stateDict());
+  swa.applyTo(m);
+  assert.deepEqual(Array.from(bn.runningMean!.data), trainedMean);
+  swa.applyTo(m, { buffers: true });
+  assert.deepEqual(Array.from(bn.runningMean!.data), [0, 0, 0, 0]);
+  assert.deepEqual(Array.from(bn.runningVar!.data), [1, 1, 1, 1]);
+  assert.equal(bn.numBatchesTracked!.data[0], 0);
+});
+
 // PyTorch: AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay)).update_parameters
 // copies the parameters when n_averaged == 0, else torch._foreach_lerp_(ema, current, 1 - decay).
 // The values below are that definition worked out by hand for the weights w = 4, 8, 2 (bias 1, 3,

@@ -267,6 +267,9 @@ Deno.test("fit option errors and value clipping", () => {
     () => fit(model, { ...base, scheduler: new ReduceLROnPlateau(opt), schedulerStep: "batch" }),
     /ReduceLROnPlateau steps once per epoch/,
   );
+  // schedulerStep without a scheduler: the rate stays as set
+  const noSched = fit(model, { ...base, schedulerStep: "batch" });
+  assert.deepEqual(noSched.lr, [0.1]);
   // clip by value: every gradient entry seen by the optimizer is within [-1e-4, 1e-4]
   let maxAbs = 0;
   fit(model, {
