@@ -610,6 +610,59 @@ export abstract class Module {
   [INSPECT](): string {
     return this.toString();
   }
+
+  /**
+   * A module of this class holding `fields` as its own properties, made without running the
+   * class's constructor (as Python's pickle restores an object from its `__dict__`); the fields
+   * named in `buffers` become buffers. This is how a module is copied into another JavaScript
+   * realm: the grader's checker rebuilds a submission's layers with its own kit from their data
+   * (`tools/grade/codec.ts`). A key that names a method or an accessor of the class (or of
+   * `Object.prototype`) is skipped. A subclass whose state is not all in its own properties
+   * (`#private` fields) overrides it, as {@link Sequential} does.
+   *
+   * @example
+   * ```ts
+   * import { Linear } from "@kit/nn.ts";
+   * import { tensor } from "@kit/tensor.ts";
+   * import { rng } from "@kit/random.ts";
+   * import { deepStrictEqual, ok } from "node:assert";
+   * const fc = new Linear(2, 1, { rng: rng(0) });
+   * const copy = Linear.fromFields({ ...fc });
+   * ok(copy instanceof Linear && copy !== fc);
+   * const x = tensor([[1, 2]]);
+   * deepStrictEqual(copy.call(x).toArray(), fc.call(x).toArray());
+   * ```
+   */
+  static fromFields<M extends Module>(
+    this: abstract new (...args: never[]) => M,
+    fields: Readonly<Record<string, unknown>>,
+    buffers: readonly string[] = [],
+  ): M {
+    const m = Reflect.construct(
+      Module as unknown as new () => M,
+      [],
+      this as unknown as new () => M,
+    );
+    assignFields(m, fields, buffers);
+    return m;
+  }
+}
+
+/** Sets `fields` as own properties of `m` (see {@link Module.fromFields}). */
+function assignFields(
+  m: Module,
+  fields: Readonly<Record<string, unknown>>,
+  buffers: readonly string[],
+): void {
+  const proto = Object.getPrototypeOf(m);
+  for (const [k, v] of Object.entries(fields)) {
+    if (k in proto) continue;
+    Object.defineProperty(m, k, { value: v, writable: true, enumerable: true, configurable: true });
+  }
+  for (const b of buffers) {
+    const t = Object.hasOwn(fields, b) && !(b in proto) ? fields[b] : undefined;
+    if (t === null || t instanceof Tensor) m.registerBuffer(b, t);
+  }
 }
 
 function checkPositiveInt(v: number, what: string, where: string): void {
@@ -1325,6 +1378,34 @@ export class Sequential extends Module {
     }
     this[this.#length++] = m;
     return this;
+  }
+
+  /**
+   * A Sequential of this class with the children `fields["0"]`, `fields["1"]`, ... and the other
+   * fields as own properties (see {@link Module.fromFields}): the children go through the
+   * constructor, which counts them.
+   *
+   * @example
+   * ```ts
+   * import { ReLU, Sequential, Tanh } from "@kit/nn.ts";
+   * import { strictEqual } from "node:assert";
+   * const s = new Sequential(new ReLU(), new Tanh()).eval();
+   * const copy = Sequential.fromFields({ ...s });
+   * strictEqual(copy.length, 2);
+   * strictEqual(copy.training, false);
+   * ```
+   */
+  static override fromFields<M extends Module>(
+    this: abstract new (...args: never[]) => M,
+    fields: Readonly<Record<string, unknown>>,
+    buffers: readonly string[] = [],
+  ): M {
+    const children: unknown[] = [];
+    for (let i = 0; Object.hasOwn(fields, String(i)); i++) children.push(fields[String(i)]);
+    const rest = Object.fromEntries(Object.entries(fields).filter(([k]) => !/^\d+$/.test(k)));
+    const s = Reflect.construct(Sequential, children, this as unknown as new () => M) as M;
+    assignFields(s, rest, buffers);
+    return s;
   }
 
   /** The children in order. */

@@ -22,7 +22,35 @@ const FIXTURES = `${ROOT}/tests/fixtures/grade/notebooks`;
 const NB = "90_grading_fixture.ipynb";
 const instructor: Notebook = JSON.parse(await Deno.readTextFile(`${FIXTURES}/${NB}`));
 const enc = new TextEncoder();
-const LIMITS = { jobs: 3, timeoutSec: 20, memoryMb: 600, quiet: true };
+/** Seconds one grading of the teacher's fixture takes now (the time limit is derived from it). */
+async function baselineSeconds(): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "class_baseline_" });
+  try {
+    await Deno.mkdir(`${dir}/subs/t`, { recursive: true });
+    await Deno.copyFile(`${FIXTURES}/${NB}`, `${dir}/subs/t/${NB}`);
+    const t0 = performance.now();
+    await gradeAll({
+      submissions: `${dir}/subs`,
+      notebooks: FIXTURES,
+      out: `${dir}/out`,
+      jobs: 1,
+      timeoutSec: 300,
+      memoryMb: 600,
+      quiet: true,
+      noFeedback: true,
+    });
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+// Three runs at once share the machine: the limit stays well above three times one run now.
+const LIMITS = {
+  jobs: 3,
+  timeoutSec: Math.max(20, Math.ceil(20 * await baselineSeconds())),
+  memoryMb: 600,
+  quiet: true,
+};
 
 const json = (nb: Notebook) => enc.encode(JSON.stringify(nb));
 const full = () => structuredClone(instructor);
@@ -501,6 +529,38 @@ Deno.test({
       }
     } finally {
       await browser.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("handouts: every page links the student kit beside its notebook, a re-export keeps it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "class_kit_link_" });
+  try {
+    const { exportNotebooks, KIT_ZIP } = await import("../tools/export/mod.ts");
+    const zip = `${dir}/kit.zip`;
+    const bytes = writeZip([{ name: "student-kit/README.md", data: enc.encode("# kit\n") }]);
+    await Deno.writeFile(zip, bytes);
+    const input = [{ name: NB, notebook: full() }];
+    // Without a kit: the notebook's download only.
+    await exportNotebooks(input, { outDir: `${dir}/plain` });
+    const plain = await Deno.readTextFile(`${dir}/plain/90_grading_fixture.html`);
+    assert.match(plain, /href="ipynb\/90_grading_fixture\.ipynb"/);
+    assert.ok(!plain.includes(KIT_ZIP));
+    // With it: copied beside the pages, linked on each, and still linked after an export that
+    // does not pass it again (another edition's relinking re-exports without options).
+    await exportNotebooks(input, { outDir: `${dir}/out`, kit: zip });
+    assert.deepStrictEqual(await Deno.readFile(`${dir}/out/${KIT_ZIP}`), bytes);
+    for (const round of ["first", "re-export"]) {
+      if (round === "re-export") await exportNotebooks(input, { outDir: `${dir}/out` });
+      const page = await Deno.readTextFile(`${dir}/out/90_grading_fixture.html`);
+      assert.match(page, /href="ipynb\/90_grading_fixture\.ipynb"/, round);
+      assert.match(
+        page,
+        new RegExp(`<a class="download" href="${KIT_ZIP}" download title="`),
+        round,
+      );
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -4,12 +4,18 @@
  * grader at a time writes into an `--out` folder, and SIGTERM or SIGINT, sent to the grader or
  * to `deno task grade`, leave no sandbox process and no temporary file behind.
  *
- * Waits are for events (a process appears, a process ends), each with a generous deadline.
+ * A grader killed by SIGKILL (no handler runs) takes its sandbox with it, and the next run
+ * removes the temporary folder it left.
+ *
+ * Waits are for events (a process appears, a process ends); their deadlines are derived from a
+ * grader run measured at the start, so a busy machine does not fail them. Temporary folders are
+ * looked for only where each test's own runs put them (`TMPDIR` set to a folder of the test).
  */
 import assert from "node:assert";
 import { parse } from "csv-parse/sync";
 import type { Notebook } from "../tools/notebook/io.ts";
 import { gradeAll, lockOut } from "../tools/grade/grade.ts";
+import { processAlive } from "../tools/proc.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const FIXTURES = `${ROOT}/tests/fixtures/grade/notebooks`;
@@ -34,6 +40,35 @@ function processesWith(needle: string): number[] {
   }
   return out;
 }
+
+/** Seconds one grader run takes now: start-up, the sandbox probe, one not-JSON submission. */
+async function baselineSeconds(): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "grade_cli_baseline_" });
+  try {
+    await Deno.mkdir(`${dir}/subs/a`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/subs/a/${NB}`, "{ not a notebook");
+    const t0 = performance.now();
+    const r = await run(
+      [
+        "run",
+        "-A",
+        "tools/grade/grade.ts",
+        `${dir}/subs`,
+        "--notebooks",
+        FIXTURES,
+        "--out",
+        `${dir}/out`,
+      ],
+      { TMPDIR: dir },
+    );
+    assert.strictEqual(r.code, 1, r.stderr);
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+/** The deadline of a wait for an event that takes a fraction of a grader run. */
+const DEADLINE = Math.max(60, Math.ceil(20 * await baselineSeconds()));
 
 /** Waits until `cond()` holds (polling), failing after `seconds`. */
 async function until(cond: () => boolean, seconds: number, what: string): Promise<void> {
@@ -207,7 +242,7 @@ for (
           () =>
             lockTaken() &&
             processesWith(`${tmp}/kit-grade-`).some((p) => processesWith("repl").includes(p)),
-          300,
+          DEADLINE,
           "the sandbox to start",
         );
         if (signal === "SIGTERM" && !viaTask) {
@@ -220,12 +255,101 @@ for (
         const status = await child.status;
         if (!viaTask) assert.strictEqual(status.code, signal === "SIGTERM" ? 143 : 130);
         // Every process of the run ends (the grader, through `deno task` too, and its sandbox).
-        await until(() => processesWith(tmp).length === 0, 60, "the run's processes to end");
+        await until(
+          () => processesWith(tmp).length === 0,
+          DEADLINE,
+          "the run's processes to end",
+        );
         const left = [...Deno.readDirSync(tmp)].map((e) => e.name);
         assert.deepStrictEqual(left, [], "temporary files left behind");
         await assert.rejects(Deno.stat(`${dir}/out/.grade.lock`), Deno.errors.NotFound);
         if (!viaTask) assert.match(await stderr, new RegExp(`stopped by ${signal}`));
         else await stderr;
+      } finally {
+        for (const pid of processesWith(tmp)) Deno.kill(pid, "SIGKILL");
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
+
+/** A submission of the fixture whose second cell never ends. */
+async function spinner(): Promise<string> {
+  const nb: Notebook = JSON.parse(await Deno.readTextFile(`${FIXTURES}/${NB}`));
+  nb.cells.splice(2, 0, {
+    cell_type: "code",
+    id: "spin",
+    metadata: {},
+    source: "while (true) {}",
+    outputs: [],
+    execution_count: null,
+  });
+  return JSON.stringify(nb);
+}
+
+for (const watchdog of ["setpriv", "sh"] as const) {
+  Deno.test({
+    name: `grade: SIGKILL to the grader ends its sandbox (${watchdog}); the next run removes ` +
+      `its temporary folder`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const dir = await Deno.makeTempDir({ prefix: "grade_sigkill_" });
+      const tmp = `${dir}/tmp`;
+      await Deno.mkdir(tmp);
+      const env = { TMPDIR: tmp, KIT_GRADE_WATCHDOG: watchdog === "sh" ? "sh" : "" };
+      try {
+        await Deno.mkdir(`${dir}/subs/spinner`, { recursive: true });
+        await Deno.writeTextFile(`${dir}/subs/spinner/${NB}`, await spinner());
+        const args = ["--notebooks", FIXTURES, "--out", `${dir}/out`, "--timeout", "3600"];
+        const grader = new Deno.Command(DENO, {
+          args: ["run", "-A", "tools/grade/grade.ts", `${dir}/subs`, ...args],
+          cwd: ROOT,
+          env,
+          stdin: "null",
+          stdout: "null",
+          stderr: "null",
+        }).spawn();
+        // The grader's folders are named by its pid; its spinning sandbox names them.
+        const own = `${tmp}/kit-grade-${grader.pid}-`;
+        const sandboxes = () => processesWith(own).filter((p) => processesWith("repl").includes(p));
+        await until(() => sandboxes().length > 0, DEADLINE, "the sandbox to start");
+        const pids = sandboxes();
+        if (watchdog === "sh") {
+          for (const p of pids) {
+            assert.strictEqual(processesWith(`kit-grade-watchdog ${p}`).length, 1, "its watchdog");
+          }
+        }
+        grader.kill("SIGKILL");
+        await grader.status;
+        await until(() => pids.every((p) => !processAlive(p)), DEADLINE, "the sandbox to end");
+        if (watchdog === "sh") {
+          await until(
+            () => pids.every((p) => processesWith(`kit-grade-watchdog ${p}`).length === 0),
+            DEADLINE,
+            "the watchdog shell to end",
+          );
+        }
+        // No handler ran: the folder is left, holding named pipes, no secret.
+        const left = [...Deno.readDirSync(tmp)].map((e) => e.name);
+        assert.strictEqual(left.length, 1, left.join());
+        assert.ok(left[0].startsWith(`kit-grade-${grader.pid}-`), left[0]);
+        const regular: string[] = [];
+        const walk = (d: string) => {
+          for (const e of Deno.readDirSync(d)) {
+            if (e.isDirectory) walk(`${d}/${e.name}`);
+            else if (Deno.lstatSync(`${d}/${e.name}`).isFile) regular.push(`${d}/${e.name}`);
+          }
+        };
+        walk(`${tmp}/${left[0]}`);
+        assert.deepStrictEqual(regular, [], "the eval files are named pipes, nothing else is left");
+        // The next run (a submission that is not JSON: only the start-up probe runs a sandbox)
+        // removes it, takes over the lock, and leaves nothing either.
+        await Deno.writeTextFile(`${dir}/subs/spinner/${NB}`, "{ not a notebook");
+        const next = await run(["run", "-A", "tools/grade/grade.ts", `${dir}/subs`, ...args], env);
+        assert.strictEqual(next.code, 1, next.stderr);
+        assert.deepStrictEqual([...Deno.readDirSync(tmp)].map((e) => e.name), []);
+        await assert.rejects(Deno.stat(`${dir}/out/.grade.lock`), Deno.errors.NotFound);
       } finally {
         for (const pid of processesWith(tmp)) Deno.kill(pid, "SIGKILL");
         await Deno.remove(dir, { recursive: true });

@@ -6,7 +6,9 @@
  *
  * Submissions are built from `tests/fixtures/grade/notebooks/90_grading_fixture.ipynb` and
  * graded in parallel in one run; the assertions share that run. Time limits are derived from
- * one run of the teacher's fixture measured at the start, so a busy machine does not fail them.
+ * runs of the teacher's fixture measured at the start (alone, and 4 at once as the tests grade),
+ * so a busy machine does not fail them. Temporary folders are looked for only where the test's
+ * own runs put them.
  */
 import assert from "node:assert";
 import {
@@ -17,6 +19,7 @@ import {
 } from "../tools/notebook/io.ts";
 import { importBindings, isGraded, studentNotebook } from "../tools/notebook/exercises.ts";
 import { runSandboxed, type SandboxCell } from "../tools/grade/sandbox.ts";
+import { checkerRealmsStarted, closeIdleCheckers } from "../tools/grade/checker.ts";
 import { gradeAll } from "../tools/grade/grade.ts";
 import { mergeShards } from "../tools/grade/merge.ts";
 import type { ResultRecord } from "../tools/grade/report.ts";
@@ -28,18 +31,23 @@ const instructor: Notebook = JSON.parse(await Deno.readTextFile(`${FIXTURES}/${N
 const student = studentNotebook(instructor, NB);
 const MEMORY = 600;
 
-/** Seconds that one sandboxed run of the teacher's fixture takes on this machine, now. */
-async function baselineSeconds(): Promise<number> {
+/**
+ * Seconds that grading `jobs` copies of the teacher's fixture at once takes on this machine, now:
+ * the time of one sandboxed run when `jobs` runs share the machine.
+ */
+async function baselineSeconds(jobs = 1): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "grade_baseline_" });
   try {
-    await Deno.mkdir(`${dir}/subs/teacher`, { recursive: true });
-    await Deno.copyFile(`${FIXTURES}/${NB}`, `${dir}/subs/teacher/${NB}`);
+    for (let i = 0; i < jobs; i++) {
+      await Deno.mkdir(`${dir}/subs/teacher${i}`, { recursive: true });
+      await Deno.copyFile(`${FIXTURES}/${NB}`, `${dir}/subs/teacher${i}/${NB}`);
+    }
     const t0 = performance.now();
     await gradeAll({
       submissions: `${dir}/subs`,
       notebooks: FIXTURES,
       out: `${dir}/out`,
-      jobs: 1,
+      jobs,
       timeoutSec: 300,
       memoryMb: MEMORY,
       quiet: true,
@@ -51,8 +59,13 @@ async function baselineSeconds(): Promise<number> {
   }
 }
 const BASELINE = await baselineSeconds();
-/** The per-run limit of the fixture's tests: well above a run of the fixture right now. */
-const TIMEOUT = Math.max(10, Math.ceil(6 * BASELINE));
+/**
+ * The per-run limit of the fixture's tests, which grade 4 submissions at once: well above a run
+ * of the fixture among 4 at once right now.
+ */
+const TIMEOUT = Math.max(10, Math.ceil(6 * await baselineSeconds(4)));
+/** The per-run limit for the lecture notebooks (120 s on an idle machine), scaled as the fixture. */
+const LECTURE_TIMEOUT = Math.max(120, Math.ceil(200 * BASELINE));
 
 function clone(nb: Notebook): Notebook {
   return structuredClone(nb);
@@ -655,7 +668,7 @@ Deno.test({
         notebooks: nbDir,
         out: `${dir}/out`,
         jobs: 2,
-        timeoutSec: 120,
+        timeoutSec: LECTURE_TIMEOUT,
         memoryMb: 2048,
         quiet: false, // a line per graded notebook: the test takes half a minute
         noFeedback: true,
@@ -837,7 +850,7 @@ Deno.test({
         notebooks: `${dir}/nb`,
         out: `${dir}/out`,
         jobs: 2,
-        timeoutSec: 300,
+        timeoutSec: Math.max(300, LECTURE_TIMEOUT),
         memoryMb: 2048,
         quiet: false,
       });
@@ -858,5 +871,164 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+/**
+ * Every regular file under `dir` (named pipes and other special files are not opened) that
+ * contains one of `needles`, and how many named pipes there were.
+ */
+function secretsOnDisk(dir: string, needles: readonly string[]) {
+  const found: string[] = [];
+  let fifos = 0, files = 0;
+  const walk = (d: string) => {
+    for (const e of Deno.readDirSync(d)) {
+      const p = `${d}/${e.name}`;
+      let info: Deno.FileInfo;
+      try {
+        info = Deno.lstatSync(p);
+      } catch {
+        continue; // removed while we looked
+      }
+      if (info.isDirectory) walk(p);
+      else if (info.isFile) {
+        files++;
+        let text = "";
+        try {
+          text = Deno.readTextFileSync(p);
+        } catch {
+          continue;
+        }
+        for (const n of needles) if (text.includes(n)) found.push(`${p}: ${n}`);
+      } else if (info.isFifo) fifos++;
+    }
+  };
+  walk(dir);
+  return { found, fifos, files };
+}
+
+Deno.test({
+  name: "sandbox: while a hidden check runs, no secret and no check text is on disk",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "grade_secrets_" });
+    const tmp = `${dir}/tmp`;
+    await Deno.mkdir(tmp);
+    const mark = `HIDDEN-CHECK-TEXT-${crypto.randomUUID()}`;
+    // The nonce-bearing name and the report marker have fixed prefixes; the check's own text.
+    const needles = ["__kit_grade_", "#kit-grade:", mark];
+    try {
+      // The scan finds what it looks for: a file holding a needle is reported.
+      await Deno.mkdir(`${dir}/control`);
+      await Deno.writeTextFile(`${dir}/control/prelude.ts`, "const __kit_grade_0 = 1;");
+      assert.deepStrictEqual(secretsOnDisk(`${dir}/control`, needles).found, [
+        `${dir}/control/prelude.ts: __kit_grade_`,
+      ]);
+      // The hidden check tells the test it runs, then waits for the test's go (it runs in the
+      // grader's checker realm, which may read and write files).
+      const cells: SandboxCell[] = [
+        { kind: "code", source: 'import assert from "node:assert";' },
+        { kind: "code", source: "function double(x: number) { return 2 * x; }" },
+        {
+          kind: "check",
+          checkId: "waits",
+          hidden: true,
+          source: `// ${mark}
+Deno.writeTextFileSync(${JSON.stringify(`${dir}/started`)}, "");
+for (;;) {
+  try { Deno.statSync(${JSON.stringify(`${dir}/go`)}); break; }
+  catch { await new Promise((r) => setTimeout(r, 20)); }
+}
+assert.strictEqual(double(21), 42);`,
+        },
+      ];
+      const running = runSandboxed(cells, {
+        root: ROOT,
+        bindings: importBindings(cells.map((c) => c.source)),
+        timeoutSec: TIMEOUT,
+        memoryMb: MEMORY,
+        tmpDir: tmp,
+      });
+      let ended = false;
+      running.finally(() => ended = true);
+      while (!ended) {
+        try {
+          Deno.statSync(`${dir}/started`);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      assert.ok(!ended, "the check started before the run ended");
+      const scan = secretsOnDisk(tmp, needles);
+      await Deno.writeTextFile(`${dir}/go`, "");
+      const r = await running;
+      assert.strictEqual(r.cells[2].passed, true, r.cells[2].message);
+      assert.deepStrictEqual(scan.found, []);
+      // The run's eval files were there, as named pipes: 1 prelude, a marker and a text per cell,
+      // 1 end.
+      assert.strictEqual(scan.fifos, 2 + 2 * cells.length);
+      assert.deepStrictEqual([...Deno.readDirSync(tmp)], [], "the run's folder is removed");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "checker realm: reused by the next run of a notebook, not after a cut-off call",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const cells = (check: string, spin = false): SandboxCell[] => [
+      { kind: "code", source: 'import assert from "node:assert";' },
+      {
+        kind: "code",
+        source: spin
+          ? "function double(x: number): number { while (true) {} }"
+          : "function double(x: number) { return 2 * x; }",
+      },
+      { kind: "check", checkId: "c", hidden: true, source: check },
+    ];
+    const run = (check: string, spin = false, timeoutSec = TIMEOUT) =>
+      runSandboxed(cells(check, spin), {
+        root: ROOT,
+        bindings: importBindings(cells(check).map((c) => c.source)),
+        timeoutSec,
+        memoryMb: MEMORY,
+      });
+    // A check that keeps one of the submission's functions in a global (what checks must not
+    // do), to show what a later run of the same realm sees.
+    const keeps = `const g = globalThis as Record<string, unknown>;
+const kept = Object.getOwnPropertyDescriptor(g, "kept")?.value as (() => number) | undefined;
+assert.strictEqual(double(2), 4);
+if (kept === undefined) {
+  g.kept = double;
+  throw new Error("kept for the next run");
+}
+assert.throws(() => kept(), /that submission's run is over/);`;
+    const before = checkerRealmsStarted();
+    const first = await run(keeps);
+    // The first run keeps its double; the second run's realm is the first's (one realm
+    // started): it finds the kept function, which refuses to call the second run's sandbox.
+    assert.match(first.cells[2].message!, /kept for the next run/);
+    const second = await run(keeps);
+    assert.strictEqual(second.cells[2].passed, true, second.cells[2].message);
+    assert.strictEqual(checkerRealmsStarted() - before, 1, "the realm is reused");
+    // Another notebook (another check) gets its own realm.
+    const other = await run("assert.strictEqual(double(3), 6);");
+    assert.strictEqual(other.cells[2].passed, true, other.cells[2].message);
+    assert.strictEqual(checkerRealmsStarted() - before, 2);
+    // A run whose call was cut off (the submission's function never returns: the run is killed
+    // at the time limit) ends its realm: the next run starts a new one.
+    const limit = Math.max(3, Math.ceil(2 * BASELINE));
+    const cut = await run("assert.strictEqual(double(3), 6);", true, limit);
+    assert.strictEqual(cut.cells[2].passed, false);
+    assert.strictEqual(checkerRealmsStarted() - before, 2, "the cut run used the idle realm");
+    const after = await run("assert.strictEqual(double(3), 6);");
+    assert.strictEqual(after.cells[2].passed, true, after.cells[2].message);
+    assert.strictEqual(checkerRealmsStarted() - before, 3, "a new realm after the cut-off");
+    closeIdleCheckers();
   },
 });

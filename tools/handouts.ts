@@ -88,6 +88,8 @@ export interface HandoutOptions {
   /** The pages' language and where the other languages' pages are (see `exportNotebooks`). */
   lang?: ExportOptions["lang"];
   translations?: ExportOptions["translations"];
+  /** The student kit's zip to offer on every page (see `exportNotebooks`' `kit`). */
+  kit?: string;
 }
 
 /** The outcome of {@link buildHandouts}. */
@@ -246,6 +248,7 @@ export async function buildHandouts(
     keep: paths.map((p) => basename(p)),
     lang: opts.lang,
     translations: opts.translations,
+    kit: opts.kit,
   });
   let pdf: PdfSummary | undefined;
   if (opts.pdf) {
@@ -330,13 +333,14 @@ async function main(args: string[]): Promise<number> {
       "no-images": { type: "boolean" },
       solutions: { type: "boolean" },
       lang: { type: "string" },
+      kit: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
       "usage: deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--no-images]\n" +
-        "       [--solutions] [--lang LANG]\n" +
+        "       [--solutions] [--lang LANG] [--kit ZIP]\n" +
         "Runs the notebooks (default notebooks/*.ipynb) on the Deno kernel, keeps them in\n" +
         "dist/notebooks/ and writes the HTML handouts of every notebook there to dist/handouts/\n" +
         "(open index.html). --pdf also writes dist/handouts/pdf/*.pdf and runs only notebooks\n" +
@@ -347,9 +351,21 @@ async function main(args: string[]): Promise<number> {
         "--lang es builds the Spanish edition (notebooks generated from i18n/es/*.po) into\n" +
         "dist/handouts/es/ (executed notebooks in dist/notebooks/es/); English is the default.\n" +
         "Pages link the same page in the other language when it has been built.\n" +
+        "--kit ZIP copies the student kit (deno task student writes dist/student-kit.zip) to\n" +
+        "student-kit.zip beside the pages, which then link it next to their .ipynb: a notebook\n" +
+        "alone does not run.\n" +
         "Exits 1 if any notebook failed or is invalid; a path that cannot be read changes nothing.",
     );
     return 0;
+  }
+  if (
+    values.kit !== undefined && !(await Deno.stat(values.kit).then((s) => s.isFile, () => false))
+  ) {
+    console.error(
+      `handouts: --kit ${values.kit}: no such file; build the student kit first with ` +
+        "deno task student (it writes dist/student-kit.zip)",
+    );
+    return 2;
   }
   const jobs = positiveOption("handouts", "jobs", values.jobs);
   const timeout = positiveOption("handouts", "timeout", values.timeout);
@@ -388,6 +404,7 @@ async function main(args: string[]): Promise<number> {
       translations: edition.others,
       transform: values.solutions ? undefined : studentPage,
       download: withoutOutputs,
+      kit: values.kit,
       pdf: values.pdf ?? false,
       // Printing needs executed notebooks, not fresh ones: reuse those that are up to date.
       reuse: values.pdf ?? false,

@@ -25,7 +25,7 @@ import {
   readNotebook,
   writeFileAtomic,
 } from "../notebook/io.ts";
-import { writeAssets } from "./assets.ts";
+import { copyAtomic, writeAssets } from "./assets.ts";
 import {
   type IndexEntry,
   type LanguageLink,
@@ -82,7 +82,16 @@ export interface ExportOptions {
    * there when that page exists (so a link never points at a page that was not built).
    */
   translations?: readonly { lang: string; outDir: string }[];
+  /**
+   * The student kit's zip (`deno task student`), copied to `outDir/student-kit.zip`. Every page
+   * links `student-kit.zip` beside its notebook's download whenever that file is in `outDir`
+   * (copied now or by an earlier build), since a notebook alone does not run.
+   */
+  kit?: string;
 }
+
+/** The student kit's file name in a handouts folder. */
+export const KIT_ZIP = "student-kit.zip";
 
 /** The outcome of {@link exportNotebooks}. */
 export interface ExportSummary {
@@ -169,6 +178,8 @@ export async function exportNotebooks(
   loaded.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   await Deno.mkdir(outDir, { recursive: true });
   await writeAssets(outDir);
+  if (opts.kit) await copyAtomic(opts.kit, join(outDir, KIT_ZIP));
+  const kitHref = existsFile(join(outDir, KIT_ZIP)) ? KIT_ZIP : null;
   // Titles first: every page links its neighbours by title.
   const first = loaded.map(({ name, notebook }) => {
     try {
@@ -193,6 +204,7 @@ export async function exportNotebooks(
         prev: link(i - 1),
         next: link(i + 1),
         downloadHref: dl ? `ipynb/${encodeURIComponent(name)}` : null,
+        kitHref,
         lang: opts.lang,
         translations: counterparts(pageName(name)),
       });

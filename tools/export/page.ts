@@ -40,6 +40,11 @@ export interface PageOptions {
   next?: PageLink | null;
   /** Link to the notebook to download (e.g. "ipynb/01_norms.ipynb"); none when absent. */
   downloadHref?: string | null;
+  /**
+   * Link to the student kit's zip (e.g. "student-kit.zip"), shown next to the notebook's
+   * download: the notebook alone does not run (it needs the kit's lib/, data/ and kernel).
+   */
+  kitHref?: string | null;
   /** Index page link (default "index.html"); null for a page that stands alone. */
   indexHref?: string | null;
   /** Where `assets/` is, relative to the page (default "assets/"). */
@@ -242,6 +247,11 @@ export function renderNotebook(nb: Notebook, opts: PageOptions): RenderedPage {
       escapeHtml(opts.downloadHref)
     }" download><span class="nav-label">${t("nav.download")} </span>.ipynb</a>`
     : "";
+  const kitLink = opts.kitHref
+    ? `<a class="download" href="${escapeHtml(opts.kitHref)}" download title="${
+      escapeHtml(t("nav.kit.title"))
+    }"><span class="nav-label">${t("nav.kit")} </span>.zip</a>`
+    : "";
   const other = languageLinks(opts.translations);
   const topbar = `<header class="topbar"><div class="topbar-left">${
     indexHref
@@ -249,7 +259,9 @@ export function renderNotebook(nb: Notebook, opts: PageOptions): RenderedPage {
       : ""
   }<span class="course">${escapeHtml(course)}</span></div><nav class="topbar-nav" aria-label="${
     t("nav.pages")
-  }">${link(opts.prev, "prev")}${link(opts.next, "next")}${download}${other}</nav></header>`;
+  }">${link(opts.prev, "prev")}${
+    link(opts.next, "next")
+  }${download}${kitLink}${other}</nav></header>`;
   const pager = opts.prev || opts.next
     ? `<nav class="pager" aria-label="${t("nav.pager")}">${
       opts.prev

@@ -1,7 +1,7 @@
 /**
  * The checker realm's worker (see `checker.ts`): imports the notebook's modules afresh, compiles
  * the hidden checks (TypeScript types stripped by `node:module`, nothing written to disk), and
- * runs one when asked. A name a check neither declares nor imports is resolved through a Proxy
+ * runs one when asked, for the run it is bound to (a channel and a flag per run). A name a check neither declares nor imports is resolved through a Proxy
  * placed in the global object's prototype chain: the worker asks the student's realm for it and
  * gets a function stub (each call crosses to the sandbox and back) or a copy of the value.
  *
@@ -10,41 +10,21 @@
 import { stripTypeScriptTypes } from "node:module";
 import { receiveMessageOnPort } from "node:worker_threads";
 import { types } from "node:util";
-import { captureIntrinsics, type KitClasses, makeCodec } from "./codec.ts";
+import { captureIntrinsics, kitClasses, makeCodec } from "./codec.ts";
 import { FLAG_WAITING, type HiddenCheck, withoutImports } from "./checker.ts";
 import * as kitModule from "../../lib/mod.ts";
 
 interface Init {
   specs: string[];
   bindings: [string, number, string][];
-  checks: HiddenCheck[];
+  checks: Pick<HiddenCheck, "id" | "source">[];
   exerciseNames: string[] | null;
-  sab: SharedArrayBuffer;
-  port: MessagePort;
 }
 
 const OUTPUT_CAP = 20_000;
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
-const kit: KitClasses = {
-  Tensor: kitModule.Tensor as unknown as KitClasses["Tensor"],
-  Parameter: kitModule.Parameter as unknown as KitClasses["Parameter"],
-  Rng: kitModule.Rng,
-  rng: kitModule.rng,
-  modules: {
-    Linear: kitModule.Linear,
-    ReLU: kitModule.ReLU,
-    Tanh: kitModule.Tanh,
-    Sigmoid: kitModule.Sigmoid,
-    Identity: kitModule.Identity,
-    LeakyReLU: kitModule.LeakyReLU,
-    Flatten: kitModule.Flatten,
-    Dropout: kitModule.Dropout,
-    BatchNorm1d: kitModule.BatchNorm1d,
-    LayerNorm: kitModule.LayerNorm,
-    Sequential: kitModule.Sequential,
-  },
-};
-const codec = makeCodec(captureIntrinsics(types.isProxy), kit);
+/** The classes that cross: derived from the kit's exports, as the sandbox's prelude does. */
+const codec = makeCodec(captureIntrinsics(types.isProxy), kitClasses(kitModule));
 
 /** An error thrown by the submission's function, rebuilt here from its name and message. */
 class SubmissionError extends Error {
@@ -56,8 +36,10 @@ class SubmissionError extends Error {
 
 let port: MessagePort;
 let flag: Int32Array;
+/** Counts the runs this realm was bound to: a stub of an earlier run refuses to call. */
+let generation = 0;
 let exerciseNames: Set<string> | null = null;
-const compiled = new Map<number, { id: string; fn?: () => Promise<void>; error?: string }>();
+const compiled = new Map<string, { fn?: () => Promise<void>; error?: string }>();
 /** Names resolved during the running check (a fresh lookup per check). */
 let scope: Map<string, { kind: "function" | "value" | "absent"; value?: unknown }> | null = null;
 let output = "";
@@ -111,7 +93,11 @@ function resolve(name: string) {
   if (got !== undefined) return got;
   const r = request(`{"op":"lookup","name":${JSON.stringify(name)}}`);
   if (r.kind === "function") {
-    const stub = (...args: unknown[]) => callRemote(name, args);
+    const gen = generation;
+    const stub = (...args: unknown[]) => {
+      if (gen !== generation) throw new Error(`${name}: that submission's run is over`);
+      return callRemote(name, args);
+    };
     Object.defineProperty(stub, "name", { value: name });
     got = { kind: "function", value: stub };
   } else if (r.kind === "value") {
@@ -170,8 +156,6 @@ function messageOf(e: unknown): string {
 }
 
 async function init(o: Init): Promise<void> {
-  port = o.port;
-  flag = new Int32Array(o.sab);
   exerciseNames = o.exerciseNames === null ? null : new Set(o.exerciseNames);
   const modules = await Promise.all(o.specs.map((s) => import(s)));
   const locals: string[] = [], values: unknown[] = [];
@@ -187,17 +171,17 @@ async function init(o: Init): Promise<void> {
         ...locals,
         `"use strict";\nreturn async function () {\n${js}\n};`,
       );
-      compiled.set(c.cell, { id: c.id, fn: factory(...values) });
+      compiled.set(c.id, { fn: factory(...values) });
     } catch (e) {
-      compiled.set(c.cell, { id: c.id, error: messageOf(e) });
+      compiled.set(c.id, { error: messageOf(e) });
     }
   }
   captureConsole();
   installScope();
 }
 
-async function run(cell: number): Promise<void> {
-  const c = compiled.get(cell);
+async function run(cell: number, id: string): Promise<void> {
+  const c = compiled.get(id);
   let passed = false, message = "";
   output = "";
   if (!c) message = "no such hidden check";
@@ -217,11 +201,20 @@ async function run(cell: number): Promise<void> {
 }
 
 self.onmessage = (e: MessageEvent) => {
-  const m = e.data as { init?: Init; run?: number };
+  const m = e.data as {
+    init?: Init;
+    bind?: { sab: SharedArrayBuffer; port: MessagePort };
+    run?: number;
+    id?: string;
+  };
   if (m.init) {
     init(m.init).then(
       () => self.postMessage({ ready: true }),
       (err) => self.postMessage({ initError: messageOf(err) }),
     );
-  } else if (typeof m.run === "number") run(m.run);
+  } else if (m.bind) {
+    port = m.bind.port;
+    flag = new Int32Array(m.bind.sab);
+    generation++;
+  } else if (typeof m.run === "number") run(m.run, String(m.id));
 };

@@ -1,12 +1,66 @@
 /**
- * What a grading run must undo however it ends: the sandbox processes it started and the
- * temporary folders it made (they hold the per-run prelude with its nonce), and its lock. `sandbox.ts`
- * registers both while they exist; {@link cleanupSync} kills and removes whatever is still
- * registered, synchronously, so it can run from a signal handler, an `unload` listener or the
- * last line of a crashed command.
+ * What a grading run must undo however it ends: the sandbox processes it started, the temporary
+ * folders it made, and its lock. `sandbox.ts` registers them while they exist;
+ * {@link cleanupSync} kills and removes whatever is still registered, synchronously, so it can
+ * run from a signal handler, an `unload` listener or the last line of a crashed command.
+ *
+ * What no handler sees (SIGKILL, a power cut) is covered elsewhere: each sandbox dies with the
+ * grader (`sandbox.ts`: a parent-death signal), and a temporary folder's name carries its
+ * grader's pid, so the next run removes the folders whose grader is gone
+ * ({@link removeStaleFolders}).
  *
  * @module
  */
+import { processAlive } from "../proc.ts";
+
+/** The prefix of a grader's temporary folders: `kit-grade-<pid>-`. */
+export const TEMP_PREFIX = "kit-grade-";
+
+/** The prefix of the temporary folders of the grader with process id `pid`. */
+export function tempPrefix(pid = Deno.pid): string {
+  return `${TEMP_PREFIX}${pid}-`;
+}
+
+/**
+ * Removes the grader folders in `dir` whose grader no longer runs (a grader killed by SIGKILL
+ * leaves its folder); returns their names. Folders of running graders, this one's included, are
+ * kept, and so is anything not named by {@link tempPrefix}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { removeStaleFolders, tempPrefix } from "./cleanup.ts";
+ * const dir = await Deno.makeTempDir();
+ * const gone = new Deno.Command("true").spawn();
+ * await gone.status;
+ * await Deno.mkdir(`${dir}/${tempPrefix(gone.pid)}abc/ctl`, { recursive: true });
+ * await Deno.mkdir(`${dir}/${tempPrefix()}def`);
+ * assert.deepStrictEqual(await removeStaleFolders(dir), [`${tempPrefix(gone.pid)}abc`]);
+ * assert.deepStrictEqual([...Deno.readDirSync(dir)].map((e) => e.name), [`${tempPrefix()}def`]);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function removeStaleFolders(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  const pattern = new RegExp(`^${TEMP_PREFIX}(\\d+)-`);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return removed; // nothing to look at
+  }
+  for (const e of entries) {
+    const m = pattern.exec(e.name);
+    if (!m || !e.isDirectory) continue;
+    const pid = Number(m[1]);
+    if (pid === Deno.pid || processAlive(pid)) continue;
+    try {
+      await Deno.remove(`${dir}/${e.name}`, { recursive: true });
+      removed.push(e.name);
+    } catch { /* another grader removed it first, or not ours to remove */ }
+  }
+  return removed;
+}
 
 const pids = new Set<number>();
 const dirs = new Set<string>();

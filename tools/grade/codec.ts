@@ -3,10 +3,14 @@
  * (the grader's worker that runs hidden checks): structured-clone data only. A value is encoded
  * into JSON text and decoded into fresh objects of the receiving realm: numbers (NaN, ±Infinity
  * and -0 included), strings, booleans, null, undefined, bigints, arrays, plain objects, typed
- * arrays, and the kit's own values (tensors, parameters, random generators, `nn` layers), which
- * are rebuilt from their data by the receiving realm's own kit. Anything else (a function, a
- * Proxy, a getter, a symbol, an object of another class) is refused with a message naming where
- * it sits in the value.
+ * arrays, and the kit's own values, which are rebuilt from their data by the receiving realm's
+ * own kit. Which of the kit's classes cross is derived from the kit's public API (`lib/mod.ts`)
+ * by {@link kitClasses}, never listed here: `Tensor` and the classes that extend it
+ * (`Parameter`), every `Module` subclass (the `nn` layers, rebuilt by `Module.fromFields` from
+ * their own fields, without their constructors), and the generators (classes with `getState` and
+ * `setState`: `Rng`). Anything else (a function, a Proxy, a getter, a symbol, an object of
+ * another class, a student's own subclass of a layer) is refused with a message naming where it
+ * sits in the value.
  *
  * The same code runs on both sides. In the student's realm it runs after student code may have
  * patched every built-in, so {@link makeCodec} uses only the functions captured by
@@ -33,6 +37,7 @@ export interface Intrinsics {
   parse: typeof JSON.parse;
   fromCharCode: typeof String.fromCharCode;
   charCodeAt: (this: string, i: number) => number;
+  indexOf: (this: string, search: string) => number;
   btoa: typeof btoa;
   atob: typeof atob;
   bigInt: typeof BigInt;
@@ -83,6 +88,7 @@ export function captureIntrinsics(isProxy: (v: unknown) => boolean): Intrinsics 
     parse: JSON.parse,
     fromCharCode: String.fromCharCode,
     charCodeAt: String.prototype.charCodeAt,
+    indexOf: String.prototype.indexOf,
     btoa,
     atob,
     bigInt: BigInt,
@@ -96,14 +102,90 @@ export function captureIntrinsics(isProxy: (v: unknown) => boolean): Intrinsics 
   });
 }
 
-/** The kit's classes the codec rebuilds values with (the receiving realm's own copies). */
+/** A tensor class of the kit: `Tensor` or an exported class that extends it. */
+export type TensorClass = new (
+  data: Float64Array,
+  shape: number[],
+  opts?: { requiresGrad?: boolean },
+) => object;
+
+/** A layer class of the kit: an exported subclass of `Module`. */
+export interface ModuleClass {
+  prototype: object;
+  fromFields(fields: Record<string, unknown>, buffers: string[]): object;
+}
+
+/** A generator class of the kit: its instances have `getState()` and `setState(state)`. */
+export type GeneratorClass = new (seed: number) => object;
+
+/**
+ * The kit's classes the codec rebuilds values with (the receiving realm's own copies), by the
+ * names `lib/mod.ts` exports them under; {@link kitClasses} derives them.
+ */
 export interface KitClasses {
-  Tensor: new (data: Float64Array, shape: number[], opts?: { requiresGrad?: boolean }) => object;
-  Parameter: new (data: Float64Array, shape: number[], opts?: { requiresGrad?: boolean }) => object;
-  Rng: { prototype: object };
-  rng: (seed: number) => object;
-  /** `nn` layers by class name (only these cross; a subclass of them does not). */
-  modules: Record<string, { prototype: object }>;
+  Tensor: TensorClass;
+  Module: { prototype: object };
+  /** `Tensor` and the exported classes that extend it. */
+  tensors: Record<string, TensorClass>;
+  /** The exported subclasses of `Module` (a student's subclass of them does not cross). */
+  modules: Record<string, ModuleClass>;
+  /** The exported generators (prototype methods `getState` and `setState`). */
+  generators: Record<string, GeneratorClass>;
+}
+
+/**
+ * The classes of a kit that cross, derived from its module namespace (`import * as kit from
+ * "lib/mod.ts"`), so that a layer added to the kit crosses with no edit here. Null when the
+ * namespace is not the kit's (no `Tensor` and `Module`, or a `Module` without `fromFields`).
+ * Call it before untrusted code runs: it reads the classes as they are then.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import * as kit from "../../lib/mod.ts";
+ * import { kitClasses } from "./codec.ts";
+ * const k = kitClasses(kit)!;
+ * assert.ok(k.modules.Linear === kit.Linear && k.modules.Sequential === kit.Sequential);
+ * assert.ok(k.tensors.Parameter === kit.Parameter && k.generators.Rng === kit.Rng);
+ * assert.ok(!("Module" in k.modules) && !("SGD" in k.modules));
+ * ```
+ */
+export function kitClasses(ns: Readonly<Record<string, unknown>>): KitClasses | null {
+  const Tensor = ns.Tensor, Module = ns.Module;
+  if (typeof Tensor !== "function" || typeof Module !== "function") return null;
+  if (typeof (Module as unknown as ModuleClass).fromFields !== "function") return null;
+  const extendsProto = (C: { prototype: unknown }, proto: object): boolean => {
+    let p = C.prototype;
+    for (let i = 0; typeof p === "object" && p !== null && i < 64; i++) {
+      if (p === proto) return true;
+      p = Object.getPrototypeOf(p);
+    }
+    return false;
+  };
+  const tensors: Record<string, TensorClass> = Object.create(null);
+  const modules: Record<string, ModuleClass> = Object.create(null);
+  const generators: Record<string, GeneratorClass> = Object.create(null);
+  for (const name of Object.keys(ns)) {
+    const C = ns[name] as { prototype?: unknown } | undefined;
+    if (typeof C !== "function" || typeof C.prototype !== "object" || C.prototype === null) {
+      continue;
+    }
+    const proto = C.prototype as Record<string, unknown>;
+    if (extendsProto(C as { prototype: object }, Tensor.prototype)) {
+      tensors[name] = C as unknown as TensorClass;
+    } else if (C !== Module && extendsProto(C as { prototype: object }, Module.prototype)) {
+      modules[name] = C as unknown as ModuleClass;
+    } else if (typeof proto.getState === "function" && typeof proto.setState === "function") {
+      generators[name] = C as unknown as GeneratorClass;
+    }
+  }
+  return {
+    Tensor: Tensor as unknown as TensorClass,
+    Module: Module as { prototype: object },
+    tensors,
+    modules,
+    generators,
+  };
 }
 
 /** A value that cannot cross; `path` says where it sits ("result[2].w"). */
@@ -133,51 +215,48 @@ const MAX_DEPTH = 200;
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const MAX_LENGTH = 50_000_000;
 
-/** Arguments of each layer's constructor, from its decoded fields. */
 type Fields = Record<string, unknown>;
-const MODULE_ARGS: Record<string, (f: Fields, kit: KitClasses) => unknown[]> = {
-  Linear: (f, kit) => [f.inFeatures, f.outFeatures, { bias: f.bias !== null, rng: kit.rng(0) }],
-  ReLU: () => [],
-  Tanh: () => [],
-  Sigmoid: () => [],
-  Identity: () => [],
-  LeakyReLU: (f) => [f.negativeSlope],
-  Flatten: (f) => [f.startDim, f.endDim],
-  Dropout: (f) => [f.p, { mode: f.mode, rng: f.rng }],
-  BatchNorm1d: (f) => [f.numFeatures, {
-    eps: f.eps,
-    momentum: f.momentum,
-    affine: f.affine,
-    trackRunningStats: f.trackRunningStats,
-  }],
-  LayerNorm: (f) => [f.normalizedShape, {
-    eps: f.eps,
-    elementwiseAffine: f.weight !== null,
-    bias: f.bias !== null,
-  }],
-  Sequential: (f) => {
-    const out: unknown[] = [];
-    for (let i = 0; Object.hasOwn(f, String(i)); i++) out.push(f[String(i)]);
-    return out;
-  },
-};
+/** The tensor fields that cross, in the order they are written. */
+const TENSOR_FIELDS = ["data", "shape", "requiresGrad", "grad"] as const;
 
 /** The codec of one realm, built from its captured intrinsics and its kit (null: no kit). */
 export function makeCodec(k: Intrinsics, kit: KitClasses | null): Codec {
   const { apply, hasOwn, getOwnPropertyDescriptor: gopd } = k;
-  const moduleNames = kit ? k.ownKeys(kit.modules) as string[] : [];
-  const moduleProtos: object[] = [];
-  for (let i = 0; i < moduleNames.length; i++) {
-    moduleProtos[i] = kit!.modules[moduleNames[i]].prototype;
-  }
-  const rngGetState = kit
-    ? (gopd(kit.Rng.prototype, "getState")!.value as (this: object) => unknown)
-    : null;
-  const rngSetState = kit
-    ? (gopd(kit.Rng.prototype, "setState")!.value as (this: object, s: unknown) => void)
-    : null;
+  /** A property as found along a prototype chain (a getter or a method), captured now. */
+  const lookup = (proto: object, key: string): PropertyDescriptor | undefined => {
+    for (let p: object | null = proto, i = 0; p !== null && i < 64; p = k.getPrototypeOf(p), i++) {
+      const d = gopd(p, key);
+      if (d !== undefined) return d;
+    }
+    return undefined;
+  };
+  /** Each class's prototype with its exported name, captured now (before untrusted code). */
+  const byProto = (classes: Record<string, { prototype: object }>) => {
+    const names = k.ownKeys(classes) as string[];
+    return { names, protos: names.map((n) => classes[n].prototype) };
+  };
+  const tensorClasses = byProto(kit ? kit.tensors : {});
+  const moduleClasses = byProto(kit ? kit.modules : {});
+  const generatorClasses = byProto(kit ? kit.generators : {});
+  const fromFields = moduleClasses.names.map((n) =>
+    lookup(kit!.modules[n], "fromFields")?.value as ModuleClass["fromFields"]
+  );
+  const generatorState = generatorClasses.protos.map((p) => ({
+    get: lookup(p, "getState")?.value as (this: object) => unknown,
+    set: lookup(p, "setState")?.value as (this: object, s: unknown) => void,
+  }));
   const tensorProto = kit ? kit.Tensor.prototype : null;
-  const paramProto = kit ? kit.Parameter.prototype : null;
+  /** A tensor field's getter, where the kit makes it an accessor; null: an own data property. */
+  const tensorGetters: Record<string, ((this: object) => unknown) | null> = {};
+  for (const f of TENSOR_FIELDS) {
+    const d = tensorProto ? lookup(tensorProto, f) : undefined;
+    tensorGetters[f] = d?.get ? d.get as (this: object) => unknown : null;
+  }
+  const namedBuffers = kit
+    ? lookup(kit.Module.prototype, "namedBuffers")?.value as
+      | ((this: object) => [string, unknown][])
+      | undefined
+    : undefined;
 
   const quote = (s: string) => k.apply(k.stringify, null, [s]) as string;
   const num = (n: number): string => {
@@ -230,9 +309,28 @@ export function makeCodec(k: Intrinsics, kit: KitClasses | null): Codec {
     }
     return false;
   };
-  const moduleName = (v: object): string | undefined => {
+  /** The index of `v`'s exact class among `classes`, or -1. */
+  const exactClass = (v: object, classes: { protos: object[] }): number => {
     const p = k.getPrototypeOf(v);
-    for (let i = 0; i < moduleProtos.length; i++) if (moduleProtos[i] === p) return moduleNames[i];
+    for (let i = 0; i < classes.protos.length; i++) if (classes.protos[i] === p) return i;
+    return -1;
+  };
+  /** The index of the class named `c` among `classes`, or -1. */
+  const nameIndex = (classes: { names: string[] }, c: unknown): number => {
+    for (let i = 0; i < classes.names.length; i++) if (classes.names[i] === c) return i;
+    return -1;
+  };
+  const moduleName = (v: object): string | undefined => {
+    const i = exactClass(v, moduleClasses);
+    return i < 0 ? undefined : moduleClasses.names[i];
+  };
+  /** The name of the nearest kit tensor class on `v`'s prototype chain, or undefined. */
+  const tensorName = (v: object): string | undefined => {
+    for (let p = k.getPrototypeOf(v), d = 0; p !== null && d < 64; p = k.getPrototypeOf(p), d++) {
+      for (let i = 0; i < tensorClasses.protos.length; i++) {
+        if (tensorClasses.protos[i] === p) return tensorClasses.names[i];
+      }
+    }
     return undefined;
   };
   /** `[["key", enc], ...]` of an object's own enumerable data properties. */
@@ -254,20 +352,48 @@ export function makeCodec(k: Intrinsics, kit: KitClasses | null): Codec {
     }
     return out + "]";
   };
-  const tensor = (v: object, path: string, depth: number): string => {
-    const data = own(v, "data", path);
-    const shape = own(v, "shape", path);
+  /** A tensor's field: through the kit's own getter where it has one, else an own property. */
+  const tensorField = (v: object, key: typeof TENSOR_FIELDS[number], path: string): unknown => {
+    const get = tensorGetters[key];
+    if (get === null) return own(v, key, path);
+    try {
+      return apply(get, v, []);
+    } catch {
+      throw new CloneError(path, "an object posing as a Tensor (the kit did not make it)");
+    }
+  };
+  const tensor = (v: object, name: string, path: string, depth: number): string => {
+    const data = tensorField(v, "data", path);
+    const shape = tensorField(v, "shape", path);
     if (typeof data !== "object" || data === null || taKind(data) !== "Float64Array") {
       throw new CloneError(path, "a Tensor whose data is not a Float64Array");
     }
     if (typeof shape !== "object" || shape === null || !k.isArray(shape)) {
       throw new CloneError(path, "a Tensor without a shape array");
     }
-    const grad = own(v, "grad", path);
-    return '{"$":"t","p":' + (protoIs(v, paramProto) ? "1" : "0") + ',"s":' +
+    const grad = tensorField(v, "grad", path);
+    return '{"$":"t","c":' + quote(name) + ',"s":' +
       enc(shape, path + ".shape", depth + 1) + ',"d":' + enc(data, path + ".data", depth + 1) +
-      ',"rg":' + (own(v, "requiresGrad", path) === true ? "true" : "false") + ',"g":' +
+      ',"rg":' + (tensorField(v, "requiresGrad", path) === true ? "true" : "false") + ',"g":' +
       (grad === null || grad === undefined ? "null" : enc(grad, path + ".grad", depth + 1)) + "}";
+  };
+  /** The names of a layer's own buffers (`namedBuffers()` without its children's). */
+  const bufferNames = (v: object, path: string): string => {
+    let named: unknown;
+    try {
+      named = apply(namedBuffers!, v, []);
+    } catch {
+      throw new CloneError(path, "an object posing as a layer (the kit did not make it)");
+    }
+    let out = "[";
+    const n = k.isArray(named) ? own(named as object, "length", path) as number : 0;
+    for (let i = 0; i < n; i++) {
+      const pair = own(named as object, "" + i, path);
+      const key = k.isArray(pair) ? own(pair as object, "0", path) : undefined;
+      if (typeof key !== "string" || apply(k.indexOf, key, ["."]) >= 0) continue;
+      out += (out.length > 1 ? "," : "") + quote(key);
+    }
+    return out + "]";
   };
   const enc = (v: unknown, path: string, depth: number): string => {
     if (depth > MAX_DEPTH) throw new CloneError(path, "nested too deeply");
@@ -309,14 +435,24 @@ export function makeCodec(k: Intrinsics, kit: KitClasses | null): Codec {
       return '{"$":"o","v":' + entries(o, path, depth) + "}";
     }
     if (kit !== null) {
-      if (protoIs(o, tensorProto)) return tensor(o, path, depth);
-      if (proto === kit.Rng.prototype) {
-        const s = apply(rngGetState!, o, []) as { mt: number[]; gauss: number | null };
-        return '{"$":"rng","s":' + enc(s, path, depth + 1) + "}";
+      const tname = tensorName(o);
+      if (tname !== undefined) return tensor(o, tname, path, depth);
+      const g = exactClass(o, generatorClasses);
+      if (g >= 0) {
+        let s: unknown;
+        try {
+          s = apply(generatorState[g].get, o, []);
+        } catch {
+          throw new CloneError(path, "an object posing as a generator (the kit did not make it)");
+        }
+        return '{"$":"g","c":' + quote(generatorClasses.names[g]) + ',"s":' +
+          enc(s, path, depth + 1) + "}";
       }
       const name = moduleName(o);
-      if (name !== undefined) {
-        return '{"$":"m","c":"' + name + '","f":' + entries(o, path, depth) + "}";
+      if (name !== undefined && namedBuffers !== undefined) {
+        const buffers = bufferNames(o, path);
+        return '{"$":"m","c":' + quote(name) + ',"f":' + entries(o, path, depth) + ',"b":' +
+          buffers + "}";
       }
     }
     throw new CloneError(
@@ -398,7 +534,8 @@ export function makeCodec(k: Intrinsics, kit: KitClasses | null): Codec {
         return k.construct(C, [bytes.buffer]);
       }
       case "t": {
-        if (kit === null) return bad("no kit to rebuild a Tensor with");
+        const i = nameIndex(tensorClasses, n.c);
+        if (i < 0) return bad(`tensor class ${String(n.c)}`);
         const shape = dec(n.s, depth + 1);
         const data = dec(n.d, depth + 1);
         if (!(data instanceof Float64Array)) return bad("Tensor data");
@@ -406,28 +543,44 @@ export function makeCodec(k: Intrinsics, kit: KitClasses | null): Codec {
           !k.isArray(shape) ||
           !(shape as unknown[]).every((d) => Number.isInteger(d) && (d as number) >= 0)
         ) return bad("Tensor shape");
-        const C = n.p === 1 ? kit.Parameter : kit.Tensor;
-        const out = new C(data, shape as number[], { requiresGrad: n.rg === true }) as {
-          grad: unknown;
-        };
-        if (n.g !== null && n.g !== undefined) out.grad = dec(n.g, depth + 1);
+        const grad = n.g === null || n.g === undefined ? null : dec(n.g, depth + 1);
+        if (grad !== null && !(typeof grad === "object" && protoIs(grad, tensorProto))) {
+          return bad("Tensor grad");
+        }
+        const C = kit!.tensors[n.c as string];
+        let out: { grad: unknown };
+        try {
+          out = new C(data, shape as number[], { requiresGrad: n.rg === true }) as typeof out;
+        } catch (e) {
+          return bad(`Tensor: ${(e as Error).message}`);
+        }
+        if (grad !== null) out.grad = grad;
         return out;
       }
-      case "rng": {
-        if (kit === null) return bad("no kit to rebuild a generator with");
-        const g = kit.rng(0);
-        rngSetState!.call(g, dec(n.s, depth + 1));
+      case "g": {
+        const i = nameIndex(generatorClasses, n.c);
+        if (i < 0) return bad(`generator class ${String(n.c)}`);
+        const g = new kit!.generators[n.c as string](0);
+        try {
+          apply(generatorState[i].set, g, [dec(n.s, depth + 1)]);
+        } catch (e) {
+          return bad(`generator state: ${(e as Error).message}`);
+        }
         return g;
       }
       case "m": {
-        if (kit === null || typeof n.c !== "string" || !hasOwn(kit.modules, n.c)) {
-          return bad("layer class");
-        }
+        const i = nameIndex(moduleClasses, n.c);
+        if (i < 0 || fromFields[i] === undefined) return bad(`layer class ${String(n.c)}`);
         const fields = dec({ $: "o", v: n.f }, depth + 1) as Fields;
-        const args = hasOwn(MODULE_ARGS, n.c) ? MODULE_ARGS[n.c](fields, kit) : bad("layer class");
-        const m = new (kit.modules[n.c] as unknown as new (...a: unknown[]) => Fields)(...args);
-        for (const key of Object.keys(fields)) if (!UNSAFE_KEYS.has(key)) m[key] = fields[key];
-        return m;
+        const buffers: string[] = [];
+        if (k.isArray(n.b)) {
+          for (const b of n.b as unknown[]) if (typeof b === "string") buffers.push(b);
+        }
+        try {
+          return apply(fromFields[i], kit!.modules[n.c as string], [fields, buffers]);
+        } catch (e) {
+          return bad(`layer ${n.c as string}: ${(e as Error).message}`);
+        }
       }
     }
     return bad(`unknown kind ${String(n.$)}`);
@@ -453,11 +606,14 @@ export function makeCodec(k: Intrinsics, kit: KitClasses | null): Codec {
       const fresh = dec(n, depth) as ArrayLike<number> & { constructor: unknown };
       const ta = orig as unknown as { length: number; set(a: ArrayLike<number>): void };
       if (fresh.constructor === orig.constructor && fresh.length === ta.length) ta.set(fresh);
-    } else if (n.$ === "t" && kit !== null && orig instanceof kit.Tensor) {
+    } else if (n.$ === "t" && protoIs(orig, tensorProto)) {
       writeBack(o.data, n.d, depth + 1);
       if (typeof n.rg === "boolean") o.requiresGrad = n.rg;
-    } else if (n.$ === "rng" && kit !== null && protoIs(orig, kit.Rng.prototype)) {
-      rngSetState!.call(orig, dec(n.s, depth + 1));
+    } else if (n.$ === "g" && exactClass(orig, generatorClasses) >= 0) {
+      const i = exactClass(orig, generatorClasses);
+      if (generatorClasses.names[i] === n.c) {
+        apply(generatorState[i].set, orig, [dec(n.s, depth + 1)]);
+      }
     } else if (n.$ === "m" && k.isArray(n.f) && moduleName(orig) === n.c) {
       for (const kv of n.f as [string, unknown][]) assign(o, kv[0], kv[1], depth);
     }
@@ -472,8 +628,8 @@ export function makeCodec(k: Intrinsics, kit: KitClasses | null): Codec {
       (kind === "a" && Array.isArray(cur)) ||
       (kind === "o" && Object.getPrototypeOf(cur) === Object.prototype) ||
       (kind === "ta" && ArrayBuffer.isView(cur)) ||
-      (kind === "t" && kit !== null && cur instanceof kit.Tensor) ||
-      (kind === "rng" && kit !== null && protoIs(cur, kit.Rng.prototype)) ||
+      (kind === "t" && protoIs(cur, tensorProto)) ||
+      (kind === "g" && exactClass(cur, generatorClasses) >= 0) ||
       (kind === "m" && moduleName(cur) === (t as { c?: unknown }).c)
     );
     if (same) writeBack(cur, t, depth + 1);

@@ -18,6 +18,8 @@
 import { instructorInLanguage, studentLanguage, submissionLanguage } from "../i18n/grade.ts";
 import { parseArgs } from "node:util";
 import { runMain } from "../cli.ts";
+import { pool } from "../pool.ts";
+import { processAlive } from "../proc.ts";
 import { type Notebook, writeFileAtomic } from "../notebook/io.ts";
 import {
   gradeSubmission,
@@ -26,7 +28,8 @@ import {
   type NotebookGrade,
   zeroRows,
 } from "./grader.ts";
-import { runSandboxed } from "./sandbox.ts";
+import { runSandboxed, type SandboxProfile } from "./sandbox.ts";
+import { closeIdleCheckers } from "./checker.ts";
 import { cleanupSync, trackFile, untrackFile } from "./cleanup.ts";
 import { type ResultRecord, writeReports } from "./report.ts";
 import {
@@ -97,20 +100,6 @@ export function parseShard(s: string): [number, number] {
   return [k, n];
 }
 
-async function pool<T, R>(items: readonly T[], jobs: number, f: (t: T) => Promise<R>) {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(jobs, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await f(items[i]);
-      }
-    }),
-  );
-  return out;
-}
-
 /** The rows of a notebook that was not graded for a student: 0 points and the reason. */
 function zeroGrade(
   inst: Instructor,
@@ -166,32 +155,43 @@ export async function lockOut(out: string): Promise<string> {
   throw new Error(`grade: cannot take the lock ${path}`);
 }
 
-function processAlive(pid: number): boolean {
-  if (pid === Deno.pid) return true;
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
+/** Where a grading run's time went, in milliseconds (for `bench/class_bench.ts`). */
+export interface GradeTiming {
+  /** Reading the instructor notebooks and the submissions. */
+  loadMs: number;
+  /** Grading every submission (wall time of the pool). */
+  gradeMs: number;
+  /** Writing the feedback pages. */
+  feedbackMs: number;
+  /** Writing grades.csv, gradebook.csv, summary.md, results.json and the LMS files. */
+  reportsMs: number;
+  /** The sandboxed runs' profiles, summed over the submissions. */
+  sandbox: SandboxProfile;
+  /** How many submissions ran in a sandbox. */
+  sandboxed: number;
+}
+
+/** What {@link gradeAll} returns. */
+export interface GradeAllResult {
+  records: ResultRecord[];
+  invalid: string[];
+  timing: GradeTiming;
 }
 
 /** Grades a folder or zip of submissions; returns the records written to `out`. */
-export async function gradeAll(
-  o: GradeAllOptions,
-): Promise<{ records: ResultRecord[]; invalid: string[] }> {
+export async function gradeAll(o: GradeAllOptions): Promise<GradeAllResult> {
   const lock = await lockOut(o.out);
   try {
     return await gradeAllLocked(o);
   } finally {
+    closeIdleCheckers();
     await Deno.remove(lock).catch(() => {});
     untrackFile(lock);
   }
 }
 
-async function gradeAllLocked(
-  o: GradeAllOptions,
-): Promise<{ records: ResultRecord[]; invalid: string[] }> {
+async function gradeAllLocked(o: GradeAllOptions): Promise<GradeAllResult> {
+  const t0 = performance.now();
   const root = o.root ?? new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
   const from = o.from ?? "folders";
   const say = (m: string) => o.quiet || console.error(m);
@@ -245,6 +245,7 @@ async function gradeAllLocked(
       tasks.push({ student, notebook: nb, pick });
     }
   }
+  const t1 = performance.now();
   const grades = await pool(tasks, o.jobs, async (t): Promise<NotebookGrade> => {
     const english = instructors.get(t.notebook)!;
     if (!t.pick) return zeroGrade(english, t.student.name, t.notebook, "not submitted");
@@ -273,6 +274,7 @@ async function gradeAllLocked(
     return g;
   });
 
+  const t2 = performance.now();
   const penalty = o.assignment?.latePenalty ?? 0;
   const records: ResultRecord[] = tasks.map((t, i) => {
     const g = grades[i];
@@ -323,6 +325,7 @@ async function gradeAllLocked(
     });
     await writeFeedback(o.out, tasks, grades, records, submitted, from === "moodle");
   }
+  const t3 = performance.now();
   const run: RunInfo = {
     from,
     ...(o.assignment
@@ -342,7 +345,34 @@ async function gradeAllLocked(
   };
   const summary = await writeReports(o.out, records, run);
   if (!o.quiet) console.log(summary);
-  return { records, invalid: records.filter((r) => r.invalid).map((r) => r.invalid!) };
+  const sandbox: SandboxProfile = {
+    setupMs: 0,
+    startMs: 0,
+    codeMs: 0,
+    visibleChecksMs: 0,
+    hiddenChecksMs: 0,
+    checkerWaitMs: 0,
+    exitMs: 0,
+    totalMs: 0,
+  };
+  let sandboxed = 0;
+  for (const g of grades) {
+    if (!g.profile) continue;
+    sandboxed++;
+    for (const k of Object.keys(sandbox) as (keyof SandboxProfile)[]) sandbox[k] += g.profile[k];
+  }
+  return {
+    records,
+    invalid: records.filter((r) => r.invalid).map((r) => r.invalid!),
+    timing: {
+      loadMs: t1 - t0,
+      gradeMs: t2 - t1,
+      feedbackMs: t3 - t2,
+      reportsMs: performance.now() - t3,
+      sandbox,
+      sandboxed,
+    },
+  };
 }
 
 async function writeFeedback(

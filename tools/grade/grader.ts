@@ -25,7 +25,7 @@ import {
   importBindings,
   isGraded,
 } from "../notebook/exercises.ts";
-import { type CellResult, runSandboxed, type SandboxCell } from "./sandbox.ts";
+import { type CellResult, runSandboxed, type SandboxCell, type SandboxProfile } from "./sandbox.ts";
 
 /** An instructor notebook ready for grading. */
 export interface Instructor {
@@ -64,6 +64,8 @@ export interface NotebookGrade {
   /** Peak resident memory (MB) and wall time (s) of the sandboxed runs, for the progress line. */
   peakMb?: number;
   seconds?: number;
+  /** Where the sandboxed runs' time went (see `SandboxProfile`). */
+  profile?: SandboxProfile;
 }
 
 /** Limits of a grading run. */
@@ -323,5 +325,14 @@ export async function gradeSubmission(
     };
   });
   const seconds = Math.round((performance.now() - t0) / 100) / 10;
-  return { ...base, rows, notes, cells, runs: res.runs, peakMb: res.peakMb, seconds };
+  return {
+    ...base,
+    rows,
+    notes,
+    cells,
+    runs: res.runs,
+    peakMb: res.peakMb,
+    seconds,
+    profile: res.profile,
+  };
 }

@@ -24,7 +24,15 @@
 import type { ImportBinding } from "../notebook/exercises.ts";
 import { Checker, type HiddenCheck, withoutImports } from "./checker.ts";
 import { INTRINSIC_NAMES } from "./prelude.ts";
-import { trackDir, trackProcess, untrackDir, untrackProcess } from "./cleanup.ts";
+import {
+  removeStaleFolders,
+  tempPrefix,
+  trackDir,
+  trackProcess,
+  untrackDir,
+  untrackProcess,
+} from "./cleanup.ts";
+import { residentMb } from "../proc.ts";
 
 /** One cell to run. */
 export interface SandboxCell {
@@ -74,6 +82,8 @@ export interface SandboxOptions {
   maxSkips?: number;
   /** The `deno` executable. */
   deno?: string;
+  /** Where the run's temporary folder goes (default: the system's, `TMPDIR` or /tmp). */
+  tmpDir?: string;
 }
 
 /** The result of running a notebook's cells in the sandbox. */
@@ -87,6 +97,8 @@ export interface SandboxResult {
   problems: string[];
   /** Things the instructor should know (a run repeated with more time, ...). */
   notes: string[];
+  /** Where the time went, summed over the runs. */
+  profile: SandboxProfile;
 }
 
 const OUTPUT_CAP = 20_000;
@@ -99,6 +111,108 @@ const TIMEOUT_REASON = "the run took longer than";
 function jsString(s: string): string {
   return JSON.stringify(s).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
+
+/**
+ * How a sandbox dies with its grader, even when the grader is killed by SIGKILL: util-linux's
+ * `setpriv --pdeathsig KILL` (Linux asks the kernel to SIGKILL the sandbox when the thread that
+ * spawned it, the grader's main thread, ends), or where there is no `setpriv`, a shell beside the
+ * sandbox that blocks reading a pipe from the grader and kills the sandbox at end of file.
+ * `KIT_GRADE_WATCHDOG=sh` chooses the shell (the tests run both).
+ */
+function parentDeathMethod(): "setpriv" | "sh" {
+  let forced: string | undefined;
+  try {
+    forced = Deno.env.get("KIT_GRADE_WATCHDOG");
+  } catch { /* no --allow-env */ }
+  if (forced === "sh") return "sh";
+  try {
+    return Deno.statSync(SETPRIV).isFile ? "setpriv" : "sh";
+  } catch {
+    return "sh";
+  }
+}
+const SETPRIV = "/usr/bin/setpriv";
+
+/** Makes named pipes (FIFOs) readable and writable by this user only. */
+async function makeFifos(paths: readonly string[]): Promise<void> {
+  for (let i = 0; i < paths.length; i += FILES_PER_ARG) {
+    const out = await new Deno.Command("mkfifo", {
+      args: ["-m", "600", "--", ...paths.slice(i, i + FILES_PER_ARG)],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(`mkfifo failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+    }
+  }
+}
+
+/**
+ * Writes the eval files' texts into their named pipes as the sandbox opens them, in order: the
+ * texts (the prelude and the markers carry the per-run nonce) pass through the kernel's pipe
+ * buffers and are never on disk. A few writes wait ahead of the sandbox, each one
+ * `Deno.writeFile` (open, which returns when the sandbox opens that pipe, write and close, all on
+ * a thread of Deno's pool), so the sandbox never waits for the grader's busy main thread between
+ * two files. {@link PipeFeeder.stop} releases the writes whose reader will never come.
+ * (Linux: named pipes, and an open for reading and writing that does not wait.)
+ */
+class PipeFeeder {
+  #stopped = false;
+  /** Pipes whose write waits for the sandbox to open them. */
+  readonly #waiting = new Set<string>();
+  readonly done: Promise<void>;
+
+  constructor(files: readonly { path: string; text: string }[], ahead = 8) {
+    this.done = this.#run(files, ahead);
+  }
+
+  async #run(files: readonly { path: string; text: string }[], ahead: number): Promise<void> {
+    const enc = new TextEncoder();
+    const running = new Set<Promise<void>>();
+    let next = 0;
+    const launch = (f: { path: string; text: string }) => {
+      this.#waiting.add(f.path);
+      const p: Promise<void> = Deno.writeFile(f.path, enc.encode(f.text))
+        .catch(() => {/* the sandbox is gone */})
+        .finally(() => {
+          this.#waiting.delete(f.path);
+          running.delete(p);
+        });
+      running.add(p);
+    };
+    while (next < files.length && !this.#stopped) {
+      while (running.size < ahead && next < files.length && !this.#stopped) launch(files[next++]);
+      await Promise.race(running);
+    }
+    await Promise.all(running);
+  }
+
+  /**
+   * The sandbox ended: no more files; the writes still waiting for their reader are released.
+   * A pipe opened for reading and writing (Linux never blocks that open) counts as the reader a
+   * waiting write needs; closed at once, it leaves that write an EPIPE error. A write that had
+   * not reached its open yet is released on a later pass.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    let settled = false;
+    const done = this.done.then(() => settled = true);
+    while (!settled) {
+      for (const path of [...this.#waiting]) {
+        try {
+          (await Deno.open(path, { read: true, write: true })).close();
+        } catch { /* already released */ }
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([done, new Promise((r) => timer = setTimeout(r, 20))]);
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The folders whose stale grader folders this process has removed (once each). */
+const swept = new Set<string>();
 
 let preludeBody: string | null = null;
 /** `codec.ts` and `prelude.ts` as one block of statements (imports and `export` removed). */
@@ -147,17 +261,6 @@ export function checkSource(
   } } = ${name}.imports; {\n${withoutImports(source)}\n} });\n`;
 }
 
-/** Resident memory of a process in MB (from /proc), or null when it is gone. */
-async function residentMb(pid: number): Promise<number | null> {
-  try {
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(status);
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
 interface Attempt {
   peakMb: number;
   outputs: string[];
@@ -169,6 +272,37 @@ interface Attempt {
   stderr: string;
   /** What was printed before the first cell (the prelude's errors). */
   preamble: string;
+  /** When things happened (`performance.now()`), for the profile. */
+  times: {
+    begin: number;
+    spawn: number;
+    ready: number;
+    end: number;
+    exit: number;
+    /** When each cell started (NaN: not reached). */
+    cellStart: number[];
+    /** Time spent waiting for the checker realm to be ready. */
+    checkerWaitMs: number;
+  };
+}
+
+/** Where a sandboxed notebook's time went, in milliseconds, summed over its runs. */
+export interface SandboxProfile {
+  /** Making the temporary folders and named pipes, and spawning the process. */
+  setupMs: number;
+  /** From the spawn to the prelude's "ready" (Deno's start, the prelude, the kit's import). */
+  startMs: number;
+  /** The student's and the lecture's code cells. */
+  codeMs: number;
+  /** Visible checks (in place, in the sandbox). */
+  visibleChecksMs: number;
+  /** Hidden checks (in the checker realm, calls crossing to the sandbox), waits included. */
+  hiddenChecksMs: number;
+  /** Of which: waiting for the checker realm to import the kit and compile the checks. */
+  checkerWaitMs: number;
+  /** From the end of the last cell to the process's exit, and the clean-up after it. */
+  exitMs: number;
+  totalMs: number;
 }
 
 /** `--eval-file=` arguments for `files`, a bounded number of paths in each. */
@@ -180,29 +314,60 @@ function evalFileArgs(files: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * The fallback parent-death guard: `sh` reads a pipe from this process (the builtin `read`, so no
+ * child of its own) and SIGKILLs the sandbox at end of file, which comes when this process ends
+ * in any way. `disarm()` ends the shell once the sandbox has exited.
+ */
+function shWatchdog(pid: number): { disarm(): void } | null {
+  let sh: Deno.ChildProcess;
+  try {
+    sh = new Deno.Command("sh", {
+      args: ["-c", 'read -r _; kill -KILL "$1" 2>/dev/null', "kit-grade-watchdog", String(pid)],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  } catch {
+    return null; // no sh: the sandbox still dies on every end of the grader but SIGKILL
+  }
+  sh.unref();
+  sh.status.catch(() => {});
+  trackProcess(sh.pid);
+  return {
+    disarm() {
+      untrackProcess(sh.pid);
+      try {
+        sh.kill("SIGKILL");
+      } catch { /* gone */ }
+      sh.stdin.close().catch(() => {});
+    },
+  };
+}
+
 async function runOnce(
   cells: readonly SandboxCell[],
   skip: ReadonlyMap<number, string>,
   opts: SandboxOptions,
   tmp: string,
 ): Promise<Attempt> {
+  const begin = performance.now();
   const nonce = Array.from(crypto.getRandomValues(new Uint8Array(16)))
     .map((b) => b.toString(16).padStart(2, "0")).join("");
   const name = `__kit_grade_${nonce}`;
   const mark = `\u001e#kit-grade:${nonce}#`;
   const ctl = await Deno.makeTempDir({ dir: tmp, prefix: "ctl-" });
   const work = await Deno.makeTempDir({ dir: tmp, prefix: "work-" });
-  const files: string[] = [];
-  const add = async (file: string, text: string) => {
-    await Deno.writeTextFile(`${ctl}/${file}`, text);
-    files.push(`${ctl}/${file}`);
-  };
-  await add("prelude.ts", preludeSource(name, mark, opts.bindings));
+  // The eval files are named pipes: their texts never touch the disk (see PipeFeeder).
+  const evals: { path: string; text: string }[] = [];
+  const add = (file: string, text: string) => evals.push({ path: `${ctl}/${file}`, text });
+  const files = () => evals.map((e) => e.path);
+  add("prelude.ts", preludeSource(name, mark, opts.bindings));
   const hidden: HiddenCheck[] = [];
   for (let i = 0; i < cells.length; i++) {
     if (skip.has(i)) continue;
     const c = cells[i];
-    await add(`m${i}.ts`, `${name}.cell(${i});\n`);
+    add(`m${i}.ts`, `${name}.cell(${i});\n`);
     let text = c.source;
     if (c.kind === "check" && c.hidden) {
       hidden.push({ cell: i, id: c.checkId!, source: c.source });
@@ -210,9 +375,9 @@ async function runOnce(
     } else if (c.kind === "check") {
       text = checkSource(name, c.checkId!, c.source, opts.bindings);
     }
-    await add(`cell${i + 1}.ts`, text);
+    add(`cell${i + 1}.ts`, text);
   }
-  await add("end.ts", `${name}.end();\n`);
+  add("end.ts", `${name}.end();\n`);
 
   const root = opts.root;
   const env: Record<string, string> = {
@@ -240,23 +405,49 @@ async function runOnce(
     stderr: "",
     preamble: "",
     peakMb: 0,
+    times: {
+      begin,
+      spawn: NaN,
+      ready: NaN,
+      end: NaN,
+      exit: NaN,
+      cellStart: cells.map(() => NaN),
+      checkerWaitMs: 0,
+    },
   };
+  const deno = opts.deno ?? Deno.execPath();
+  const method = parentDeathMethod();
+  // The checker realm is bound before the sandbox starts (a new worker stalls this thread for a
+  // moment, which would hold up the sandbox's first files); its requests go to the sandbox's
+  // stdin once there is one, one line each, in order.
+  let send: (line: string) => void = () => {};
+  const checker = hidden.length
+    ? new Checker({
+      checks: hidden,
+      bindings: opts.bindings,
+      root,
+      exerciseNames: opts.exerciseNames ?? null,
+      send: (line) => send(line),
+    })
+    : null;
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(opts.deno ?? Deno.execPath(), {
-      args: [
-        "repl",
-        "--no-prompt",
-        `--config=${root}/deno.json`,
-        "--node-modules-dir=manual",
-        "--cached-only",
-        "--no-lock",
-        "--no-remote",
-        `--allow-read=${root}/lib,${root}/data,${work}`,
-        `--allow-write=${work}`,
-        `--v8-flags=--max-old-space-size=${Math.max(64, Math.round(opts.memoryMb * 0.75))}`,
-        ...evalFileArgs(files),
-      ],
+    await makeFifos(files());
+    const args = [
+      "repl",
+      "--no-prompt",
+      `--config=${root}/deno.json`,
+      "--node-modules-dir=manual",
+      "--cached-only",
+      "--no-lock",
+      "--no-remote",
+      `--allow-read=${root}/lib,${root}/data,${work}`,
+      `--allow-write=${work}`,
+      `--v8-flags=--max-old-space-size=${Math.max(64, Math.round(opts.memoryMb * 0.75))}`,
+      ...evalFileArgs(files()),
+    ];
+    child = new Deno.Command(method === "setpriv" ? SETPRIV : deno, {
+      args: method === "setpriv" ? ["--pdeathsig", "KILL", "--", deno, ...args] : args,
       cwd,
       env,
       clearEnv: true,
@@ -265,29 +456,23 @@ async function runOnce(
       stderr: "piped",
     }).spawn();
   } catch (e) {
+    checker?.terminate("the sandbox could not be started");
     await Deno.remove(ctl, { recursive: true }).catch(() => {});
     await Deno.remove(work, { recursive: true }).catch(() => {});
     att.stopReason = `the sandbox could not be started: ${(e as Error).message}`;
     return att;
   }
+  att.times.spawn = performance.now();
   trackProcess(child.pid);
+  const guard = method === "sh" ? shWatchdog(child.pid) : null;
+  const feeder = new PipeFeeder(evals);
 
-  // Requests of the checker go to the sandbox's stdin, one line each, in order.
   const stdin = child.stdin.getWriter();
   const enc = new TextEncoder();
   let stdinChain = Promise.resolve();
-  const send = (line: string) => {
+  send = (line: string) => {
     stdinChain = stdinChain.then(() => stdin.write(enc.encode(line))).catch(() => {});
   };
-  const checker = hidden.length
-    ? new Checker({
-      checks: hidden,
-      bindings: opts.bindings,
-      root,
-      exerciseNames: opts.exerciseNames ?? null,
-      send,
-    })
-    : null;
 
   let current = -1, ended = false, killedFor = "";
   const served = new Set<number>();
@@ -309,7 +494,9 @@ async function runOnce(
     served.add(i);
     let outcome;
     try {
+      const t0 = performance.now();
       await checker.ready;
+      att.times.checkerWaitMs += performance.now() - t0;
       outcome = await checker.run(i);
     } catch (e) {
       outcome = { passed: false, message: `not graded: the checker did not start: ${e}` };
@@ -335,10 +522,15 @@ async function runOnce(
     } catch {
       return;
     }
-    if (msg.ready) att.ready = true;
-    else if (typeof msg.cell === "number") current = msg.cell;
-    else if (msg.end) {
+    if (msg.ready) {
+      att.ready = true;
+      att.times.ready = performance.now();
+    } else if (typeof msg.cell === "number") {
+      current = msg.cell;
+      if (current >= 0 && current < cells.length) att.times.cellStart[current] = performance.now();
+    } else if (msg.end) {
       ended = true;
+      att.times.end = performance.now();
       stdin.close().catch(() => {}); // the REPL then reads end-of-file and exits
     } else if (typeof msg.serve === "number" && msg.serve === current) serve(msg.serve);
     else if (typeof msg.async === "string") {
@@ -410,12 +602,14 @@ async function runOnce(
     }
   })();
   const status = await child.status;
+  att.times.exit = performance.now();
   untrackProcess(child.pid);
+  guard?.disarm();
   clearTimeout(timer);
   watching = false;
   checker?.sandboxGone(killedFor || "it ended");
-  await Promise.all([readOut, readErr, watchdog]);
-  checker?.terminate();
+  await Promise.all([readOut, readErr, watchdog, feeder.stop()]);
+  checker?.release();
   await stdinChain;
   await stdin.close().catch(() => {});
   await Deno.remove(ctl, { recursive: true }).catch(() => {});
@@ -433,6 +627,36 @@ async function runOnce(
   return att;
 }
 
+/** Where an attempt's time went (see {@link SandboxProfile}). */
+function profileOf(att: Attempt, cells: readonly SandboxCell[], now: number): SandboxProfile {
+  const t = att.times;
+  const p: SandboxProfile = {
+    setupMs: (Number.isNaN(t.spawn) ? now : t.spawn) - t.begin,
+    startMs: 0,
+    codeMs: 0,
+    visibleChecksMs: 0,
+    hiddenChecksMs: 0,
+    checkerWaitMs: t.checkerWaitMs,
+    exitMs: 0,
+    totalMs: now - t.begin,
+  };
+  if (Number.isNaN(t.spawn)) return p;
+  const exit = Number.isNaN(t.exit) ? now : t.exit;
+  p.startMs = (Number.isNaN(t.ready) ? exit : t.ready) - t.spawn;
+  let next = Number.isNaN(t.end) ? exit : t.end;
+  for (let i = cells.length - 1; i >= 0; i--) {
+    const start = t.cellStart[i];
+    if (Number.isNaN(start)) continue;
+    const ms = next - start;
+    next = start;
+    if (cells[i].kind === "code") p.codeMs += ms;
+    else if (cells[i].hidden) p.hiddenChecksMs += ms;
+    else p.visibleChecksMs += ms;
+  }
+  p.exitMs = Number.isNaN(t.end) ? now - exit : now - t.end;
+  return p;
+}
+
 /**
  * Runs `cells` in order in a fresh sandboxed process and reports each cell's output and each
  * check's outcome. When a cell stops the run early, the notebook is run again without it (at
@@ -443,8 +667,26 @@ export async function runSandboxed(
   cells: readonly SandboxCell[],
   opts: SandboxOptions,
 ): Promise<SandboxResult> {
-  const tmp = await Deno.makeTempDir({ prefix: "kit-grade-" });
+  // The folder's name carries this grader's pid: a later run removes it if this grader dies
+  // before it can (SIGKILL); this one removes such folders of graders that did (once per
+  // process and folder).
+  const tmp = await Deno.makeTempDir({ dir: opts.tmpDir, prefix: tempPrefix() });
   trackDir(tmp);
+  const parent = tmp.slice(0, tmp.lastIndexOf("/"));
+  if (!swept.has(parent)) {
+    swept.add(parent);
+    await removeStaleFolders(parent);
+  }
+  const profile: SandboxProfile = {
+    setupMs: 0,
+    startMs: 0,
+    codeMs: 0,
+    visibleChecksMs: 0,
+    hiddenChecksMs: 0,
+    checkerWaitMs: 0,
+    exitMs: 0,
+    totalMs: 0,
+  };
   const skip = new Map<number, string>();
   const problems: string[] = [];
   let last: Attempt | null = null, runs = 0, peakMb = 0, extended = false;
@@ -454,6 +696,8 @@ export async function runSandboxed(
     for (;;) {
       runs++;
       last = await runOnce(cells, skip, runOpts, tmp);
+      const p = profileOf(last, cells, performance.now());
+      for (const k of Object.keys(profile) as (keyof SandboxProfile)[]) profile[k] += p[k];
       peakMb = Math.max(peakMb, last.peakMb);
       if (!last.ready) {
         problems.push(
@@ -516,5 +760,5 @@ export async function runSandboxed(
     }
     return r;
   });
-  return { cells: cellsOut, runs, peakMb: Math.round(peakMb), problems, notes };
+  return { cells: cellsOut, runs, peakMb: Math.round(peakMb), problems, notes, profile };
 }

@@ -22,6 +22,9 @@ export const UI = {
   "nav.next": "Next",
   "nav.pager": "Previous and next",
   "nav.download": "Download",
+  "nav.kit": "Kit",
+  "nav.kit.title": "The student kit: every notebook with the code and data it needs, to run in " +
+    "Jupyter (see its README)",
   "nav.other": "Other language",
   "lang.name": "English",
   "lang.switch": "This page in English",
