@@ -228,7 +228,9 @@ export async function writeLocalized(
   lang: string,
   out: string,
   root = KIT_ROOT,
-): Promise<{ path: string; written?: string; error?: string; untranslated: number }[]> {
+): Promise<
+  { path: string; written?: string; error?: string; untranslated: number; languageCalls: number }[]
+> {
   await Deno.mkdir(out, { recursive: true });
   const results = [];
   for (const path of paths) {
@@ -245,9 +247,10 @@ export async function writeLocalized(
         path,
         written: target,
         untranslated: report.missing.length + report.stale.length + report.invalid.length,
+        languageCalls: report.languageCalls,
       });
     } catch (e) {
-      results.push({ path, error: (e as Error).message, untranslated: 0 });
+      results.push({ path, error: (e as Error).message, untranslated: 0, languageCalls: 0 });
     }
   }
   return results;
@@ -269,6 +272,13 @@ async function notebooks(args: string[]): Promise<number> {
       console.log(
         `${r.written}${r.untranslated ? ` (${r.untranslated} units still English)` : ""}`,
       );
+      if (r.languageCalls === 0) {
+        console.warn(
+          `i18n:notebooks: ${r.path} never calls setLanguage("en") (import it from ` +
+            `@kit/mod.ts and call it in the import cell): the kit's own words in its figures ` +
+            `and claims table stay English`,
+        );
+      }
     }
   }
   return results.some((r) => r.error) ? 1 : 0;
