@@ -246,12 +246,17 @@ Deno.test("Spanish pages and stubs: lang, chrome, links only to built pages", as
     assert.match(page, /<html lang="es">/);
     assert.ok(page.includes("Todos los notebooks") && page.includes(">Contenido<"));
     assert.ok(!page.includes('class="lang-link"'), "no link to an English page not built");
+    // The page script's own words travel with the page, as data.
+    const words = /<script type="application\/json" id="kit-ui">([^<]*)<\/script>/.exec(page);
+    assert.ok(words, "the Spanish page carries the page script's words");
+    assert.equal(JSON.parse(words[1])["page.steps"], "Cada paso del control deslizante");
     await exportNotebooks([{ name: "00_welcome.ipynb", notebook: nb }], {
       outDir: dir,
       translations: [{ lang: "es", outDir: `${dir}/es` }],
     });
     const en = await Deno.readTextFile(`${dir}/00_welcome.html`);
     assert.match(en, /<html lang="en">/);
+    assert.ok(!en.includes('id="kit-ui"'), "English pages use the script's own words");
     assert.ok(en.includes('class="lang-link" href="es/00_welcome.html"'));
     await exportNotebooks(input, {
       outDir: `${dir}/es`,
