@@ -51,6 +51,15 @@ export const WORDS = {
   "claim.exact": "exact",
   "fit.log": "epoch {epoch}: train loss {trainLoss} acc {trainAcc} | val loss {valLoss} acc " +
     "{valAcc} | lr {lr} | {ms} ms",
+  "html.step": "{label}, step {i} of {n}",
+  "html.figure": "Figure “{name}”",
+  "html.notDrawn": "{what}: not drawn, its script did not run here. To draw it, {how}.",
+  "html.staticImage": "{what}: a static image. For the interactive figure, {how}.",
+  "html.how": "run the cell, or trust the notebook (classic Notebook: File &gt; Trust Notebook; " +
+    "JupyterLab: Trust Notebook in the command palette)",
+  "html.failed": "Plotly figure not drawn: ",
+  "html.offline": ". Offline, the kit's kernel serves plotly.js: install it " +
+    "(npx -y deno@2.9.6 task kernel:install) and reload the page.",
 } as const;
 
 /** A key of {@link WORDS}. */
@@ -105,6 +114,29 @@ export const TRANSLATIONS: Readonly<Record<"es", Readonly<Record<WordKey, Transl
       "época {epoch}: pérdida de entrenamiento {trainLoss} precisión {trainAcc} | pérdida de " +
       "validación {valLoss} precisión {valAcc} | lr {lr} | {ms} ms",
     ],
+    "html.step": ["{label}, step {i} of {n}", "{label}, paso {i} de {n}"],
+    "html.figure": ["Figure “{name}”", "Figura «{name}»"],
+    "html.notDrawn": [
+      "{what}: not drawn, its script did not run here. To draw it, {how}.",
+      "{what}: sin dibujar, su script no se ejecutó aquí. Para dibujarla, {how}.",
+    ],
+    "html.staticImage": [
+      "{what}: a static image. For the interactive figure, {how}.",
+      "{what}: una imagen estática. Para la figura interactiva, {how}.",
+    ],
+    "html.how": [
+      "run the cell, or trust the notebook (classic Notebook: File &gt; Trust Notebook; " +
+      "JupyterLab: Trust Notebook in the command palette)",
+      "ejecuta la celda o marca el notebook como confiable (Notebook clásico: File &gt; Trust " +
+      "Notebook; JupyterLab: Trust Notebook en la paleta de comandos)",
+    ],
+    "html.failed": ["Plotly figure not drawn: ", "Figura de Plotly sin dibujar: "],
+    "html.offline": [
+      ". Offline, the kit's kernel serves plotly.js: install it " +
+      "(npx -y deno@2.9.6 task kernel:install) and reload the page.",
+      ". Sin conexión, el kernel del kit sirve plotly.js: instálalo " +
+      "(npx -y deno@2.9.6 task kernel:install) y vuelve a cargar la página.",
+    ],
   },
 };
 
@@ -143,6 +175,29 @@ export function setLanguage(lang: string): void {
     );
   }
   current = lang as KitLanguage;
+}
+
+/**
+ * `f()` with the kit speaking `lang` (English when the kit does not speak it), then the language
+ * as it was: for tools that write a notebook's figures outside its kernel.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { inLanguage, language, word } from "@kit/lang.ts";
+ * assert.equal(inLanguage("es", () => word("plot.count")), "frecuencia");
+ * assert.equal(inLanguage("fr", () => word("plot.count")), "count");
+ * assert.equal(language(), "en");
+ * ```
+ */
+export function inLanguage<T>(lang: string, f: () => T): T {
+  const before = current;
+  current = (KIT_LANGUAGES as readonly string[]).includes(lang) ? lang as KitLanguage : "en";
+  try {
+    return f();
+  } finally {
+    current = before;
+  }
 }
 
 /** The language set by {@link setLanguage} ("en" until then). */

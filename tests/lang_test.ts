@@ -78,6 +78,17 @@ Deno.test("plots draw their default words in the language set", () => {
     inLanguage("es", () => plot.line([1, 2], { title: "T" }).summary),
     /^Figura de Plotly "T": 1 traza/,
   );
+  // Where scripts do not run (an untrusted notebook), the figure's static block.
+  const html = inLanguage(
+    "es",
+    () =>
+      plot.slider([1, 2].map((k) => ({ label: k, data: plot.line([0, k]) })), {
+        sliderLabel: "k",
+        title: "T",
+      }).toMimeBundle()["text/html"],
+  );
+  assert.ok(html.includes("<b>Figura «T»</b> (k = 1, paso 1 de 2): sin dibujar"), html);
+  assert.ok(html.includes('"Figura de Plotly sin dibujar: "'), "the loader's error in Spanish");
   // Only the kit's defaults change: what the notebook passes stays as given.
   const mine = inLanguage("es", () => plot.histogram([1, 2], { yLabel: "count" }));
   assert.equal((mine.layout.yaxis as { title: { text: string } }).title.text, "count");
