@@ -132,6 +132,13 @@ Deno.test({
       for (const p of claimProblems(nb)) problems.push(`${name}: ${p}`);
     }
     assert.deepEqual(problems, [], "the claims hold, and fail under their rivals, in Spanish");
+    // Each figure's static image (for untrusted notebooks) is described in Spanish.
+    if (handouts.images && handouts.images.figures > 0) {
+      const nb = await readNotebook(`${OUT}/notebooks/00_welcome.ipynb`);
+      const html = JSON.stringify(nb.cells.flatMap((c) => c.cell_type === "code" ? c.outputs : []));
+      assert.ok(html.includes("una imagen estática"), "the static image's caption in Spanish");
+      assert.ok(!html.includes("a static image"));
+    }
   },
 });
 
@@ -233,7 +240,8 @@ function shownTitles(): string[] {
 
 /**
  * In the page: pairs of text boxes in one figure that overlap by more than 2 px in both
- * directions, and text that sticks out of its figure (the check of tests/browser_test.ts).
+ * directions, and text that sticks out of its figure (as tests/browser_test.ts checks the
+ * English pages).
  */
 function figureTextProblems(): string[] {
   const SELECTORS = [
@@ -265,7 +273,7 @@ function figureTextProblems(): string[] {
     }
     const pr = plotEl.getBoundingClientRect();
     for (const b of boxes) {
-      if (b.r.left < pr.left - 2 || b.r.right > pr.right + 2 || b.r.top < pr.top - 2) {
+      if (b.r.left < pr.left - 2 || b.r.right > pr.right + 2) {
         problems.push(`${plotEl.id}: ${b.what} sticks out of the figure`);
       }
     }
@@ -287,6 +295,53 @@ function figureTextProblems(): string[] {
   return problems;
 }
 
+/**
+ * In the page: for every figure, as drawn and after its slider moved to each step, titles and
+ * panel headings cut off at the figure's edge, and a mode bar on top of one (as
+ * tests/browser_test.ts checks the English pages).
+ */
+async function titleProblems(): Promise<string[]> {
+  // deno-lint-ignore no-explicit-any
+  const Plotly = (window as any).Plotly;
+  const problems: string[] = [];
+  const check = (el: Element, when: string) => {
+    const pr = el.getBoundingClientRect();
+    const titles = [...el.querySelectorAll(".gtitle, .annotation-text-g text")].filter((t) =>
+      (t.textContent ?? "").trim() !== "" && t.getBoundingClientRect().width > 0
+    );
+    const bar = el.querySelector(".modebar-container .modebar");
+    const mb = bar && getComputedStyle(bar.parentElement!).display !== "none"
+      ? bar.getBoundingClientRect()
+      : null;
+    for (const t of titles) {
+      const r = t.getBoundingClientRect();
+      const what = `"${(t.textContent ?? "").trim().slice(0, 50)}"`;
+      if (r.left < pr.left - 2 || r.right > pr.right + 2 || r.top < pr.top - 2) {
+        problems.push(`${el.id} ${when}: title ${what} clipped at the figure's edge`);
+      }
+      if (
+        mb && mb.width > 0 &&
+        Math.min(mb.right, r.right) - Math.max(mb.left, r.left) > 0 &&
+        Math.min(mb.bottom, r.bottom) - Math.max(mb.top, r.top) > 0
+      ) problems.push(`${el.id} ${when}: the mode bar covers title ${what}`);
+    }
+  };
+  for (const el of document.querySelectorAll(".plot")) {
+    check(el, "as drawn");
+    // deno-lint-ignore no-explicit-any
+    const frames: { name: string }[] = (el as any)._transitionData?._frames ?? [];
+    for (const fr of frames) {
+      await Plotly.animate(el, [fr.name], {
+        mode: "immediate",
+        frame: { duration: 0, redraw: true },
+        transition: { duration: 0 },
+      });
+      check(el, `at slider step ${fr.name}`);
+    }
+  }
+  return problems;
+}
+
 /** Waits until the page script has drawn every figure (in `layout`), failing on an error. */
 async function waitForFigures(page: Page, layout?: "narrow" | "wide"): Promise<void> {
   await page.waitForFunction(
@@ -297,7 +352,8 @@ async function waitForFigures(page: Page, layout?: "narrow" | "wide"): Promise<v
           (!layout || p.getAttribute("data-layout") === layout))
       ),
     layout,
-    { timeout: 120_000 },
+    // A ceiling, not a deadline: 13 pages at 2 per 2 cores beside other jobs.
+    { timeout: 300_000 },
   );
   const errors = await page.evaluate(() =>
     [...document.querySelectorAll(".plot[data-rendered='error']")].map((p) =>
@@ -353,7 +409,7 @@ Deno.test({
               problems.push(`dialog: ${d.type()}: ${d.message()}`);
               d.dismiss().catch(() => {});
             });
-            await page.goto(`file://${path}`, { waitUntil: "load" });
+            await page.goto(`file://${path}`, { waitUntil: "load", timeout: 300_000 });
             await waitForFigures(page);
             await page.evaluate(() => document.fonts.ready);
             const r = await page.evaluate(() => {
@@ -397,11 +453,21 @@ Deno.test({
             }
             await page.screenshot({ path: `${SHOTS}/${name}.png` });
             if (name !== "index") {
+              assert.deepEqual(
+                await page.evaluate(titleProblems),
+                [],
+                `${name} at 1280 px: titles clipped or under the mode bar`,
+              );
               await page.setViewportSize({ width: 390, height: 844 });
               await waitForFigures(page, "narrow");
               const width = await page.evaluate(() => document.documentElement.scrollWidth);
               assert.ok(width <= 390, `${name}: the page scrolls sideways at 390 px (${width})`);
               assert.deepEqual(await page.evaluate(figureTextProblems), [], `${name} at 390 px`);
+              assert.deepEqual(
+                await page.evaluate(titleProblems),
+                [],
+                `${name} at 390 px: titles clipped or under the mode bar`,
+              );
               await page.screenshot({ path: `${SHOTS}/${name}-390.png` });
             }
             assert.deepEqual(problems, [], `${name}: errors in the browser`);
