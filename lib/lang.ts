@@ -105,7 +105,7 @@ export const TRANSLATIONS: Readonly<Record<"es", Readonly<Record<WordKey, Transl
     "claim.predicted": ["predicted", "predicho"],
     "claim.rival": ["rival", "rival"],
     "claim.margin": ["margin", "margen"],
-    "claim.se": ["SE", "EE"],
+    "claim.se": ["SE", "SE"],
     "claim.tol": ["tol", "tol"],
     "claim.exact": ["exact", "exacto"],
     "fit.log": [
