@@ -25,6 +25,8 @@ import { type Notebook, readNotebook, sourceText } from "../tools/notebook/io.ts
 import { studentNotebook } from "../tools/notebook/exercises.ts";
 import { exportNotebooks } from "../tools/export/mod.ts";
 import { executeNotebook } from "../tools/run.ts";
+import { studentReadme } from "../tools/grade/kit.ts";
+import { localizeNote } from "../tools/i18n/notes.ts";
 
 const WELCOME = "notebooks/00_welcome.ipynb";
 const notebooks = [...Deno.readDirSync("notebooks")].filter((e) => e.name.endsWith(".ipynb"))
@@ -315,4 +317,32 @@ Deno.test("the Spanish welcome notebook runs green on the kernel, its figures in
   // The kit's own words follow setLanguage("es"): the histogram's default axis title.
   assert.ok(json.includes('"title":{"text":"frecuencia"}'), "the histogram's y axis in Spanish");
   assert.ok(!json.includes('"title":{"text":"count"}'));
+});
+
+Deno.test("the student kit's README and the grader's notes in Spanish", () => {
+  const es = studentReadme(["01_norm_penalties.ipynb"], "es");
+  assert.match(es, /^# Regularización y entrenamiento de redes profundas: kit del estudiante/);
+  assert.ok(es.includes("- `notebooks/01_norm_penalties.ipynb`"), "the list is filled in");
+  assert.ok(es.includes('throw new Error("Ejercicio N: escribe tu código aquí");'));
+  assert.match(studentReadme([], "en"), /^# Regularization and training of deep networks/);
+  // Notes as the grader writes them (tools/grade/grader.ts, sandbox.ts, grade.ts).
+  const cases: [string, string][] = [
+    ["not submitted", "no entregado"],
+    ["late: 20 % of the points deducted", "entrega tardía: se descuenta el 20 % de los puntos"],
+    [
+      "cell 4 was skipped: it stopped the run (it used more than 1024 MB of memory)",
+      "se omitió la celda 4: detuvo la ejecución (usó más de 1024 MB de memoria)",
+    ],
+    [
+      "the run stopped in cell 9: it ran out of memory (the process was killed by SIGKILL)",
+      "la ejecución se detuvo en la celda 9: se quedó sin memoria (el proceso fue terminado por " +
+      "SIGKILL)",
+    ],
+    [
+      'cell 2 was refused read access to "/etc/passwd" (sandbox)',
+      'a la celda 2 se le negó el acceso read a "/etc/passwd" (entorno aislado)',
+    ],
+    ["a note the templates do not know", "a note the templates do not know"],
+  ];
+  for (const [en, want] of cases) assert.equal(localizeNote(en, "es"), want);
 });
