@@ -22,6 +22,7 @@
  * @module
  */
 import { AssertionError } from "node:assert";
+import { word } from "./lang.ts";
 
 /** MIME type of the claims' JSON records in the output of {@link claimsTable}. */
 export const CLAIMS_MIME = "application/vnd.kit.claims+json";
@@ -160,9 +161,9 @@ function predictedText(r: ClaimRecord): string {
 
 function marginText(r: ClaimRecord): string {
   const v = evaluateClaim(r);
-  if (r.se > 0) return `${v.rivalDistanceSe.toFixed(1)} SE`;
+  if (r.se > 0) return `${v.rivalDistanceSe.toFixed(1)} ${word("claim.se")}`;
   const gap = Math.abs(r.measured - r.rival);
-  return r.tol > 0 ? `${fmt(gap / r.tol)} × tol` : "exact";
+  return r.tol > 0 ? `${fmt(gap / r.tol)} × ${word("claim.tol")}` : word("claim.exact");
 }
 
 function toRecord(s: ClaimSpec): ClaimRecord {
@@ -274,11 +275,13 @@ export function claim(spec: ClaimSpec): ClaimRecord {
     });
   }
   registry.set(r.name, r);
-  console.log(
-    `✓ claim: ${r.name}: ${measuredText(r)}, predicted ${predictedText(r)}; rival ${fmt(r.rival)}${
-      r.rivalIs ? ` (${r.rivalIs})` : ""
-    } at ${marginText(r)}`,
-  );
+  console.log(word("claim.line", {
+    name: r.name,
+    measured: measuredText(r),
+    predicted: predictedText(r),
+    rival: `${fmt(r.rival)}${r.rivalIs ? ` (${r.rivalIs})` : ""}`,
+    margin: marginText(r),
+  }));
   return r;
 }
 
@@ -330,7 +333,9 @@ export function claimsTable(): ClaimsTable {
     `${fmt(r.rival)}${r.rivalIs ? ` (${r.rivalIs})` : ""}`,
     marginText(r),
   ]);
-  const head = ["claim", "measured", "predicted", "rival", "margin"];
+  const head =
+    (["claim.claim", "claim.measured", "claim.predicted", "claim.rival", "claim.margin"] as const)
+      .map((k) => word(k));
   const bundle = () => ({
     "text/html": `<table class="kit-claims"><thead><tr>${
       head.map((h) => `<th>${h}</th>`).join("")

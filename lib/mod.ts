@@ -18,5 +18,6 @@ export * from "./schedules.ts";
 export * from "./regularizers.ts";
 export * from "./train.ts";
 export * from "./parallel.ts";
+export { language, setLanguage } from "./lang.ts";
 export * as init from "./init.ts";
 export * as plot from "./plot.ts";

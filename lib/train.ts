@@ -23,6 +23,7 @@ import { accuracy } from "./losses.ts";
 import { clipGradNorm, clipGradValue, type Optimizer } from "./optim.ts";
 import { CyclicLR, OneCycleLR, ReduceLROnPlateau, type Scheduler } from "./schedules.ts";
 import { type EarlyStopping, weightNorm } from "./regularizers.ts";
+import { word } from "./lang.ts";
 
 /** Inputs `X` (rows are examples) and targets `y` (class indices `[N]` or values `[N, k]`). */
 export interface Dataset {
@@ -310,8 +311,15 @@ function trainEpoch(
 
 function formatLog(l: EpochLog): string {
   const f = (x: number) => (Number.isNaN(x) ? "-" : x.toFixed(4));
-  return `epoch ${l.epoch}: train loss ${f(l.trainLoss)} acc ${f(l.trainAcc)} | val loss ` +
-    `${f(l.valLoss)} acc ${f(l.valAcc)} | lr ${l.lr.toPrecision(3)} | ${l.timeMs.toFixed(0)} ms`;
+  return word("fit.log", {
+    epoch: l.epoch,
+    trainLoss: f(l.trainLoss),
+    trainAcc: f(l.trainAcc),
+    valLoss: f(l.valLoss),
+    valAcc: f(l.valAcc),
+    lr: l.lr.toPrecision(3),
+    ms: l.timeMs.toFixed(0),
+  });
 }
 
 /**

@@ -3,10 +3,9 @@
  * code equals the English except string literals and comments, the Spanish welcome notebook run
  * on the kernel, pages and the student stub in Spanish.
  *
- * The test that fails while any lecture notebook has a missing or stale translation lands with
- * the full translation of 01-12 (after the notebook revisions of issue 22); until then only the
- * welcome notebook (tests/fixtures/i18n/00_welcome.ipynb, the revision its catalog translates)
- * and the tools' catalog must be complete.
+ * The test that fails while any notebook has a missing or stale translation lands with the full
+ * translation of 01-12; until then only the welcome notebook and the tools' catalog must be
+ * complete.
  */
 import assert from "node:assert/strict";
 import { parse } from "@babel/parser";
@@ -26,8 +25,10 @@ import { type Notebook, readNotebook, sourceText } from "../tools/notebook/io.ts
 import { studentNotebook } from "../tools/notebook/exercises.ts";
 import { exportNotebooks } from "../tools/export/mod.ts";
 import { executeNotebook } from "../tools/runner.ts";
+import { studentReadme } from "../tools/grade/kit.ts";
+import { localizeNote } from "../tools/i18n/notes.ts";
 
-const FIXTURE = "tests/fixtures/i18n/00_welcome.ipynb";
+const WELCOME = "notebooks/00_welcome.ipynb";
 const notebooks = [...Deno.readDirSync("notebooks")].filter((e) => e.name.endsWith(".ipynb"))
   .map((e) => `notebooks/${e.name}`).sort();
 
@@ -108,19 +109,25 @@ Deno.test("units: shown text is found, code is not", () => {
 });
 
 Deno.test("a catalog that keeps the English gives back every notebook byte for byte", async () => {
-  for (const path of [...notebooks, FIXTURE]) {
+  // Byte for byte but the one string the generator sets: setLanguage("en") becomes "es".
+  for (const path of notebooks) {
     const nb = await readNotebook(path);
     const { notebook, report } = localizeNotebook(nb, catalogOf(nb), { lang: "es", label: path });
     assert.equal(report.invalid.length, 0, `${path}: ${JSON.stringify(report.invalid[0])}`);
+    assert.equal(report.languageCalls, 1, path);
     notebook.cells.forEach((c, i) =>
-      assert.equal(sourceText(c.source), sourceText(nb.cells[i].source), `${path}, cell ${i + 1}`)
+      assert.equal(
+        sourceText(c.source),
+        sourceText(nb.cells[i].source).replace('setLanguage("en");', 'setLanguage("es");'),
+        `${path}, cell ${i + 1}`,
+      )
     );
   }
 });
 
 Deno.test("every unit can change without touching the code around it", async () => {
   // Each unit replaced by a marker (templates keep their placeholders): the code is unchanged.
-  for (const path of [...notebooks, FIXTURE]) {
+  for (const path of notebooks) {
     const nb = await readNotebook(path);
     const marked = catalogOf(nb, (id) => {
       const phs = [...id.matchAll(/\$\{/g)].length ? id.replace(/^[^$]*/, "XX ") : "XX";
@@ -140,12 +147,12 @@ Deno.test("every unit can change without touching the code around it", async () 
 });
 
 Deno.test("the Spanish welcome notebook: fully translated, same code and cell ids", async () => {
-  const nb = await readNotebook(FIXTURE);
-  const cat = await readCatalog(catalogPath(FIXTURE, "es"));
+  const nb = await readNotebook(WELCOME);
+  const cat = await readCatalog(catalogPath(WELCOME, "es"));
   assert.ok(cat, "i18n/es/00_welcome.po exists");
-  const counts = countStates(notebookStatus(nb, cat, FIXTURE));
+  const counts = countStates(notebookStatus(nb, cat, WELCOME));
   assert.deepEqual(counts, { ok: counts.ok, missing: 0, stale: 0, invalid: 0 });
-  const { notebook: es } = localizeNotebook(nb, cat, { lang: "es", label: FIXTURE });
+  const { notebook: es } = localizeNotebook(nb, cat, { lang: "es", label: WELCOME });
   assert.equal(es.metadata.lang, "es");
   assert.deepEqual(es.cells.map((c) => c.id), nb.cells.map((c) => c.id));
   es.cells.forEach((c, i) => {
@@ -160,8 +167,8 @@ Deno.test("the Spanish welcome notebook: fully translated, same code and cell id
 });
 
 Deno.test("an edited English cell is reported stale, and update marks it fuzzy", async () => {
-  const nb = await readNotebook(FIXTURE);
-  const cat = (await readCatalog(catalogPath(FIXTURE, "es")))!;
+  const nb = await readNotebook(WELCOME);
+  const cat = (await readCatalog(catalogPath(WELCOME, "es")))!;
   const edited = structuredClone(nb);
   const cell = edited.cells.find((c) => c.id === "seeded")!;
   cell.source = sourceText(cell.source).replace("explicit generator", "explicit, seeded generator");
@@ -188,7 +195,7 @@ Deno.test("an edited English cell is reported stale, and update marks it fuzzy",
 });
 
 Deno.test("template placeholders must survive translation unchanged", async () => {
-  const nb = await readNotebook(FIXTURE);
+  const nb = await readNotebook(WELCOME);
   const unit = notebookUnits(nb, "x").find((u) => u.ctx === "rng/s2")!;
   assert.equal(unit.kind, "template");
   const good = "la media debería estar cerca de 0, se obtuvo ${mean}";
@@ -231,9 +238,9 @@ Deno.test("the tools' catalog is complete in Spanish and valid PO", async () => 
 });
 
 Deno.test("Spanish pages and stubs: lang, chrome, links only to built pages", async () => {
-  const nb = await readNotebook(FIXTURE);
-  const cat = await readCatalog(catalogPath(FIXTURE, "es"));
-  const { notebook: es } = localizeNotebook(nb, cat, { lang: "es", label: FIXTURE });
+  const nb = await readNotebook(WELCOME);
+  const cat = await readCatalog(catalogPath(WELCOME, "es"));
+  const { notebook: es } = localizeNotebook(nb, cat, { lang: "es", label: WELCOME });
   const dir = await Deno.makeTempDir();
   try {
     const input = [{ name: "00_welcome.ipynb", notebook: es }];
@@ -246,12 +253,17 @@ Deno.test("Spanish pages and stubs: lang, chrome, links only to built pages", as
     assert.match(page, /<html lang="es">/);
     assert.ok(page.includes("Todos los notebooks") && page.includes(">Contenido<"));
     assert.ok(!page.includes('class="lang-link"'), "no link to an English page not built");
+    // The page script's own words travel with the page, as data.
+    const words = /<script type="application\/json" id="kit-ui">([^<]*)<\/script>/.exec(page);
+    assert.ok(words, "the Spanish page carries the page script's words");
+    assert.equal(JSON.parse(words[1])["page.steps"], "Cada paso del control deslizante");
     await exportNotebooks([{ name: "00_welcome.ipynb", notebook: nb }], {
       outDir: dir,
       translations: [{ lang: "es", outDir: `${dir}/es` }],
     });
     const en = await Deno.readTextFile(`${dir}/00_welcome.html`);
     assert.match(en, /<html lang="en">/);
+    assert.ok(!en.includes('id="kit-ui"'), "English pages use the script's own words");
     assert.ok(en.includes('class="lang-link" href="es/00_welcome.html"'));
     await exportNotebooks(input, {
       outDir: `${dir}/es`,
@@ -289,9 +301,9 @@ Deno.test("Spanish pages and stubs: lang, chrome, links only to built pages", as
 });
 
 Deno.test("the Spanish welcome notebook runs green on the kernel, its figures in Spanish", async () => {
-  const nb = await readNotebook(FIXTURE);
-  const cat = await readCatalog(catalogPath(FIXTURE, "es"));
-  const { notebook: es } = localizeNotebook(nb, cat, { lang: "es", label: FIXTURE });
+  const nb = await readNotebook(WELCOME);
+  const cat = await readCatalog(catalogPath(WELCOME, "es"));
+  const { notebook: es } = localizeNotebook(nb, cat, { lang: "es", label: WELCOME });
   const r = await executeNotebook(es, { cwd: "notebooks" });
   assert.equal(r.failure, undefined, JSON.stringify(r.failure));
   assert.equal(r.cellsRun, es.cells.filter((c) => c.cell_type === "code").length);
@@ -302,4 +314,35 @@ Deno.test("the Spanish welcome notebook runs green on the kernel, its figures in
     assert.ok(json.includes(title), `figure title "${title}" in the outputs`);
   }
   assert.ok(json.includes("w* = 3/(1+λ) se cumple en la grilla para cada λ"));
+  // The kit's own words follow setLanguage("es"): the histogram's default axis title.
+  assert.ok(json.includes('"title":{"text":"frecuencia"}'), "the histogram's y axis in Spanish");
+  assert.ok(!json.includes('"title":{"text":"count"}'));
+});
+
+Deno.test("the student kit's README and the grader's notes in Spanish", () => {
+  const es = studentReadme(["01_norm_penalties.ipynb"], "es");
+  assert.match(es, /^# Regularización y entrenamiento de redes profundas: kit del estudiante/);
+  assert.ok(es.includes("- `notebooks/01_norm_penalties.ipynb`"), "the list is filled in");
+  assert.ok(es.includes('throw new Error("Ejercicio N: escribe tu código aquí");'));
+  assert.match(studentReadme([], "en"), /^# Regularization and training of deep networks/);
+  // Notes as the grader writes them (tools/grade/grader.ts, sandbox.ts, grade.ts).
+  const cases: [string, string][] = [
+    ["not submitted", "no entregado"],
+    ["late: 20 % of the points deducted", "entrega tardía: se descuenta el 20 % de los puntos"],
+    [
+      "cell 4 was skipped: it stopped the run (it used more than 1024 MB of memory)",
+      "se omitió la celda 4: detuvo la ejecución (usó más de 1024 MB de memoria)",
+    ],
+    [
+      "the run stopped in cell 9: it ran out of memory (the process was killed by SIGKILL)",
+      "la ejecución se detuvo en la celda 9: se quedó sin memoria (el proceso fue terminado por " +
+      "SIGKILL)",
+    ],
+    [
+      'cell 2 was refused read access to "/etc/passwd" (sandbox)',
+      'a la celda 2 se le negó el acceso read a "/etc/passwd" (entorno aislado)',
+    ],
+    ["a note the templates do not know", "a note the templates do not know"],
+  ];
+  for (const [en, want] of cases) assert.equal(localizeNote(en, "es"), want);
 });

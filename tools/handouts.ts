@@ -469,6 +469,12 @@ async function localizedSources(paths: readonly string[], lang: string, dir: str
           `stay English (see deno task i18n:status)`,
       );
     }
+    if (r.languageCalls === 0) {
+      console.warn(
+        `handouts: ${basename(r.path)} never calls setLanguage("en"): the kit's own words in ` +
+          `its figures and claims table stay English in the ${lang} edition`,
+      );
+    }
     out.push(r.written!);
   }
   return out;

@@ -78,6 +78,7 @@ example: deck 001, UNAM, "Regularización L2").
 | the whole notebook runs in well under 30 s | students rerun it often; the grader has a time limit |
 | graded exercises at the end, marked as \`docs/exercises.md\` says | \`deno task student\` and \`deno task grade\` read these marks |
 | the kernel is "${DISPLAY_NAME}" (\`${KERNEL_NAME}\`) | it keeps every output under its own cell |
+| the import cell calls \`setLanguage("en")\` | the Spanish edition sets it to \`"es"\`: the kit's own words in figures and the claims table follow |
 
 Check your notebook with \`npx -y deno@2.9.6 task check\` (type errors by cell and line) and
 \`npx -y deno@2.9.6 task handouts notebooks/${name}.ipynb\` (runs it, writes its page).`,
@@ -85,7 +86,9 @@ Check your notebook with \`npx -y deno@2.9.6 task check\` (type errors by cell a
     code(
       "imports",
       `import assert from "node:assert/strict";
-import { assertClose, plot, rng } from "@kit/mod.ts";`,
+import { assertClose, plot, rng, setLanguage } from "@kit/mod.ts";
+
+setLanguage("en");`,
     ),
     md(
       "claim",

@@ -12,6 +12,7 @@ import {
   xyFigureFromTraces,
 } from "./_data.ts";
 import { Figure } from "./figure.ts";
+import { word } from "../lang.ts";
 import { COLORS, type Numbers, type PlotOptions, type Series, type Trace } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -174,7 +175,10 @@ export function histogram(
     if (options.density) t.histnorm = "probability density";
     return t;
   });
-  return xyFigureFromTraces(data, { yLabel: options.density ? "density" : "count", ...options }, {
+  return xyFigureFromTraces(data, {
+    yLabel: options.density ? word("plot.density") : word("plot.count"),
+    ...options,
+  }, {
     barmode: "overlay",
   });
 }

@@ -6,6 +6,7 @@
  */
 import { deepMerge, isPlainObject, styleAxes, templateLayout } from "./_template.ts";
 import { fallbackHtml, figureName, fnv1a, sliderPrefix, sliderStep } from "./html.ts";
+import { word } from "../lang.ts";
 import {
   type Config,
   type FigureJSON,
@@ -99,11 +100,14 @@ export class Figure {
     }
     const types = [...counts].map(([k, n]) => (n > 1 ? `${k} x${n}` : k)).join(", ");
     const n = this.data.length;
-    let s = `Plotly figure${this.title ? ` "${this.title}"` : ""}: ${n} trace${n === 1 ? "" : "s"}`;
+    const title = this.title ? ` "${this.title}"` : "";
+    let s = n === 1 ? word("plot.summary1", { title }) : word("plot.summary", { title, n });
     if (n > 0) s += ` (${types})`;
     if (this.frames.length > 0) {
       const label = sliderPrefix(this.layout);
-      s += `, ${this.frames.length} frames${label ? ` (slider: ${label})` : ""}`;
+      s += `, ${word("plot.frames", { n: this.frames.length })}${
+        label ? ` (${word("plot.slider", { label })})` : ""
+      }`;
     }
     return s;
   }

@@ -8,6 +8,7 @@ import { deepMerge, isPlainObject } from "./_template.ts";
 import { subplots } from "./compose.ts";
 import { Figure, figure } from "./figure.ts";
 import { COLORS, type Layout, type PlotOptions, type Trace } from "./types.ts";
+import { word } from "../lang.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Training curves
@@ -86,7 +87,8 @@ export function trainingCurves(
         const color = single
           ? COLORS[split === "validation" ? 1 : split === "train" ? 0 : 2]
           : COLORS[ri % COLORS.length];
-        const name = single ? split : `${run.name} (${split})`;
+        const shown = splitName(split);
+        const name = single ? shown : `${run.name} (${shown})`;
         traces.push({
           type: "scatter",
           mode: xs.length <= 30 ? "lines+markers" : "lines",
@@ -106,8 +108,10 @@ export function trainingCurves(
               mode: "markers",
               x: [xs[j]],
               y: [values[j]],
-              name: single ? "best epoch" : `${run.name} (best epoch)`,
-              legendgroup: single ? "best epoch" : `${run.name} (best epoch)`,
+              name: single ? word("plot.bestEpoch") : word("plot.runBestEpoch", { run: run.name }),
+              legendgroup: single
+                ? word("plot.bestEpoch")
+                : word("plot.runBestEpoch", { run: run.name }),
               showlegend: mi === 0,
               marker: { color, size: 13, symbol: "star", line: { color: "#ffffff", width: 1 } },
             });
@@ -121,7 +125,7 @@ export function trainingCurves(
       data: traces,
       layout: {
         title: { text: metricTitle(metric) },
-        xaxis: { title: { text: "epoch" } },
+        xaxis: { title: { text: word("plot.epoch") } },
         yaxis: { title: { text: metricTitle(metric) }, type: log ? "log" : "linear" },
       },
     });
@@ -154,19 +158,19 @@ function normalizeRuns(h: unknown): Run[] {
   if (Array.isArray(h)) {
     if (h.length === 0) return [];
     if (Array.isArray(h[0]) || (isPlainObject(h[0]) && looksColumnar(h[0]))) {
-      return h.map((x, i) => run(`run ${i + 1}`, x));
+      return h.map((x, i) => run(word("plot.run", { n: i + 1 }), x));
     }
-    return [run("run 1", h)];
+    return [run(word("plot.run", { n: 1 }), h)];
   }
   if (isPlainObject(h)) {
     if (looksColumnar(h) || Array.isArray(h.epochs) || Array.isArray(h.history)) {
-      return [run("run 1", h)];
+      return [run(word("plot.run", { n: 1 }), h)];
     }
     return Object.entries(h).map(([name, x]) => run(name, x));
   }
   if (h !== null && typeof h === "object") {
     // a class instance (e.g. a History object) holding its records
-    return [run("run 1", h)];
+    return [run(word("plot.run", { n: 1 }), h)];
   }
   throw new TypeError("plot.trainingCurves: expected a history, an array or a {name: history}");
 }
@@ -259,11 +263,20 @@ function defaultMetrics(all: Map<string, number[]>[]): string[] {
 
 function metricTitle(m: string): string {
   const names: Record<string, string> = {
-    loss: "loss",
-    acc: "accuracy",
-    accuracy: "accuracy",
-    lr: "learning rate",
-    weightNorm: "weight norm",
+    loss: word("plot.loss"),
+    acc: word("plot.accuracy"),
+    accuracy: word("plot.accuracy"),
+    lr: word("plot.learningRate"),
+    weightNorm: word("plot.weightNorm"),
   };
   return names[m] ?? m;
+}
+
+/** The legend name of a split: train and validation in the notebook's language. */
+function splitName(split: string): string {
+  return split === "train"
+    ? word("plot.train")
+    : split === "validation"
+    ? word("plot.validation")
+    : split;
 }

@@ -13,6 +13,7 @@
  */
 import { isPlainObject } from "./_template.ts";
 import { type Layout, PLOTLY_CDN, PLOTLY_KERNELSPEC_PATH } from "./types.ts";
+import { word } from "../lang.ts";
 
 export function sliderPrefix(layout: Layout): string {
   const s = layout.sliders;
@@ -32,7 +33,11 @@ export function sliderStep(layout: Layout): string {
   if (!isPlainObject(step)) return "";
   const label = String(step.label ?? "");
   const prefix = sliderPrefix(layout);
-  return `${prefix ? `${prefix} = ` : ""}${label}, step ${active + 1} of ${steps.length}`;
+  return word("html.step", {
+    label: `${prefix ? `${prefix} = ` : ""}${label}`,
+    i: active + 1,
+    n: steps.length,
+  });
 }
 
 /** Plain text of a Plotly label: tags removed (`<br>` becomes a space), entities kept as text. */
@@ -67,17 +72,17 @@ const STATIC_CLOSE = "</div><!--/kit-plot-static-->";
  * except the image's `max-width`, which only helps where it survives.
  */
 export function staticBlock(name: string, step: string, image?: StaticImage): string {
-  const what = `<b>Figure “${escapeHtml(name)}”</b>${step ? ` (${escapeHtml(step)})` : ""}`;
-  const how = "run the cell, or trust the notebook (classic Notebook: File &gt; Trust Notebook; " +
-    "JupyterLab: Trust Notebook in the command palette)";
+  const what = `<b>${word("html.figure", { name: escapeHtml(name) })}</b>${
+    step ? ` (${escapeHtml(step)})` : ""
+  }`;
+  const how = word("html.how");
   if (!image) {
-    return `${STATIC_OPEN}\n<p>${what}: not drawn, its script did not run here. To draw it, ${how}.` +
-      `</p>\n${STATIC_CLOSE}`;
+    return `${STATIC_OPEN}\n<p>${word("html.notDrawn", { what, how })}</p>\n${STATIC_CLOSE}`;
   }
   return `${STATIC_OPEN}\n<img src="data:image/png;base64,${image.png}" alt="${
     escapeAttr(name + (step ? ` (${step})` : ""))
   }" width="${image.width}" height="${image.height}" style="max-width:100%;height:auto">\n` +
-    `<p>${what}: a static image. For the interactive figure, ${how}.</p>\n${STATIC_CLOSE}`;
+    `<p>${word("html.staticImage", { what, how })}</p>\n${STATIC_CLOSE}`;
 }
 
 /**
@@ -221,9 +226,8 @@ ${staticBlock(name, step)}
     if (stat) el.appendChild(stat);
     var p = document.createElement("p");
     p.className = "kit-plot-error";
-    p.textContent = "Plotly figure not drawn: " + (e && e.message ? e.message : e) +
-      (window.Plotly ? "" : ". Offline, the kit's kernel serves plotly.js: install it " +
-        "(npx -y deno@2.9.6 task kernel:install) and reload the page.");
+    p.textContent = ${JSON.stringify(word("html.failed"))} + (e && e.message ? e.message : e) +
+      (window.Plotly ? "" : ${JSON.stringify(word("html.offline"))});
     el.appendChild(p);
     el.setAttribute("data-kit-plot", "failed");
   });

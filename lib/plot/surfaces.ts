@@ -15,6 +15,7 @@ import {
 import { round6 } from "./_template.ts";
 import { scatter } from "./basic.ts";
 import { Figure } from "./figure.ts";
+import { word } from "../lang.ts";
 import { COLORS, type Grid, type Numbers, type PlotOptions, type Trace } from "./types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -92,9 +93,12 @@ export function contourPaths(
     opacity: 0.85,
     contours: { coloring: "heatmap", showlines: true },
     line: { width: 0.5, color: "rgba(255,255,255,0.5)" },
-    colorbar: { title: { text: options.logScale ? "log10 loss" : "loss" }, thickness: 14 },
+    colorbar: {
+      title: { text: options.logScale ? word("plot.log10Loss") : word("plot.loss") },
+      thickness: 14,
+    },
     hovertemplate: "x=%{x:.3g}<br>y=%{y:.3g}<br>f=%{z:.4g}<extra></extra>",
-    name: "loss",
+    name: word("plot.loss"),
   }];
   data.push(...pathTraces("contourPaths", options.paths ?? [], (x, y) => [x, y], false));
   if (options.minimum) {
@@ -103,7 +107,7 @@ export function contourPaths(
       mode: "markers",
       x: [options.minimum[0]],
       y: [options.minimum[1]],
-      name: "minimum",
+      name: word("plot.minimum"),
       marker: { symbol: "star", size: 16, color: "#ffffff", line: { color: "#000000", width: 1 } },
     });
   }
@@ -248,7 +252,7 @@ export function surface3d(
     opacity: 0.9,
     colorbar: { thickness: 14, title: { text: options.zLabel ?? "loss" } },
     contours: { z: { show: true, usecolormap: true, project: { z: true } } },
-    name: "surface",
+    name: word("plot.surface"),
   }];
   if (options.paths?.length) {
     if (typeof f !== "function") {
@@ -266,7 +270,7 @@ export function surface3d(
     scene: {
       xaxis: axis(options.xLabel ?? "x"),
       yaxis: axis(options.yLabel ?? "y"),
-      zaxis: axis(options.zLabel ?? "loss"),
+      zaxis: axis(options.zLabel ?? word("plot.loss")),
       camera: { eye: { x: 1.5, y: -1.5, z: 1.0 } },
       aspectmode: "cube",
     },
@@ -344,7 +348,7 @@ export function decisionBoundary(
     x: xs,
     y: ys,
     z,
-    name: "score",
+    name: word("plot.score"),
     colorscale: [[0, "#cfe2f3"], [0.5, "#ffffff"], [1, "#f7d4bf"]],
     ...(prob ? { zmin: 0, zmax: 1 } : { zmid: level }),
     ncontours: 20,
@@ -353,14 +357,18 @@ export function decisionBoundary(
     // The shading reads by itself (blue: class 0, orange: class 1); a colour bar would
     // crowd the legend. Ask for it with {zLabel}.
     showscale: options.zLabel !== undefined,
-    colorbar: { title: { text: options.zLabel ?? "P(class 1)" }, thickness: 14, x: 1.02 },
-    hovertemplate: "x=%{x:.3g}<br>y=%{y:.3g}<br>score=%{z:.3f}<extra></extra>",
+    colorbar: {
+      title: { text: options.zLabel ?? word("plot.probClass1") },
+      thickness: 14,
+      x: 1.02,
+    },
+    hovertemplate: `x=%{x:.3g}<br>y=%{y:.3g}<br>${word("plot.score")}=%{z:.3f}<extra></extra>`,
   }, {
     type: "contour",
     x: xs,
     y: ys,
     z,
-    name: `boundary (${level})`,
+    name: word("plot.boundary", { level }),
     showscale: false,
     hoverinfo: "skip",
     autocontour: false,

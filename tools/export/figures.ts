@@ -24,6 +24,8 @@ import type { Browser, Page } from "playwright-core";
 import { Buffer } from "node:buffer";
 import { decode, encode } from "fast-png";
 import { figureName, sliderStep, withStaticImage } from "../../lib/plot/html.ts";
+import { inLanguage } from "../../lib/lang.ts";
+import { notebookLanguage } from "../notebook/exercises.ts";
 import type { Layout } from "../../lib/plot/types.ts";
 import { type MimeBundle, type Notebook, readNotebook, writeNotebook } from "../notebook/io.ts";
 import { CHROMIUM, launchChromium } from "./pdf.ts";
@@ -279,12 +281,14 @@ export async function addFigureImages(
             const summaryText = data["text/plain"] !== undefined
               ? text(data["text/plain"])
               : "Plotly figure";
-            data["text/html"] = withStaticImage(
-              text(data["text/html"]),
-              figureName(layout, summaryText),
-              sliderStep(layout),
-              img,
-            );
+            // In the notebook's language, as its kernel wrote the rest of the figure's HTML.
+            data["text/html"] = inLanguage(notebookLanguage(nb), () =>
+              withStaticImage(
+                text(data["text/html"]),
+                figureName(layout, summaryText),
+                sliderStep(layout),
+                img,
+              ));
           }
           added++;
         });

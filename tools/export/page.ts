@@ -17,7 +17,7 @@ import { type Cell, type Notebook, sourceText } from "../notebook/io.ts";
 import { type Heading, highlight, MD, newEnv } from "./markdown.ts";
 import { type OutputState, renderOutputs } from "./outputs.ts";
 import { CSP, escapeHtml } from "./sanitize.ts";
-import { UI, ui } from "../i18n/ui.ts";
+import { UI, ui, type UiKey } from "../i18n/ui.ts";
 
 /** Name of the course in English, shown in page titles and on the index (see `ui.ts`). */
 export const COURSE_TITLE: string = UI["course.title"];
@@ -367,6 +367,22 @@ function tocHtml(headings: Heading[], title = "Contents"): string {
   return `<nav class="toc" id="contents" aria-label="${ti}"><div class="toc-title">${ti}</div><ol>\n${lis}\n</ol></nav>`;
 }
 
+/**
+ * The page script's words in the page's language (`page.*` of tools.po) as a JSON block that
+ * `assets/handout.js` reads; nothing for English, the script's own fallback. Data, not code:
+ * the CSP runs no inline script, and `<` is escaped so the text cannot close the element.
+ */
+function pageWords(lang: string): string {
+  if (lang === "en") return "";
+  const t = ui(lang);
+  const words = Object.fromEntries(
+    (Object.keys(UI) as UiKey[]).filter((k) => k.startsWith("page.")).map((k) => [k, t(k)]),
+  );
+  return `<script type="application/json" id="kit-ui">${
+    JSON.stringify(words).replace(/</g, "\\u003c")
+  }</script>\n`;
+}
+
 /** The HTML document around a page body: CSP, style sheets, the page script. */
 export function pageShell(
   o: { title: string; body: string; plots: boolean; assets?: string; lang?: string },
@@ -382,7 +398,7 @@ export function pageShell(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(o.title)}</title>
-<link rel="stylesheet" href="${a}katex/katex.min.css">
+${pageWords(o.lang ?? "en")}<link rel="stylesheet" href="${a}katex/katex.min.css">
 <link rel="stylesheet" href="${a}handout.css">
 </head>
 <body>

@@ -25,6 +25,8 @@
  */
 import { sourceText } from "../notebook/io.ts";
 import type { Instructor } from "./grader.ts";
+import { notebookLanguage } from "../notebook/exercises.ts";
+import { ui } from "../i18n/ui.ts";
 
 /** One assignment of the course file. */
 export interface Assignment {
@@ -174,21 +176,35 @@ export interface ExerciseInfo {
  */
 export function exercisesOf(inst: Instructor): Map<string, ExerciseInfo> {
   const out = new Map<string, ExerciseInfo>();
+  // A translated notebook (metadata.lang) says "Exercise" and "points" in its language.
+  const t = ui(notebookLanguage(inst.notebook));
+  const alt = (english: string, translated: string, plural = false) =>
+    [...new Set([english, translated])].map((w) =>
+      plural ? `${escapeRegExp(w.replace(/s$/, ""))}s?` : escapeRegExp(w)
+    ).join("|");
+  const heading = new RegExp(
+    `^#+\\s*((${alt("Exercise", t("exercise.word"))})\\s+(\\d+)\\s*:\\s*(.*?))\\s*` +
+      `(\\(\\s*\\d+(?:\\.\\d+)?\\s*(?:${alt("points", t("exercise.points"), true)})\\s*\\))?\\s*$`,
+    "m",
+  );
   for (const c of inst.checks) {
     let info: ExerciseInfo = { title: c.id, number: "" };
     for (let i = c.index; i >= 0; i--) {
       const cell = inst.notebook.cells[i];
       if (cell.cell_type !== "markdown") continue;
-      const m = /^#+\s*(Exercise\s+(\d+)\s*:\s*(.*?))\s*(\(\s*\d+(?:\.\d+)?\s*points?\s*\))?\s*$/m
-        .exec(sourceText(cell.source));
+      const m = heading.exec(sourceText(cell.source));
       if (m) {
-        info = { title: `Exercise ${m[2]}: ${m[3].trim()}`, number: m[2] };
+        info = { title: `${m[2]} ${m[3]}: ${m[4].trim()}`, number: m[3] };
         break;
       }
     }
     out.set(c.id, info);
   }
   return out;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** The version of an instructor notebook: the first 12 hex digits of its file's SHA-256. */

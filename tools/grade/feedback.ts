@@ -14,6 +14,7 @@ import { splitLines } from "../notebook/io.ts";
 import type { CheckRow, NotebookGrade } from "./grader.ts";
 import type { ResultRecord } from "./report.ts";
 import { ui } from "../i18n/ui.ts";
+import { localizeNote } from "../i18n/notes.ts";
 
 /**
  * Adapter to the handout exporter: a complete HTML page for a graded notebook, with the
@@ -110,7 +111,11 @@ export function gradedNotebook(
       outputs.push({
         output_type: "stream",
         name: "stderr",
-        text: [`${t("feedback.nb.notrun", { why: c.result.reason ?? c.result.status })}\n`],
+        text: [
+          `${
+            t("feedback.nb.notrun", { why: localizeNote(c.result.reason ?? c.result.status, lang) })
+          }\n`,
+        ],
       });
     }
     const source = isHidden ? `// ${label} (${t("feedback.nb.hidden")})` : c.source;
@@ -205,7 +210,7 @@ function checkLine(r: CheckRow, e: (s: string) => string, lang = "en"): string {
   const pts = r.max > 0 ? ` (${r.points} / ${r.max})` : "";
   let msg = "";
   if (!r.passed && r.message) {
-    const { lead, rest } = splitMessage(r.message);
+    const { lead, rest } = splitMessage(localizeNote(r.message, lang));
     msg = `<div class="msg">${e(lead)}${
       rest
         ? `<details><summary>${t("feedback.details")}</summary><pre>${e(rest)}</pre></details>`
@@ -237,7 +242,9 @@ export function feedbackPage(
     if (r.notebook === "-") {
       return `<section class="nb"><h2>${e(r.file ?? t("feedback.afile"))}</h2>
 <p class="notes">${
-        e(t("feedback.notgraded", { why: r.rows[0]?.message ?? r.invalid ?? "" }))
+        e(t("feedback.notgraded", {
+          why: localizeNote(r.rows[0]?.message ?? r.invalid ?? "", lang),
+        }))
       }</p></section>`;
     }
     const pts = r.rows.reduce((t, x) => t + x.points, 0);
@@ -268,7 +275,13 @@ ${
         }</p>`
         : ""
     }
-${notes.length ? `<ul class="notes">${notes.map((n) => `<li>${e(n)}</li>`).join("")}</ul>` : ""}
+${
+      notes.length
+        ? `<ul class="notes">${
+          notes.map((n) => `<li>${e(localizeNote(n, lang))}</li>`).join("")
+        }</ul>`
+        : ""
+    }
 <ul class="exercises">
 ${exercises}
 </ul>

@@ -16,6 +16,7 @@
  * @module
  */
 import { instructorInLanguage, studentLanguage, submissionLanguage } from "../i18n/grade.ts";
+import { SOURCE_LANG } from "../i18n/langs.ts";
 import { parseArgs } from "node:util";
 import { runMain } from "../cli.ts";
 import { pool } from "../pool.ts";
@@ -323,7 +324,13 @@ async function gradeAllLocked(o: GradeAllOptions): Promise<GradeAllResult> {
         submitted.set(`${t.student.key}\u0000${t.notebook}`, JSON.parse(t.pick.text));
       }
     });
-    await writeFeedback(o.out, tasks, grades, records, submitted, from === "moodle");
+    // Exercise titles on a feedback page come from the instructor notebook in its language.
+    const titlesIn = async (notebook: string, lang: string) =>
+      lang === SOURCE_LANG ? exercises.get(notebook) : Object.fromEntries(
+        [...exercisesOf(await instructorInLanguage(instructors.get(notebook)!, lang, root))]
+          .map(([k, v]) => [k, v.title]),
+      );
+    await writeFeedback(o.out, tasks, grades, records, submitted, from === "moodle", titlesIn);
   }
   const t3 = performance.now();
   const run: RunInfo = {
@@ -382,6 +389,7 @@ async function writeFeedback(
   records: readonly ResultRecord[],
   submitted: ReadonlyMap<string, Notebook>,
   moodle: boolean,
+  titlesIn: (notebook: string, lang: string) => Promise<Record<string, string> | undefined>,
 ): Promise<void> {
   const fb = `${out}/feedback`;
   await writeNotebookAssets(fb);
@@ -399,7 +407,8 @@ async function writeFeedback(
       idx.map((i) => submitted.get(`${key}\u0000${tasks[i].notebook}`)).filter((n) => !!n),
     );
     for (const i of idx) {
-      const t = tasks[i], g = grades[i], r = records[i];
+      const t = tasks[i], g = grades[i];
+      const r = { ...records[i], exercises: (await titlesIn(tasks[i].notebook, lang)) ?? {} };
       const nb = submitted.get(`${key}\u0000${t.notebook}`);
       if (g.cells.length > 0 && nb) {
         const href = `${slug}__${t.notebook.replace(/\.ipynb$/, "")}.html`;

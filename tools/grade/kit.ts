@@ -25,6 +25,7 @@ import { notebookJson, readNotebook } from "../notebook/io.ts";
 import { studentNotebook } from "../notebook/exercises.ts";
 import { LANGUAGES, SOURCE_LANG } from "../i18n/langs.ts";
 import { localizedNotebook } from "../i18n/mod.ts";
+import { ui } from "../i18n/ui.ts";
 import { writeZip, type ZipEntry } from "./zip.ts";
 
 /** Languages the kit can be built in. */
@@ -190,51 +191,10 @@ export function cutLock(lock: LockV5, imports: Record<string, string>): LockV5 {
   };
 }
 
-/** The README.md a student finds in the kit. */
-export function studentReadme(notebooks: readonly string[]): string {
+/** The README.md a student finds in the kit, in `lang` (tools.po's "kit.readme"). */
+export function studentReadme(notebooks: readonly string[], lang = "en"): string {
   const list = notebooks.map((n) => `- \`notebooks/${n}\``).join("\n");
-  return `# Regularization and training of deep networks: student kit
-
-The course notebooks, the engine they use (\`lib/\`) and the data sets (\`data/\`). The notebooks
-run on the kit's Jupyter kernel, "Deno (course kit)", on your own computer.
-
-## 1. Install (once)
-
-You need Node.js (https://nodejs.org, version 18 or later: it brings \`npx\`) and Jupyter
-(JupyterLab, the classic Notebook, or VS Code with its Jupyter extension). Then, in a terminal
-opened in this folder:
-
-- **Linux and macOS**: \`npx -y deno@2.9.6 task kernel:install\`
-- **Windows** (PowerShell or Command Prompt): \`npx -y deno@2.9.6 task kernel:install\`
-
-The first run downloads Deno and the kit's few npm packages; after that everything works
-offline. Check that Jupyter sees the kernel: \`jupyter kernelspec list\` shows \`deno-kit\`.
-Keep this folder where it is: the kernel runs files from it (if you move it, run the install
-command again). \`npx -y deno@2.9.6 task kernel:uninstall\` removes the kernel.
-
-Hosted notebook services without a Deno kernel (Google Colab, Kaggle, ...) cannot run these
-notebooks: they run Python only.
-
-## 2. Work
-
-Start Jupyter from this folder (\`jupyter lab\` or \`jupyter notebook\`), open a notebook under
-\`notebooks/\`, and choose the kernel "Deno (course kit)" if Jupyter asks. Run the cells in
-order. Each notebook ends with exercises: replace the line
-\`throw new Error("Exercise N: your code here");\` with your code. The visible checks under each
-exercise tell you whether you are on the right track; the grade comes from other checks that run
-when your notebook is graded.
-
-${list}
-
-## 3. Submit
-
-Save the notebook (Ctrl+S / Cmd+S) and upload the \`.ipynb\` file from \`notebooks/\` to the
-assignment on Moodle or Canvas. Upload the notebook itself, not a zip, a PDF or a copy made by
-another program: the grader matches your cells with the course notebook by the cell ids that
-Jupyter keeps when it saves. Renaming the file is fine. Outputs are removed before grading, so
-their size does not matter. The grader runs your whole notebook from the top, so make sure
-"Restart and run all" works before you submit.
-`;
+  return ui(lang)("kit.readme", { list });
 }
 
 /**
@@ -330,7 +290,7 @@ export async function buildKit(o: KitOptions): Promise<KitResult> {
   files.set("deno.json", JSON.stringify(kitConfig, null, 2) + "\n");
   const lock = JSON.parse(await Deno.readTextFile(join(root, "deno.lock")));
   files.set("deno.lock", JSON.stringify(cutLock(lock, imports), null, 2) + "\n");
-  files.set("README.md", studentReadme(names));
+  files.set("README.md", studentReadme(names, lang));
 
   // Write beside the target, then swap, so a failed build leaves the previous kit.
   await Deno.mkdir(dirname(out), { recursive: true });

@@ -10,6 +10,8 @@
  *   marking those whose English changed as fuzzy, like gettext's `msgmerge`.
  * - `deno task i18n:notebooks [--lang es] [--out DIR] [notebooks...]`: writes the notebooks in
  *   that language (default `dist/<lang>/notebooks/`), same cell ids, `metadata.lang` set.
+ * - `deno task i18n:lint [notebooks...]`: checks the current Spanish translations against the
+ *   glossary, `docs/glosario.md` (rules in `glossary.ts`); exits 1 when anything is flagged.
  *
  * @module
  */
@@ -34,6 +36,7 @@ import { notebookUnits } from "./extract.ts";
 import { localizeNotebook } from "./localize.ts";
 import { slotsOf, UI, uiCatalogPath } from "./ui.ts";
 import type { PoCatalog } from "./po.ts";
+import { checkProse, glossaryRules, type ProseUnit } from "./glossary.ts";
 
 const USAGE = {
   status: `usage: deno task i18n:status [--lang LANG] [--strict] [--verbose] [notebooks...]
@@ -53,6 +56,14 @@ fuzzy (stale), unused ones become obsolete (#~). Then translate in Poedit, Webla
 and run deno task i18n:status.
   --lang LANG   ${LANGUAGES.filter((l) => l !== SOURCE_LANG).join(", ")} (default es)
   -h, --help    this text`,
+  lint: `usage: deno task i18n:lint [notebooks...]
+
+Checks the current Spanish translations (notebooks' catalogs and tools.po) against the glossary,
+docs/glosario.md, with rules read from it: a kit term "X (Y)" whose Y is used in a notebook that
+never says X; words the glossary says no deck uses; the form of address ("tú", not "usted" or
+"vosotros"); the decimal point (no "0,5" in prose). Code, math and URLs are not checked. Exits 1
+when anything is flagged.
+  -h, --help    this text`,
   notebooks: `usage: deno task i18n:notebooks [--lang LANG] [--out DIR] [notebooks...]
 
 Writes the notebooks in LANG (default es) to DIR (default dist/LANG/notebooks): the English
@@ -62,6 +73,54 @@ Untranslated units stay English.
 };
 
 type Command = keyof typeof USAGE;
+
+/** The current Spanish of each notebook's catalog and of tools.po, as prose units. */
+async function spanishProse(paths: readonly string[]): Promise<ProseUnit[][]> {
+  const groups: ProseUnit[][] = [];
+  for (const path of paths) {
+    const nb = await readNotebook(path);
+    const cat = await readCatalog(catalogPath(path, "es"));
+    const str = new Map((cat?.entries ?? []).map((e) => [e.ctx, e.str]));
+    groups.push(
+      notebookStatus(nb, cat, path).filter((s) => s.state === "ok").map((s) => ({
+        file: basename(path),
+        ctx: s.unit.ctx,
+        text: str.get(s.unit.ctx)!,
+      })),
+    );
+  }
+  const tools = await readCatalog(uiCatalogPath("es"));
+  const ok = new Set(uiStatus(tools).ok);
+  groups.push(
+    (tools?.entries ?? []).filter((e) => ok.has(e.ctx)).map((e) => ({
+      file: "tools.po",
+      ctx: e.ctx,
+      text: e.str,
+    })),
+  );
+  return groups;
+}
+
+async function lint(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const paths = positionals.length ? positionals : await projectNotebooks();
+  const { rules, notes } = glossaryRules(
+    await Deno.readTextFile(join(KIT_ROOT, "docs", "glosario.md")),
+  );
+  for (const n of notes) console.warn(`i18n:lint: ${n}`);
+  let found = 0;
+  for (const group of await spanishProse(paths)) {
+    for (const f of checkProse(group, rules)) {
+      console.log(`${f.file} ${f.ctx} ${f.rule}: ${f.message}`);
+      found++;
+    }
+  }
+  console.log(
+    `i18n:lint: ${rules.length} rules from docs/glosario.md, ${found} finding(s) in ` +
+      `${paths.length} notebook(s) and tools.po`,
+  );
+  return found ? 1 : 0;
+}
 
 function langOf(cmd: string, v: string | undefined): string {
   const lang = v ?? "es";
@@ -228,7 +287,9 @@ export async function writeLocalized(
   lang: string,
   out: string,
   root = KIT_ROOT,
-): Promise<{ path: string; written?: string; error?: string; untranslated: number }[]> {
+): Promise<
+  { path: string; written?: string; error?: string; untranslated: number; languageCalls: number }[]
+> {
   await Deno.mkdir(out, { recursive: true });
   const results = [];
   for (const path of paths) {
@@ -245,9 +306,10 @@ export async function writeLocalized(
         path,
         written: target,
         untranslated: report.missing.length + report.stale.length + report.invalid.length,
+        languageCalls: report.languageCalls,
       });
     } catch (e) {
-      results.push({ path, error: (e as Error).message, untranslated: 0 });
+      results.push({ path, error: (e as Error).message, untranslated: 0, languageCalls: 0 });
     }
   }
   return results;
@@ -269,6 +331,13 @@ async function notebooks(args: string[]): Promise<number> {
       console.log(
         `${r.written}${r.untranslated ? ` (${r.untranslated} units still English)` : ""}`,
       );
+      if (r.languageCalls === 0) {
+        console.warn(
+          `i18n:notebooks: ${r.path} never calls setLanguage("en") (import it from ` +
+            `@kit/mod.ts and call it in the import cell): the kit's own words in its figures ` +
+            `and claims table stay English`,
+        );
+      }
     }
   }
   return results.some((r) => r.error) ? 1 : 0;
@@ -277,7 +346,7 @@ async function notebooks(args: string[]): Promise<number> {
 async function main(args: string[]): Promise<number> {
   const [cmd, ...rest] = args;
   if (!(cmd in USAGE)) {
-    console.error(`usage: deno run -A tools/i18n/cli.ts status|update|notebooks [--help]`);
+    console.error(`usage: deno run -A tools/i18n/cli.ts status|update|notebooks|lint [--help]`);
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
@@ -287,6 +356,7 @@ async function main(args: string[]): Promise<number> {
   try {
     if (cmd === "status") return await status(rest);
     if (cmd === "update") return await update(rest);
+    if (cmd === "lint") return await lint(rest);
     return await notebooks(rest);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {

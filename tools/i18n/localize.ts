@@ -3,7 +3,10 @@
  *
  * Each unit (see `extract.ts`) with a current translation (same msgctxt, same English msgid, not
  * fuzzy, not empty, and valid for its kind) is replaced in place; every other byte of the cell
- * stays as the English has it. A unit without one stays English: gettext's rule that a fuzzy
+ * stays as the English has it; so does the code, except the argument of the kit's
+ * `setLanguage("en")` (see `lib/lang.ts`), which becomes the target language, so that the words the
+ * kit draws itself (default axis titles, the claims table) are in it too. A unit without one stays
+ * English: gettext's rule that a fuzzy
  * (stale) translation is never used, so a Spanish page never states what the English no longer
  * says. The result carries `metadata.lang` (a BCP 47 tag, as in HTML's `lang`), which the
  * grader and the exporter read; cell ids, metadata, outputs and attachments are the English ones.
@@ -18,7 +21,7 @@
  */
 import { parseExpression } from "@babel/parser";
 import { type Cell, type Notebook, sourceText, splitLines } from "../notebook/io.ts";
-import { notebookUnits, type Unit } from "./extract.ts";
+import { notebookUnits, parseCell, type Unit } from "./extract.ts";
 import type { PoCatalog, PoEntry } from "./po.ts";
 
 /** How each unit fared. */
@@ -31,6 +34,54 @@ export interface LocalizeReport {
   stale: Unit[];
   /** Units whose translation would break the code (they stay English), with the reason. */
   invalid: { unit: Unit; reason: string }[];
+  /** How many `setLanguage("...")` calls now name the target language. */
+  languageCalls: number;
+}
+
+/** The function whose string argument the generator sets to the target language. */
+export const SET_LANGUAGE = "setLanguage";
+
+/**
+ * `src` with the argument of every `setLanguage("..")` call (a plain call of that name with one
+ * string literal) replaced by `lang`, and how many there were. Nothing else changes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withLanguage } from "./localize.ts";
+ * const src = 'import { setLanguage } from "@kit/mod.ts";\nsetLanguage("en");\nf("en");';
+ * assert.deepEqual(withLanguage(src, "es", "x"), {
+ *   source: 'import { setLanguage } from "@kit/mod.ts";\nsetLanguage("es");\nf("en");',
+ *   calls: 1,
+ * });
+ * ```
+ */
+export function withLanguage(
+  src: string,
+  lang: string,
+  where: string,
+): { source: string; calls: number } {
+  if (!src.includes(SET_LANGUAGE)) return { source: src, calls: 0 };
+  const spots: { start: number; end: number }[] = [];
+  // deno-lint-ignore no-explicit-any
+  const visit = (node: any): void => {
+    if (node === null || typeof node !== "object") return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (
+      node.type === "CallExpression" && node.callee?.type === "Identifier" &&
+      node.callee.name === SET_LANGUAGE && node.arguments.length === 1 &&
+      node.arguments[0].type === "StringLiteral"
+    ) spots.push({ start: node.arguments[0].start + 1, end: node.arguments[0].end - 1 });
+    for (const [k, v] of Object.entries(node)) {
+      if (k !== "loc" && k !== "extra" && k !== "comments" && typeof v === "object") visit(v);
+    }
+  };
+  visit(parseCell(src, where).program);
+  let out = src;
+  for (const s of spots.sort((a, b) => b.start - a.start)) {
+    out = out.slice(0, s.start) + lang + out.slice(s.end);
+  }
+  return { source: out, calls: spots.length };
 }
 
 /** Why `str` cannot stand in for `unit` in code, or null when it can. */
@@ -185,7 +236,13 @@ export function localizeNotebook(
 ): { notebook: Notebook; report: LocalizeReport } {
   const units = notebookUnits(nb, opts.label);
   const entries = byContext(catalog);
-  const report: LocalizeReport = { translated: 0, missing: [], stale: [], invalid: [] };
+  const report: LocalizeReport = {
+    translated: 0,
+    missing: [],
+    stale: [],
+    invalid: [],
+    languageCalls: 0,
+  };
   const byCell = new Map<number, Unit[]>();
   for (const u of units) {
     const list = byCell.get(u.cellIndex) ?? [];
@@ -193,8 +250,7 @@ export function localizeNotebook(
     byCell.set(u.cellIndex, list);
   }
   const cells: Cell[] = nb.cells.map((cell, i) => {
-    const list = byCell.get(i);
-    if (!list) return cell;
+    const list = byCell.get(i) ?? [];
     const src = sourceText(cell.source);
     const tr = new Map<Unit, string>();
     for (const u of list) {
@@ -207,8 +263,13 @@ export function localizeNotebook(
       else if (state === "stale") report.stale.push(u);
       else report.invalid.push({ unit: u, reason: reason! });
     }
-    if (tr.size === 0) return cell;
-    const out = localizeSource(src, list, tr);
+    let out = tr.size === 0 ? src : localizeSource(src, list, tr);
+    if (cell.cell_type === "code") {
+      const set = withLanguage(out, opts.lang, `${opts.label}, cell ${i + 1}`);
+      report.languageCalls += set.calls;
+      out = set.source;
+    }
+    if (out === src) return cell;
     return { ...cell, source: Array.isArray(cell.source) ? splitLines(out) : out };
   });
   return {

@@ -13,6 +13,50 @@ import { join } from "node:path";
 import { KIT_ROOT, SOURCE_LANG } from "./langs.ts";
 import { parsePo } from "./po.ts";
 
+/** The student kit's README (tools/grade/kit.ts), in markdown. */
+const KIT_README = `# Regularization and training of deep networks: student kit
+
+The course notebooks, the engine they use (\`lib/\`) and the data sets (\`data/\`). The notebooks
+run on the kit's Jupyter kernel, "Deno (course kit)", on your own computer.
+
+## 1. Install (once)
+
+You need Node.js (https://nodejs.org, version 18 or later: it brings \`npx\`) and Jupyter
+(JupyterLab, the classic Notebook, or VS Code with its Jupyter extension). Then, in a terminal
+opened in this folder:
+
+- **Linux and macOS**: \`npx -y deno@2.9.6 task kernel:install\`
+- **Windows** (PowerShell or Command Prompt): \`npx -y deno@2.9.6 task kernel:install\`
+
+The first run downloads Deno and the kit's few npm packages; after that everything works
+offline. Check that Jupyter sees the kernel: \`jupyter kernelspec list\` shows \`deno-kit\`.
+Keep this folder where it is: the kernel runs files from it (if you move it, run the install
+command again). \`npx -y deno@2.9.6 task kernel:uninstall\` removes the kernel.
+
+Hosted notebook services without a Deno kernel (Google Colab, Kaggle, ...) cannot run these
+notebooks: they run Python only.
+
+## 2. Work
+
+Start Jupyter from this folder (\`jupyter lab\` or \`jupyter notebook\`), open a notebook under
+\`notebooks/\`, and choose the kernel "Deno (course kit)" if Jupyter asks. Run the cells in
+order. Each notebook ends with exercises: replace the line
+\`throw new Error("Exercise N: your code here");\` with your code. The visible checks under each
+exercise tell you whether you are on the right track; the grade comes from other checks that run
+when your notebook is graded.
+
+{list}
+
+## 3. Submit
+
+Save the notebook (Ctrl+S / Cmd+S) and upload the \`.ipynb\` file from \`notebooks/\` to the
+assignment on Moodle or Canvas. Upload the notebook itself, not a zip, a PDF or a copy made by
+another program: the grader matches your cells with the course notebook by the cell ids that
+Jupyter keeps when it saves. Renaming the file is fine. Outputs are removed before grading, so
+their size does not matter. The grader runs your whole notebook from the top, so make sure
+"Restart and run all" works before you submit.
+`;
+
 /** Every string the tools show, by key, in English. */
 export const UI = {
   "course.title": "Regularization and training of deep networks",
@@ -49,6 +93,7 @@ export const UI = {
   "index.failed": "did not run to the end",
   "index.failed.title": "A cell failed; the page shows the error",
   "exercise.word": "Exercise",
+  "exercise.points": "points",
   "exercise.stub": "Exercise {n}: your code here",
   "feedback.title": "Feedback: {student}",
   "feedback.heading": "Feedback for {student}",
@@ -68,6 +113,32 @@ export const UI = {
   "feedback.nb.back": "Back to your results",
   "feedback.nb.hidden": "its code is not shown",
   "feedback.nb.notrun": "not run: {why}",
+  // The grader's notes and reasons, as it writes them in English (see notes.ts).
+  "note.notsubmitted": "not submitted",
+  "note.notrun": "not run",
+  "note.late": "late",
+  "note.latepenalty": "late: {pct} % of the points deducted",
+  "note.submittedas": "submitted as {file}",
+  "note.checkedited": "check {id} was edited: the instructor's version was run",
+  "note.checkmissing": "check {id} was missing: the instructor's version was run",
+  "note.exercisemissing": "the exercise cell {n} of {notebook} is missing from the submission",
+  "note.skipped": "cell {n} was skipped: it stopped the run ({reason})",
+  "note.stopped": "the run stopped in cell {n}: {reason}",
+  "note.refusedto": "cell {n} was refused {perm} access to {target} (sandbox)",
+  "note.refused": "cell {n} was refused {perm} access (sandbox)",
+  "note.exit": "cell {n} tried to end the process (disabled while grading)",
+  "reason.timeout": "the run took longer than {s} s",
+  "reason.memory": "it used more than {mb} MB of memory",
+  "reason.oom": "it ran out of memory ({reason})",
+  "reason.signal": "the process was killed by {signal}",
+  "reason.exit": "the process ended (exit code {code})",
+  // What the page script (assets/handout.js) writes; the page carries them (see page.ts).
+  "page.noplotly": "This figure needs assets/plotly.min.js next to the page.",
+  "page.badjson": "This figure's data is not valid JSON.",
+  "page.steps": "Every step of the slider",
+  "page.titlesteps": "{title}: every step of the slider",
+  // The student kit's README.md ({list}: the notebooks, one line each).
+  "kit.readme": KIT_README,
 } as const;
 
 /** A key of {@link UI}. */

@@ -25,6 +25,26 @@
     return JSON.parse(JSON.stringify(v));
   }
 
+  /**
+   * The page's words: a non-English page carries its translations of the page script's texts
+   * in `<script type="application/json" id="kit-ui">` (tools/export/page.ts); English is the
+   * fallback. `{name}` slots are filled from `values`.
+   */
+  var UI_TEXT = (function () {
+    var n = document.getElementById("kit-ui");
+    try {
+      return n ? JSON.parse(n.textContent) : {};
+    } catch (e) {
+      return {};
+    }
+  })();
+  function uiText(key, english, values) {
+    var s = typeof UI_TEXT[key] === "string" ? UI_TEXT[key] : english;
+    return s.replace(/\{(\w+)\}/g, function (m, name) {
+      return values && name in values ? String(values[name]) : m;
+    });
+  }
+
   function titleText(t) {
     if (typeof t === "string") return t;
     if (t && typeof t.text === "string") return t.text;
@@ -499,7 +519,10 @@
     nodes.forEach(function (n) {
       var el = document.getElementById(n.getAttribute("data-target"));
       if (!el) return;
-      el.textContent = "This figure needs assets/plotly.min.js next to the page.";
+      el.textContent = uiText(
+        "page.noplotly",
+        "This figure needs assets/plotly.min.js next to the page.",
+      );
       el.className += " plot-missing";
     });
     return;
@@ -511,7 +534,7 @@
     try {
       fig = JSON.parse(n.textContent);
     } catch (e) {
-      el.textContent = "This figure's data is not valid JSON.";
+      el.textContent = uiText("page.badjson", "This figure's data is not valid JSON.");
       return;
     }
     // Only data, layout and frames are used; the figure's own config is ignored.
@@ -571,7 +594,9 @@
           /<[^>]*>/g,
           "",
         );
-      heading.textContent = (base ? base + ": every" : "Every") + " step of the slider" +
+      heading.textContent = (base
+        ? uiText("page.titlesteps", "{title}: every step of the slider", { title: base })
+        : uiText("page.steps", "Every step of the slider")) +
         (swept
           ? " (" + swept + " = " + frames.map(function (fr) {
             return fr.name;
