@@ -21,7 +21,7 @@ export type Request =
   | { cmd: "start" } // start a kernel and shut it down (a cell in between, not timed)
   | { cmd: "execute"; code: string } // one cell on a kernel kept for these requests
   | { cmd: "notebook"; path: string } // tools/run.ts on one notebook, nothing written
-  | { cmd: "handouts"; paths: string[] }; // the handouts build into a temporary folder
+  | { cmd: "handouts"; paths: string[]; images?: boolean }; // the handouts build into a temporary folder (figure images only with images: true)
 
 /**
  * The child process, spawned on first use and again after it died. A request whose child crashed
@@ -133,6 +133,7 @@ if (import.meta.main) {
         const s = await buildHandouts(r.paths, {
           notebooksDir: `${dir}/notebooks`,
           handoutsDir: `${dir}/handouts`,
+          images: r.images ?? false,
         });
         if (!s.ok) throw new Error(s.run.runs.map(formatFailure).join("\n"));
       } finally {

@@ -3,7 +3,7 @@
  * does it (tools/run.ts: read and validate, start a kernel, run every code cell, shut down;
  * nothing written), one kernel at a time; and of the whole handouts build (tools/handouts.ts:
  * every notebook, as many kernels at once as cores, then the HTML export, into a temporary
- * folder). The work runs in a child process (see _kernel_child.ts); a failing notebook fails
+ * folder), without and with the figures' static images (tools/export/figures.ts). The work runs in a child process (see _kernel_child.ts); a failing notebook fails
  * its bench.
  *
  * Each call takes seconds, so n is small; Deno also makes two warm-up calls first.
@@ -32,10 +32,20 @@ for (const path of SMOKE ? all.slice(0, 1) : all) {
 }
 
 if (!SMOKE) {
+  const name =
+    `${all.length} notebooks, ${navigator.hardwareConcurrency} kernels at once, and export`;
   bench({
     group: "handouts build",
-    name: `${all.length} notebooks, ${navigator.hardwareConcurrency} kernels at once, and export`,
+    name,
+    baseline: true,
     n: 1,
     fn: async () => await child.run({ cmd: "handouts", paths: all }),
+  });
+  // The same build with a static image of every figure (Chromium; tools/export/figures.ts).
+  bench({
+    group: "handouts build",
+    name: `${name}, with figure images`,
+    n: 1,
+    fn: async () => await child.run({ cmd: "handouts", paths: all, images: true }),
   });
 }

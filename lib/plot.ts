@@ -7,9 +7,15 @@
  *
  * - `application/vnd.plotly.v1+json`: `{data, layout, config, frames?}`, drawn natively by
  *   JupyterLab (with the Plotly extension), VS Code and our HTML handouts;
- * - `text/html`: a `<div>` plus a script that loads plotly.js from a CDN when `window.Plotly` is
- *   absent (through require.js in the classic Notebook) and draws only once it has loaded;
+ * - `text/html`: a `<div>` holding text that names the figure (where scripts do not run: an
+ *   untrusted notebook, nbconvert's HTML without JavaScript), plus a script that replaces it
+ *   with the drawn figure once plotly.js is there: `window.Plotly`, else the kit's copy that
+ *   `deno task kernel:install` lets the Jupyter server serve
+ *   ({@link PLOTLY_KERNELSPEC_PATH}, offline), else the CDN;
  * - `text/plain`: a one-line summary (title, traces, frames) for terminals and logs.
+ *
+ * `deno task handouts` adds a static image of each figure to the executed notebooks in
+ * `dist/notebooks/`: as `image/png` and inside the `text/html`'s static block.
  *
  * Outside the kernel (under `deno test`) a figure is a plain object: inspect `fig.data`,
  * `fig.layout`, `fig.toJSON()` or `fig.toMimeBundle()`.

@@ -26,6 +26,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { buildHandouts } from "../tools/handouts.ts";
 import { exportNotebooks } from "../tools/export/mod.ts";
 import { launchChromium, writePdfs } from "../tools/export/pdf.ts";
+import { addFigureImages } from "../tools/export/figures.ts";
 import { type Notebook, type Output, readNotebook } from "../tools/notebook/io.ts";
 import { claimProblems } from "../tools/notebook/claims.ts";
 import { hostileNotebook } from "./hostile_notebook.ts";
@@ -47,6 +48,7 @@ function exists(path: string): boolean {
 
 const haveChromium = exists(CHROMIUM);
 const havePoppler = exists("/usr/bin/pdftotext") && exists("/usr/bin/pdftoppm");
+const haveNbconvert = exists("/usr/bin/jupyter-nbconvert");
 const inCI = Deno.env.get("CI") === "true";
 if (!haveChromium && !inCI) {
   console.warn(
@@ -220,7 +222,7 @@ async function inspect(page: Page): Promise<PageReport> {
  * directions (a bounding box includes the font's line gap, so touching lines overlap by ~1 px),
  * and text that sticks out of its figure.
  */
-function figureTextProblems(): string[] {
+function figureTextProblems(rootSelector?: string): string[] {
   const SELECTORS = [
     ".gtitle",
     ".g-xtitle text",
@@ -234,7 +236,8 @@ function figureTextProblems(): string[] {
     ".slider-group text",
   ];
   const problems: string[] = [];
-  for (const plotEl of document.querySelectorAll(".plot")) {
+  for (const [k, plotEl] of [...document.querySelectorAll(rootSelector ?? ".plot")].entries()) {
+    const name = plotEl.id || `${rootSelector} ${k + 1}`;
     const boxes: { what: string; r: DOMRect }[] = [];
     const seen = new Set<Element>();
     for (const sel of SELECTORS) {
@@ -251,7 +254,7 @@ function figureTextProblems(): string[] {
     const pr = plotEl.getBoundingClientRect();
     for (const b of boxes) {
       if (b.r.left < pr.left - 2 || b.r.right > pr.right + 2) {
-        problems.push(`${plotEl.id}: ${b.what} sticks out of the figure`);
+        problems.push(`${name}: ${b.what} sticks out of the figure`);
       }
     }
     for (let i = 0; i < boxes.length; i++) {
@@ -261,12 +264,58 @@ function figureTextProblems(): string[] {
         const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
         if (w > 2 && h > 2) {
           problems.push(
-            `${plotEl.id}: ${boxes[i].what} overlaps ${boxes[j].what} (${w.toFixed(0)}x${
+            `${name}: ${boxes[i].what} overlaps ${boxes[j].what} (${w.toFixed(0)}x${
               h.toFixed(0)
             } px)`,
           );
         }
       }
+    }
+  }
+  return problems;
+}
+
+/**
+ * In the page: for every figure, as drawn and after its slider moved to each step, titles and
+ * panel headings that stick out of the figure (clipped), and a mode bar on top of one.
+ */
+async function titleProblems(): Promise<string[]> {
+  // deno-lint-ignore no-explicit-any
+  const Plotly = (window as any).Plotly;
+  const problems: string[] = [];
+  const check = (el: Element, when: string) => {
+    const pr = el.getBoundingClientRect();
+    const titles = [...el.querySelectorAll(".gtitle, .annotation-text-g text")].filter((t) =>
+      (t.textContent ?? "").trim() !== "" && t.getBoundingClientRect().width > 0
+    );
+    const bar = el.querySelector(".modebar-container .modebar");
+    const mb = bar && getComputedStyle(bar.parentElement!).display !== "none"
+      ? bar.getBoundingClientRect()
+      : null;
+    for (const t of titles) {
+      const r = t.getBoundingClientRect();
+      const what = `"${(t.textContent ?? "").trim().slice(0, 50)}"`;
+      if (r.left < pr.left - 2 || r.right > pr.right + 2 || r.top < pr.top - 2) {
+        problems.push(`${el.id} ${when}: title ${what} clipped at the figure's edge`);
+      }
+      if (
+        mb && mb.width > 0 &&
+        Math.min(mb.right, r.right) - Math.max(mb.left, r.left) > 0 &&
+        Math.min(mb.bottom, r.bottom) - Math.max(mb.top, r.top) > 0
+      ) problems.push(`${el.id} ${when}: the mode bar covers title ${what}`);
+    }
+  };
+  for (const el of document.querySelectorAll(".plot")) {
+    check(el, "as drawn");
+    // deno-lint-ignore no-explicit-any
+    const frames: { name: string }[] = (el as any)._transitionData?._frames ?? [];
+    for (const fr of frames) {
+      await Plotly.animate(el, [fr.name], {
+        mode: "immediate",
+        frame: { duration: 0, redraw: true },
+        transition: { duration: 0 },
+      });
+      check(el, `at slider step ${fr.name}`);
     }
   }
   return problems;
@@ -292,9 +341,34 @@ async function waitForFigures(page: Page, layout?: "narrow"): Promise<void> {
   assert.deepEqual(errors, [], "figures the page script failed to draw");
 }
 
-/** Text of a PDF (pdftotext from poppler-utils). */
-async function pdfText(path: string): Promise<string> {
-  const r = await new Deno.Command("pdftotext", { args: [path, "-"] }).output();
+/** The source of every folded code cell of a handout page, as the page shows it. */
+async function foldedSources(path: string): Promise<string[]> {
+  const html = await Deno.readTextFile(path);
+  const out: string[] = [];
+  for (
+    const m of html.matchAll(
+      /<details class="source-fold[^"]*">[\s\S]*?<pre[^>]*>([\s\S]*?)<\/pre>/g,
+    )
+  ) {
+    out.push(
+      m[1].replace(/<[^>]*>/g, "").replace(/&lt;/g, "<").replace(/&gt;/g, ">")
+        .replace(/&quot;/g, '"').replace(
+          /&#x([0-9a-f]+);/gi,
+          (_, h) => String.fromCodePoint(parseInt(h, 16)),
+        )
+        .replace(/&#(\d+);/g, (_, d) => String.fromCodePoint(Number(d))).replace(/&amp;/g, "&"),
+    );
+  }
+  return out;
+}
+
+/**
+ * Text of a PDF (pdftotext from poppler-utils); `raw` keeps the order the text was drawn in
+ * (code with runs of spaces would otherwise be split into columns).
+ */
+async function pdfText(path: string, raw = false): Promise<string> {
+  const r = await new Deno.Command("pdftotext", { args: [...(raw ? ["-raw"] : []), path, "-"] })
+    .output();
   assert.ok(r.success, `pdftotext ${path}: ${new TextDecoder().decode(r.stderr)}`);
   return new TextDecoder().decode(r.stdout);
 }
@@ -521,10 +595,10 @@ Deno.test({
       const nameOf = (path: string) => path.slice(path.lastIndexOf("/") + 1).replace(/\.html$/, "");
 
       await t.step(
-        "every page renders offline (plots, math, no console errors), and at 390 px no text of a figure overlaps another",
+        "every page renders offline (plots, math, no console errors); at 1280 and 390 px no title is clipped after a slider moves or under the mode bar; at 390 px no text of a figure overlaps another",
         async (t) => {
           const external: string[] = [];
-          const context = await offline(1360, external);
+          const context = await offline(1280, external);
           // Two pages at a time: rendering is CPU-bound and the machine has two cores.
           const checkPage = (path: string) => {
             const name = nameOf(path);
@@ -589,6 +663,13 @@ Deno.test({
                 }
                 await page.screenshot({ path: `${SHOTS}/${name}.png` });
                 if (name !== "index") {
+                  assert.deepEqual(
+                    await page.evaluate(titleProblems),
+                    [],
+                    `${name} at 1280 px: titles clipped or under the mode bar`,
+                  );
+                }
+                if (name !== "index") {
                   // A phone: the same page at 390 px. The page script redraws every figure in its
                   // narrow layout; then no text box of a figure may overlap another.
                   await page.setViewportSize({ width: 390, height: 844 });
@@ -599,9 +680,14 @@ Deno.test({
                     `${name}: the page scrolls sideways at 390 px (${width})`,
                   );
                   assert.deepEqual(
-                    await page.evaluate(figureTextProblems),
+                    await page.evaluate(figureTextProblems, ".plot"),
                     [],
                     `${name} at 390 px`,
+                  );
+                  assert.deepEqual(
+                    await page.evaluate(titleProblems),
+                    [],
+                    `${name} at 390 px: titles clipped or under the mode bar`,
                   );
                   await page.screenshot({ path: `${SHOTS}/${name}-390.png` });
                 }
@@ -660,7 +746,158 @@ Deno.test({
             const blank = await blankBelow(file);
             const bad = blank.slice(0, -1).map((b, i) => [i + 1, b]).filter(([, b]) => b > 0.5);
             assert.deepEqual(bad, [], `${p.href}: pages more than half blank [page, fraction]`);
+            // Folded code prints in full: every line of every folded cell is in the text.
+            const folded = await foldedSources(p.path);
+            const drawn = (await pdfText(file, true)).replace(/\s+/g, "");
+            if (p.href.startsWith("01_")) assert.ok(folded.length >= 3, "01 folds code cells");
+            for (const src of folded) {
+              const missing = src.split("\n").map((l) => l.replace(/\s+/g, ""))
+                .filter((l) => l !== "" && !drawn.includes(l));
+              assert.deepEqual(missing, [], `${p.href}: folded code lines not in the PDF`);
+            }
           }
+          // The page as printed: every slider's grid of steps, each panel naming its step, no
+          // panel title on a tick label.
+          const page = await browser.newPage({ viewport: { width: 680, height: 1000 } });
+          try {
+            const one = chosen.find((p) => p.href.startsWith("01_"))!;
+            await page.goto(`file://${one.path}`, { waitUntil: "load" });
+            await waitForFigures(page);
+            await page.evaluate(() =>
+              // deno-lint-ignore no-explicit-any
+              (window as any).kitPreparePrint()
+            );
+            await page.emulateMedia({ media: "print" });
+            const grids = await page.evaluate(() =>
+              [...document.querySelectorAll(".print-frames")].map((g) => ({
+                heading: g.querySelector(".print-frames-title")?.textContent ?? "",
+                panels: [...g.querySelectorAll(".print-frame")].map((f) =>
+                  f.querySelector(".gtitle")?.textContent ?? ""
+                ),
+                drawn: g.querySelectorAll(".print-frame svg.main-svg").length > 0,
+              }))
+            );
+            assert.ok(
+              grids.length >= 2,
+              `01 has slider figures printed as grids (${grids.length})`,
+            );
+            for (const g of grids) {
+              assert.ok(g.drawn, `grid "${g.heading}" drawn`);
+              // The panels name different steps, and the heading names no single one of them.
+              assert.equal(new Set(g.panels).size, g.panels.length, `panels of "${g.heading}"`);
+              assert.match(g.heading, /step of the slider/);
+            }
+            assert.deepEqual(
+              await page.evaluate(figureTextProblems, ".print-frame"),
+              [],
+              "01 printed: panel titles on tick labels",
+            );
+          } finally {
+            await page.close();
+          }
+        },
+      );
+
+      await t.step(
+        "nbconvert --to html of every executed notebook, read without JavaScript: one image per figure",
+        async () => {
+          if (!haveNbconvert && !inCI) {
+            console.warn("\n!! SKIPPING the nbconvert check: jupyter-nbconvert not found.\n");
+            return;
+          }
+          const dir = `${OUT}/nbconvert`;
+          const sources = built.run.runs.map((r) =>
+            `${OUT}/notebooks/${r.path.slice(r.path.lastIndexOf("/") + 1)}`
+          );
+          const r = await new Deno.Command("jupyter", {
+            args: ["nbconvert", "--to", "html", "--output-dir", dir, ...sources],
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          assert.ok(r.success, `nbconvert: ${new TextDecoder().decode(r.stderr).slice(-2000)}`);
+          const context = await browser.newContext({
+            javaScriptEnabled: false,
+            viewport: { width: 1280, height: 900 },
+          });
+          await context.route("**/*", (route) => {
+            const url = route.request().url();
+            return url.startsWith("file://") || url.startsWith("data:")
+              ? route.continue()
+              : route.abort();
+          });
+          try {
+            for (const src of sources) {
+              const nb = JSON.parse(await Deno.readTextFile(src)) as Notebook;
+              const figures = nb.cells.flatMap((c) => c.cell_type === "code" ? c.outputs : [])
+                .filter((o) =>
+                  (o.output_type === "display_data" || o.output_type === "execute_result") &&
+                  o.data["application/vnd.plotly.v1+json"] !== undefined
+                ).length;
+              const html = `${dir}/${
+                src.slice(src.lastIndexOf("/") + 1).replace(/\.ipynb$/, ".html")
+              }`;
+              const page = await context.newPage();
+              await page.goto(`file://${html}`, { waitUntil: "load" });
+              await page.waitForFunction(
+                () => [...document.images].every((i) => i.complete),
+                undefined,
+                { timeout: 60_000 },
+              );
+              const got = await page.evaluate(() => ({
+                figures: document.querySelectorAll(".kit-plot").length,
+                shown: [...document.querySelectorAll(".kit-plot")].filter((f) => {
+                  const imgs = f.querySelectorAll("img");
+                  return imgs.length === 1 && imgs[0].naturalWidth >= 300 &&
+                    imgs[0].getBoundingClientRect().height > 100;
+                }).length,
+                images: document.querySelectorAll('img[src^="data:image/png"]').length,
+              }));
+              const name = html.slice(html.lastIndexOf("/") + 1);
+              assert.equal(got.figures, figures, `${name}: figure outputs in the HTML`);
+              assert.equal(got.shown, figures, `${name}: figures showing their image`);
+              assert.equal(got.images, figures, `${name}: one image per figure, no more`);
+              await page.close();
+            }
+          } finally {
+            await context.close();
+          }
+        },
+      );
+
+      await t.step(
+        "figure images: deterministic, and a slider figure at its default step",
+        async () => {
+          // The build drew 00's figures; drawing them again gives the same bytes.
+          const built0 = `${OUT}/notebooks/00_welcome.ipynb`;
+          const copy = `${OUT}/00_welcome-again.ipynb`;
+          await Deno.copyFile(built0, copy);
+          const again = await addFigureImages([copy], { browser });
+          assert.deepEqual(again.errors, []);
+          const pngs = async (path: string) =>
+            (JSON.parse(await Deno.readTextFile(path)) as Notebook).cells.flatMap((c) =>
+              c.cell_type === "code" ? c.outputs : []
+            ).flatMap((o) =>
+              (o.output_type === "display_data" || o.output_type === "execute_result") &&
+                o.data["image/png"] !== undefined
+                ? [{ png: String(o.data["image/png"]), html: String(o.data["text/html"]) }]
+                : []
+            );
+          const first = await pngs(built0), second = await pngs(copy);
+          assert.ok(first.length >= 3, `00 has figures with images (${first.length})`);
+          assert.equal(second.length, first.length);
+          first.forEach((f, i) => {
+            assert.ok(
+              f.png === second[i].png,
+              `figure ${i + 1}: the image changed between two runs`,
+            );
+            assert.ok(
+              f.html.includes(`data:image/png;base64,${f.png}"`),
+              "the same image in the HTML",
+            );
+          });
+          // 00's first figure is a slider at its first step (λ = 0): its HTML names that step.
+          assert.match(first[0].html, /\(λ = 0, step 1 of 6\)/);
+          await Deno.remove(copy);
         },
       );
 

@@ -678,6 +678,93 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "buildHandouts with reuse (--pdf): up-to-date executed notebooks are not run again",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { buildHandouts } = await import("../tools/handouts.ts");
+    const dir = await Deno.makeTempDir({ prefix: "handouts_reuse_" });
+    try {
+      const withIds = (nb: Notebook) => ({
+        ...nb,
+        cells: nb.cells.map((c, i) => ({ ...c, id: `c${i}` })),
+      });
+      // A run prints a fresh random number: a notebook run again shows another one.
+      const random = notebook([md("# Random"), code("console.log(Math.random())", [], null)]);
+      const failing = notebook([md("# Fails"), code('throw new Error("no")', [], null)]);
+      await Deno.writeTextFile(`${dir}/a.ipynb`, JSON.stringify(withIds(random)));
+      await Deno.writeTextFile(`${dir}/b.ipynb`, JSON.stringify(withIds(failing)));
+      const opts = {
+        notebooksDir: `${dir}/nb`,
+        handoutsDir: `${dir}/html`,
+        concurrency: 2,
+        images: false,
+        reuse: true,
+      };
+      const paths = [`${dir}/a.ipynb`, `${dir}/b.ipynb`];
+      const printed = async () =>
+        JSON.stringify(JSON.parse(await Deno.readTextFile(`${dir}/nb/a.ipynb`)).cells[1].outputs);
+      const first = await buildHandouts(paths, opts);
+      assert.deepEqual(first.reused, []);
+      assert.equal(first.run.runs.length, 2);
+      const once = await printed();
+      const second = await buildHandouts(paths, opts);
+      assert.deepEqual(second.reused, [`${dir}/a.ipynb`], "a is up to date, b failed");
+      assert.deepEqual(second.run.runs.map((r) => r.path), [`${dir}/b.ipynb`]);
+      assert.equal(await printed(), once, "a's outputs are the ones of its first run");
+      assert.equal(second.export.pages.length, 2, "both pages still exported");
+      // An edited notebook is run again.
+      const edited = withIds(notebook([md("# Random, edited"), random.cells[1]]));
+      await Deno.writeTextFile(`${dir}/a.ipynb`, JSON.stringify(edited));
+      const third = await buildHandouts(paths, opts);
+      assert.deepEqual(third.reused, []);
+      assert.notEqual(await printed(), once, "run again: another random number");
+      // Without reuse every notebook runs.
+      const all = await buildHandouts(paths, { ...opts, reuse: false });
+      assert.equal(all.run.runs.length, 2);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("figure images: recompressPng is lossless and smaller for an opaque RGBA PNG", async () => {
+  const { recompressPng } = await import("../tools/export/figures.ts");
+  const { decode, encode } = await import("fast-png");
+  const { Buffer } = await import("node:buffer");
+  // A plot-like image: white, grid lines, an anti-aliased curve; opaque, as Chromium's are.
+  const w = 200, h = 120, rgba = new Uint8Array(w * h * 4).fill(255);
+  for (let x = 0; x < w; x++) {
+    const y = 60 + 40 * Math.sin(x / 20);
+    for (let yy = 0; yy < h; yy++) {
+      const i = (yy * w + x) * 4, d = Math.abs(yy - y);
+      if (yy % 30 === 0) rgba.set([229, 231, 235], i);
+      if (d < 2) rgba.set([0, 114 + Math.round(d * 40), 178], i);
+    }
+  }
+  const original = encode({ width: w, height: h, data: rgba, depth: 8, channels: 4 }, {
+    zlib: { level: 1 },
+  });
+  const b64 = Buffer.from(original).toString("base64");
+  const smaller = recompressPng(b64);
+  assert.ok(smaller.length < b64.length, `${smaller.length} < ${b64.length}`);
+  const back = decode(Buffer.from(smaller, "base64"));
+  assert.equal(back.channels, 3, "opaque: stored as RGB");
+  const px = back.data as Uint8Array;
+  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+    if (px[j] !== rgba[i] || px[j + 1] !== rgba[i + 1] || px[j + 2] !== rgba[i + 2]) {
+      assert.fail(`pixel ${i / 4} changed`);
+    }
+  }
+  assert.equal(recompressPng(smaller), smaller, "a second pass changes nothing");
+  // Transparency is kept.
+  rgba[3] = 0;
+  const clear = Buffer.from(encode({ width: w, height: h, data: rgba, depth: 8, channels: 4 }))
+    .toString("base64");
+  assert.equal(decode(Buffer.from(recompressPng(clear), "base64")).channels, 4);
+});
+
 Deno.test("a claims table keeps its class through the sanitizer; other classes do not", () => {
   resetClaims();
   claim({ name: "x", measured: 1, se: 0.1, predicted: 1, rival: 2, z: 3 });

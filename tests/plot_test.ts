@@ -73,16 +73,31 @@ Deno.test("html fallback is script-safe", () => {
   );
 });
 
-/** Runs the fallback script against a fake page; returns what it did. */
+/** A fake page element: enough DOM for the fallback script. */
+interface FakeEl {
+  id: string;
+  style: Record<string, string>;
+  textContent: string;
+  children: unknown[];
+  attrs: Record<string, string>;
+}
+
+/**
+ * Runs the fallback scripts against a fake page; returns what they did. `base` is the Jupyter
+ * server's base URL as the classic Notebook (`body[data-base-url]`) or JupyterLab
+ * (`#jupyter-config-data`) gives it; `amd` adds require.js as the classic Notebook has it.
+ */
 function runFallback(
   htmls: string[],
-  opts: { amd?: boolean; plotlyPresent?: boolean } = {},
+  opts: { amd?: boolean; plotlyPresent?: boolean; base?: string; lab?: boolean } = {},
 ) {
   const drawn: string[] = [];
   const scripts: { src: string; onload?: () => void; onerror?: () => void }[] = [];
-  const required: { paths: Record<string, string>; mods?: string[]; cb?: (p: unknown) => void } = {
-    paths: {},
-  };
+  const required: {
+    paths: Record<string, string>;
+    calls: { mods: string[]; cb: (p: unknown) => void; err: (e: unknown) => void }[];
+    undef: string[];
+  } = { paths: {}, calls: [], undef: [] };
   const fakePlotly = {
     newPlot(el: { id: string }, fig: plot.FigureJSON) {
       assert.ok(Array.isArray(fig.data), "newPlot gets the figure object");
@@ -93,20 +108,67 @@ function runFallback(
   const win: Record<string, unknown> = {};
   if (opts.plotlyPresent) win.Plotly = fakePlotly;
   if (opts.amd) {
-    win.requirejs = Object.assign((mods: string[], cb: (p: unknown) => void) => {
-      required.mods = mods;
-      required.cb = cb;
-    }, {
-      config: (c: { paths: Record<string, string> }) => Object.assign(required.paths, c.paths),
-    });
+    win.requirejs = Object.assign(
+      (mods: string[], cb: (p: unknown) => void, err: (e: unknown) => void) => {
+        required.calls.push({ mods, cb, err });
+      },
+      {
+        config: (c: { paths: Record<string, string> }) => Object.assign(required.paths, c.paths),
+        undef: (name: string) => required.undef.push(name),
+      },
+    );
     win.define = Object.assign(() => {}, { amd: {} });
   }
+  const els = new Map<string, FakeEl>();
+  const statics = new Map<string, { className: string; parentNode: unknown }>();
   const doc = {
-    getElementById: (id: string) => ({ id, style: {}, textContent: "" }),
-    createElement: () => {
-      const s = { src: "" };
-      return s;
+    body: {
+      getAttribute: (k: string) =>
+        k === "data-base-url" && opts.base !== undefined && !opts.lab
+          ? encodeURIComponent(opts.base).replace(/%2F/g, "/")
+          : null,
     },
+    getElementById: (id: string) => {
+      if (id === "jupyter-config-data") {
+        return opts.lab && opts.base !== undefined
+          ? { textContent: JSON.stringify({ baseUrl: opts.base }) }
+          : null;
+      }
+      if (!els.has(id)) {
+        const block = { className: "kit-plot-static", parentNode: null as unknown };
+        const el = {
+          id,
+          style: {},
+          children: [block] as unknown[],
+          attrs: {},
+          // Setting textContent removes every child, as in a browser.
+          set textContent(_: string) {
+            for (const c of this.children) (c as { parentNode: unknown }).parentNode = null;
+            this.children = [];
+          },
+          get textContent() {
+            return "";
+          },
+          querySelector: (sel: string) => sel === ".kit-plot-static" ? statics.get(id) : null,
+          removeChild(c: { parentNode: unknown }) {
+            this.children.splice(this.children.indexOf(c), 1);
+            c.parentNode = null;
+          },
+          appendChild(c: { parentNode: unknown }) {
+            this.children.push(c);
+            c.parentNode = this;
+          },
+          setAttribute(k: string, v: string) {
+            (this.attrs as Record<string, string>)[k] = v;
+          },
+        };
+        block.parentNode = el;
+        statics.set(id, block);
+        els.set(id, el);
+      }
+      return els.get(id);
+    },
+    createElement: () => ({ src: "", className: "", textContent: "" }),
     head: { appendChild: (s: { src: string }) => scripts.push(s) },
   };
   for (const html of htmls) {
@@ -117,65 +179,152 @@ function runFallback(
     drawn,
     scripts,
     required,
+    els,
+    statics,
+    win,
     setWindowPlotly: () => {
       win.Plotly = fakePlotly;
     },
+    /** The last script tag loads (plotly.js sets window.Plotly). */
     load: () => {
       win.Plotly = fakePlotly;
-      for (const s of scripts) s.onload?.();
+      scripts.at(-1)!.onload?.();
     },
+    /** The last script tag fails (404, offline). */
+    fail: () => scripts.at(-1)!.onerror?.(),
     fakePlotly,
   };
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 0));
+};
 
-Deno.test("html fallback loads plotly.js once and draws only after it loaded", async () => {
+Deno.test("html fallback: a static block names the figure and says how to draw it", () => {
+  plot.resetFigureIds();
+  const html = plot.line([1, 2], { title: "Loss <i>vs</i> λ & more" }).toMimeBundle()["text/html"];
+  const block = /<div class="kit-plot-static">([\s\S]*?)<\/div><!--\/kit-plot-static-->/.exec(html);
+  assert.ok(block, "the div holds a static block");
+  // Sanitizers (the classic Notebook's for an untrusted notebook) strip scripts and inline
+  // styles: what is left must still say something.
+  assert.ok(!/style=/.test(block[1]), "no inline style the sanitizer would strip");
+  assert.match(block[1], /Figure “Loss vs λ &amp; more”/, "names the figure (tags removed)");
+  assert.match(block[1], /run the cell, or trust the notebook/);
+  const sl = plot.slider([1, 2, 3].map((k) => ({ label: k, data: plot.line([0, 1], [0, k]) })), {
+    sliderLabel: "k",
+    active: 1,
+  }).toMimeBundle()["text/html"];
+  assert.match(sl, /\(k = 2, step 2 of 3\)/, "a slider figure names the step it shows");
+  const untitled = plot.bar(["a"], [1]).toMimeBundle()["text/html"];
+  assert.match(untitled, /Figure “Plotly figure: 1 trace \(bar\)”/, "untitled: the summary");
+});
+
+Deno.test("html fallback: without a Jupyter server, one script tag (the CDN) for all figures", async () => {
   plot.resetFigureIds();
   const h1 = plot.line([1, 2, 3]).toMimeBundle()["text/html"];
   const h2 = plot.line([3, 2, 1]).toMimeBundle()["text/html"];
   const page = runFallback([h1, h2]);
-  await tick();
-  assert.equal(page.scripts.length, 1, "one script tag for two figures");
-  assert.equal(page.scripts[0].src, plot.PLOTLY_CDN);
+  await settle();
+  assert.deepEqual(page.scripts.map((s) => s.src), [plot.PLOTLY_CDN], "one script for two figures");
   assert.deepEqual(page.drawn, [], "nothing drawn before plotly.js loaded");
   page.load();
-  await tick();
-  await tick();
+  await settle();
   assert.deepEqual(page.drawn, [parseHtml(h1).id, parseHtml(h2).id]);
+  const el = page.els.get(parseHtml(h1).id)!;
+  assert.deepEqual(el.children, [], "the static block gave way to the figure");
+  assert.equal(el.attrs["data-kit-plot"], "drawn");
+  assert.equal(el.style.height, "420px");
 });
 
-Deno.test("html fallback uses window.Plotly when present and require.js in the classic Notebook", async () => {
+Deno.test("html fallback: the kit's copy from the Jupyter server first, the CDN only if it fails", async () => {
+  plot.resetFigureIds();
   const html = plot.line([1, 2, 3]).toMimeBundle()["text/html"];
-  const present = runFallback([html], { plotlyPresent: true });
-  await tick();
+  // JupyterLab and Notebook 7: the base URL from the page config, a script tag.
+  const lab = runFallback([html], { base: "/user/ana/", lab: true });
+  await settle();
+  assert.deepEqual(lab.scripts.map((s) => s.src), ["/user/ana/kernelspecs/deno-kit/plotly.min.js"]);
+  lab.load();
+  await settle();
+  assert.equal(lab.drawn.length, 1, "drawn from the local copy; the CDN never asked");
+  assert.equal(lab.scripts.length, 1);
+
+  // The local copy is missing (kernel not installed): then the CDN.
+  const missing = runFallback([html], { base: "/", lab: true });
+  await settle();
+  missing.fail();
+  await settle();
+  assert.deepEqual(missing.scripts.map((s) => s.src), [
+    "/kernelspecs/deno-kit/plotly.min.js",
+    plot.PLOTLY_CDN,
+  ]);
+  missing.load();
+  await settle();
+  assert.equal(missing.drawn.length, 1);
+
+  // Offline and not installed: both fail; the static block stays and says why.
+  const offline = runFallback([html], { base: "/", lab: true });
+  await settle();
+  offline.fail();
+  await settle();
+  offline.fail();
+  await settle();
+  const el = offline.els.get(parseHtml(html).id)!;
+  assert.equal(offline.drawn.length, 0);
+  assert.equal(el.attrs["data-kit-plot"], "failed");
+  assert.equal(el.children[0], offline.statics.get(el.id), "the static block is still shown");
+  assert.match(
+    (el.children[1] as { textContent: string }).textContent,
+    /could not be loaded from \/kernelspecs\/deno-kit\/plotly\.min\.js or https:.*kernel:install/,
+  );
+  assert.equal(offline.win.__kitPlotly, null, "a later figure tries again");
+});
+
+Deno.test("html fallback: require.js in the classic Notebook, window.Plotly when present", async () => {
+  plot.resetFigureIds();
+  const html = plot.line([1, 2, 3]).toMimeBundle()["text/html"];
+  const present = runFallback([html], { plotlyPresent: true, base: "/" });
+  await settle();
   assert.equal(present.scripts.length, 0);
   assert.equal(present.drawn.length, 1);
 
-  const amd = runFallback([html], { amd: true });
-  await tick();
+  const amd = runFallback([html], { amd: true, base: "/user/ana b/" });
+  await settle();
   assert.equal(amd.scripts.length, 0, "no <script> tag under require.js (mismatched define)");
-  assert.deepEqual(amd.required.mods, ["kit-plotly"]);
-  assert.equal(amd.required.paths["kit-plotly"], plot.PLOTLY_CDN.replace(/\.js$/, ""));
+  assert.deepEqual(amd.required.calls.map((c) => c.mods), [["kit-plotly-local"]]);
+  assert.equal(
+    amd.required.paths["kit-plotly-local"],
+    "/user/ana b/kernelspecs/deno-kit/plotly.min",
+    "data-base-url is URL-encoded in the page; the path is decoded",
+  );
   assert.equal(amd.drawn.length, 0);
-  amd.required.cb!(amd.fakePlotly);
-  await tick();
-  await tick();
-  assert.equal(amd.drawn.length, 1);
-
   // plotly.js 4 defines no AMD module: require.js passes undefined, window.Plotly is set.
-  const amd4 = runFallback([html], { amd: true });
-  await tick();
-  amd4.setWindowPlotly();
-  amd4.required.cb!(undefined);
-  await tick();
-  await tick();
-  assert.equal(amd4.drawn.length, 1, "drawn with window.Plotly when the AMD module is empty");
+  amd.setWindowPlotly();
+  amd.required.calls[0].cb(undefined);
+  await settle();
+  assert.equal(amd.drawn.length, 1, "drawn with window.Plotly when the AMD module is empty");
+
+  const fallback = runFallback([html], { amd: true, base: "/" });
+  await settle();
+  fallback.required.calls[0].err(new Error("404"));
+  await settle();
+  assert.deepEqual(fallback.required.undef, ["kit-plotly-local"], "a failed module is undefined");
+  assert.deepEqual(fallback.required.calls.map((c) => c.mods), [
+    ["kit-plotly-local"],
+    ["kit-plotly-cdn"],
+  ]);
+  assert.equal(fallback.required.paths["kit-plotly-cdn"], plot.PLOTLY_CDN.replace(/\.js$/, ""));
+  fallback.required.calls[1].cb(fallback.fakePlotly);
+  await settle();
+  assert.equal(fallback.drawn.length, 1);
 });
 
 Deno.test("PLOTLY_VERSION matches the plotly.js-dist-min pinned in deno.json", async () => {
   const cfg = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
   assert.equal(cfg.imports["plotly.js-dist-min"], `npm:plotly.js-dist-min@${plot.PLOTLY_VERSION}`);
+  assert.equal(
+    cfg.imports["plotly.js-dist-min/"],
+    `npm:/plotly.js-dist-min@${plot.PLOTLY_VERSION}/`,
+  );
 });
 
 Deno.test("typed arrays, tensors and non-finite values become JSON", () => {
@@ -449,4 +598,12 @@ Deno.test("subplots: one legend entry per name and colour, grouped across panels
   );
   assert.notEqual(fig.data[0].legendgroup, fig.data[6].legendgroup);
   assert.equal(fig.data[2].showlegend, false, "unnamed traces stay out of the legend");
+});
+
+Deno.test("a slider with a title keeps the template's top margin (its frames' own is dropped)", () => {
+  const frames = [1, 2].map((k) => ({ label: k, data: plot.line([0, 1], [0, k]) }));
+  const titled = plot.slider(frames, { title: "A title" });
+  assert.equal((titled.layout.margin as { t: number }).t, 56, "room for the title");
+  const untitled = plot.slider(frames);
+  assert.equal((untitled.layout.margin as { t: number }).t, 24);
 });

@@ -120,7 +120,11 @@ Deno.test("kernelspec: JUPYTER_DATA_DIR, idempotent install, Deno copied out of 
     assert.equal(json.language, "typescript");
     assert.ok(json.argv.includes("{connection_file}"));
     assert.ok(json.argv.some((a: string) => a.endsWith("tools/jupyter/relay.ts")));
-    assert.deepEqual([...Deno.readDirSync(spec)].map((e) => e.name).sort(), ["bin", "kernel.json"]);
+    assert.deepEqual([...Deno.readDirSync(spec)].map((e) => e.name).sort(), [
+      "bin",
+      "kernel.json",
+      "plotly.min.js", // served to the figures' HTML (tools/jupyter/plotly_asset.ts)
+    ]);
     // A Deno outside the cache is used where it is.
     await installKernel({ dataDir, deno: "/usr/bin/deno-somewhere" });
     const again = JSON.parse(await Deno.readTextFile(`${spec}/kernel.json`));

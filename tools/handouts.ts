@@ -16,7 +16,11 @@
  *   notebooks that no longer exist in `notebooks/`.
  * The command exits 1 when any notebook failed or was invalid, 0 otherwise.
  *
- * CLI: `deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--solutions]`.
+ * Each figure of the notebooks run gets a static image (tools/export/figures.ts) unless
+ * `--no-images`.
+ *
+ * CLI: `deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--no-images]
+ * [--solutions]`.
  *
  * @module
  */
@@ -31,7 +35,15 @@ import {
   withoutOutputs,
 } from "./export/mod.ts";
 import { type PdfSummary, writePdfs } from "./export/pdf.ts";
-import { type Notebook, projectNotebooks, sourceText } from "./notebook/io.ts";
+import { addFigureImages, type FigureImageSummary, haveChromium } from "./export/figures.ts";
+import { InputKeys, upToDate } from "./export/fresh.ts";
+import {
+  type Notebook,
+  projectNotebooks,
+  readNotebook,
+  sourceText,
+  writeNotebook,
+} from "./notebook/io.ts";
 import { studentNotebook } from "./notebook/exercises.ts";
 import { positiveOption, runMain } from "./cli.ts";
 import { isLang, LANGUAGES } from "./i18n/langs.ts";
@@ -60,6 +72,17 @@ export interface HandoutOptions {
   download?: ExportOptions["download"];
   /** Also write `handoutsDir/pdf/*.pdf`: for the notebooks run now, and pages without one. */
   pdf?: boolean;
+  /**
+   * Add a static image of every figure to the notebooks run now (tools/export/figures.ts;
+   * default true; skipped with a warning when Chromium is not installed).
+   */
+  images?: boolean;
+  /**
+   * Do not run notebooks whose executed copy in `notebooksDir` is up to date (ran green from
+   * the same notebook, lib/, data/, deno.json, deno.lock and Deno; tools/export/fresh.ts).
+   * Default false; `--pdf` sets it.
+   */
+  reuse?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
   /** The pages' language and where the other languages' pages are (see `exportNotebooks`). */
@@ -74,8 +97,12 @@ export interface HandoutSummary {
   run: RunSummary;
   export: ExportSummary;
   pdf?: PdfSummary;
+  /** The figure images added (absent when `images` was false or Chromium is missing). */
+  images?: FigureImageSummary;
   /** Executed notebooks removed by a full build (their notebooks no longer exist). */
   removed: string[];
+  /** Notebooks not run because their executed copy was up to date (`reuse`). */
+  reused: string[];
 }
 
 /** A path given to the build that cannot be read; nothing was changed. */
@@ -134,12 +161,33 @@ export async function buildHandouts(
   const full = opts.full ?? opts.prune ?? false;
   const log = opts.log ?? (() => {});
   await Deno.mkdir(notebooksDir, { recursive: true });
+  // What each executed notebook is made from, recorded in it so a later build can reuse it.
+  const keys = new InputKeys();
+  const keyOf = new Map<string, string>();
+  for (const p of paths) keyOf.set(basename(p), await keys.of(p));
+  const reused: string[] = [];
+  let toRun: readonly string[] = paths;
+  if (opts.reuse) {
+    const stale: string[] = [];
+    for (const p of paths) {
+      const fresh = await upToDate(join(notebooksDir, basename(p)), keyOf.get(basename(p))!);
+      (fresh ? reused : stale).push(p);
+    }
+    toRun = stale;
+    if (reused.length) {
+      log(
+        `${reused.length} executed notebook(s) up to date, not run again (${
+          reused.map((p) => basename(p)).join(", ")
+        })`,
+      );
+    }
+  }
   // Run into a staging folder next to the executed notebooks (same file system: renames are
   // atomic), so an invalid or crashing run never deletes a good executed notebook.
   const staging = await Deno.makeTempDir({ dir: dirname(notebooksDir), prefix: ".staging-" });
   let run: RunSummary;
   try {
-    run = await runNotebooks(paths, {
+    run = await runNotebooks(toRun, {
       concurrency: opts.concurrency,
       timeoutMs: opts.timeoutMs,
       outDir: staging,
@@ -157,10 +205,28 @@ export async function buildHandouts(
       },
     });
     for (const r of run.runs) {
-      if (r.outPath) await Deno.rename(r.outPath, join(notebooksDir, basename(r.outPath)));
+      if (!r.outPath) continue;
+      const nb = await readNotebook(r.outPath);
+      nb.metadata.kit = { ...(nb.metadata.kit ?? {}), inputs: keyOf.get(basename(r.path)) };
+      await writeNotebook(r.outPath, nb);
+      await Deno.rename(r.outPath, join(notebooksDir, basename(r.outPath)));
     }
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {});
+  }
+  let images: FigureImageSummary | undefined;
+  if (opts.images ?? true) {
+    const ran = run.runs.flatMap((r) => r.outPath ? [join(notebooksDir, basename(r.outPath))] : []);
+    if (!haveChromium()) {
+      log("warning: Chromium not found (apt-get install -y chromium): figures get no static image");
+    } else if (ran.length) {
+      log(`drawing the figures of ${ran.length} notebook(s) as images`);
+      images = await addFigureImages(ran, { log });
+      log(
+        `${images.figures} figure image(s) in ${(images.elapsedMs / 1000).toFixed(1)} s, ` +
+          `${(images.addedBytes / 1e6).toFixed(2)} MB added to ${notebooksDir}`,
+      );
+    }
   }
   const removed: string[] = [];
   if (full) {
@@ -184,7 +250,7 @@ export async function buildHandouts(
   let pdf: PdfSummary | undefined;
   if (opts.pdf) {
     // The notebooks of this run, and any page that has no PDF yet: the others did not change.
-    const ran = new Set(paths.map((p) => basename(p)));
+    const ran = new Set(toRun.map((p) => basename(p)));
     const pdfDir = join(handoutsDir, "pdf");
     const due: string[] = [];
     for (const p of exported.pages) {
@@ -197,11 +263,14 @@ export async function buildHandouts(
     pdf = await writePdfs(due, { outDir: pdfDir });
   }
   return {
-    ok: run.ok && exported.ok && (pdf?.errors.length ?? 0) === 0,
+    ok: run.ok && exported.ok && (pdf?.errors.length ?? 0) === 0 &&
+      (images?.errors.length ?? 0) === 0,
     run,
     export: exported,
     pdf,
+    images,
     removed,
+    reused,
   };
 }
 
@@ -258,6 +327,7 @@ async function main(args: string[]): Promise<number> {
       jobs: { type: "string", short: "j" },
       timeout: { type: "string", short: "t" },
       pdf: { type: "boolean" },
+      "no-images": { type: "boolean" },
       solutions: { type: "boolean" },
       lang: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -265,12 +335,15 @@ async function main(args: string[]): Promise<number> {
   });
   if (values.help) {
     console.log(
-      "usage: deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--solutions]\n" +
-        "       [--lang LANG]\n" +
+      "usage: deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--no-images]\n" +
+        "       [--solutions] [--lang LANG]\n" +
         "Runs the notebooks (default notebooks/*.ipynb) on the Deno kernel, keeps them in\n" +
         "dist/notebooks/ and writes the HTML handouts of every notebook there to dist/handouts/\n" +
-        "(open index.html). --pdf also writes dist/handouts/pdf/*.pdf; --solutions writes the\n" +
-        "instructor copy (solutions kept) to dist/handouts-solutions/ instead.\n" +
+        "(open index.html). --pdf also writes dist/handouts/pdf/*.pdf and runs only notebooks\n" +
+        "whose executed copy is out of date (notebook, lib/, data/, deno.json, deno.lock, Deno);\n" +
+        "`deno task handouts:pdf` prints the pages already built. --solutions writes the\n" +
+        "instructor copy (solutions kept) to dist/handouts-solutions/ instead. Every figure of\n" +
+        "the notebooks run gets a static image (Chromium) unless --no-images.\n" +
         "--lang es builds the Spanish edition (notebooks generated from i18n/es/*.po) into\n" +
         "dist/handouts/es/ (executed notebooks in dist/notebooks/es/); English is the default.\n" +
         "Pages link the same page in the other language when it has been built.\n" +
@@ -316,6 +389,9 @@ async function main(args: string[]): Promise<number> {
       transform: values.solutions ? undefined : studentPage,
       download: withoutOutputs,
       pdf: values.pdf ?? false,
+      // Printing needs executed notebooks, not fresh ones: reuse those that are up to date.
+      reuse: values.pdf ?? false,
+      images: !values["no-images"],
       log: (l) => console.log(l),
     });
     // The other editions' pages gain their link to these (an export only, nothing runs).
@@ -335,6 +411,7 @@ async function main(args: string[]): Promise<number> {
   }
   for (const e of s.export.errors) console.error(`ERROR ${e.message}`);
   for (const e of s.pdf?.errors ?? []) console.error(`ERROR ${e}`);
+  for (const e of s.images?.errors ?? []) console.error(`ERROR ${e}`);
   for (const r of [...s.removed, ...s.export.removed]) console.log(`removed ${r}`);
   const failed = s.run.runs.filter((r) => r.status === "failed").map((r) => basename(r.path));
   console.log(

@@ -66,7 +66,8 @@ export function styleAxes(layout: Layout): void {
 export function stripTemplateKeys(layout: Layout): Layout {
   const out: Layout = {};
   for (const [k, v] of Object.entries(layout)) {
-    if (k === "height" || k === "width") continue;
+    // The frame's own margin was made for its own title (or none): the slider's template decides.
+    if (k === "height" || k === "width" || k === "margin") continue;
     if (/^[xy]axis\d*$/.test(k) && isPlainObject(v)) {
       const { range: _r, ...axis } = v;
       out[k] = axis;

@@ -5,7 +5,7 @@
  * @module
  */
 import { deepMerge, isPlainObject, styleAxes, templateLayout } from "./_template.ts";
-import { fallbackHtml, fnv1a, sliderPrefix } from "./html.ts";
+import { fallbackHtml, figureName, fnv1a, sliderPrefix, sliderStep } from "./html.ts";
 import {
   type Config,
   type FigureJSON,
@@ -145,10 +145,12 @@ export class Figure {
     const text = JSON.stringify(json);
     figureCounter += 1;
     const id = `kit-plot-${fnv1a(text)}-${figureCounter}`;
+    const summary = this.summary;
+    const name = figureName(this.layout, summary);
     return {
       [PLOTLY_MIME]: json,
-      "text/html": fallbackHtml(id, text, this.layout),
-      "text/plain": this.summary,
+      "text/html": fallbackHtml(id, text, this.layout, name, sliderStep(this.layout)),
+      "text/plain": summary,
     } as MimeBundle;
   }
 
@@ -174,7 +176,10 @@ export class Figure {
  * ```
  */
 export function figure(spec: FigureSpec): Figure {
-  const hasTitle = spec.layout?.title !== undefined;
+  // A title object without text (the template's styling, carried by a slider's first frame)
+  // is no title: it needs no room.
+  const t = spec.layout?.title;
+  const hasTitle = typeof t === "string" || (isPlainObject(t) && t.text !== undefined);
   const base = deepMerge(templateLayout(hasTitle), spec.layout ?? {});
   styleAxes(base);
   return new Figure({

@@ -7,7 +7,19 @@
 /** Version of plotly.js the kit pins (npm `plotly.js-dist-min`); the HTML fallback loads it. */
 export const PLOTLY_VERSION = "4.1.2";
 
-/** Where the HTML fallback loads plotly.js from when the page has no `window.Plotly`. */
+/**
+ * Where the kit's own copy of plotly.js is served, relative to the Jupyter server's base URL:
+ * `deno task kernel:install` puts `plotly.min.js` into the kit kernel's kernelspec folder
+ * (`kernels/deno-kit/`), and every Jupyter server (the classic Notebook, nbclassic, Jupyter
+ * Server under JupyterLab and Notebook 7) serves a kernelspec's files at
+ * `<base_url>kernelspecs/<kernel>/<file>`. The HTML fallback tries this first.
+ */
+export const PLOTLY_KERNELSPEC_PATH = "kernelspecs/deno-kit/plotly.min.js";
+
+/**
+ * Last resort of the HTML fallback when the page has no `window.Plotly` and the kit's copy
+ * cannot be loaded (no Jupyter server, or the kit's kernel not installed): needs the network.
+ */
 export const PLOTLY_CDN =
   `https://cdn.jsdelivr.net/npm/plotly.js-dist-min@${PLOTLY_VERSION}/plotly.min.js`;
 
@@ -58,11 +70,15 @@ export interface FigureJSON {
   frames?: Frame[];
 }
 
-/** A Jupyter MIME bundle as returned by `[Symbol.for("Jupyter.display")]()`. */
+/**
+ * A Jupyter MIME bundle as returned by `[Symbol.for("Jupyter.display")]()`. `image/png` (base64)
+ * is never made by the kernel: `deno task handouts` adds it to the executed notebooks.
+ */
 export interface MimeBundle {
   "application/vnd.plotly.v1+json": FigureJSON;
   "text/html": string;
   "text/plain": string;
+  "image/png"?: string;
 }
 
 /**

@@ -25,9 +25,10 @@ export async function exportMain(args: string[]): Promise<number> {
   if (values.help) {
     console.log(
       "usage: deno run -A tools/export.ts [executed.ipynb ...] [--out DIR] [--pdf]\n" +
+        "       deno task handouts:pdf [executed.ipynb ...] [--out DIR]   (the same with --pdf)\n" +
         "Exports executed notebooks (dist/notebooks/*.ipynb, and any paths given) to HTML\n" +
-        "handouts in DIR (default dist/handouts); --pdf also writes DIR/pdf/*.pdf.\n" +
-        "To run the notebooks first, use `deno task handouts`.",
+        "handouts in DIR (default dist/handouts), running nothing; --pdf also writes\n" +
+        "DIR/pdf/*.pdf. To run the notebooks first, use `deno task handouts`.",
     );
     return 0;
   }

@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runMain } from "../cli.ts";
+import { installPlotly } from "./plotly_asset.ts";
 
 /** The kernel name the kit's notebooks use in `metadata.kernelspec.name`. */
 export const KERNEL_NAME = "deno-kit";
@@ -125,6 +126,8 @@ export async function installKernel(opts: InstallOptions = {}): Promise<string> 
     metadata: { kit: { relay: join(root, "tools", "jupyter", "relay.ts"), deno } },
   };
   await writeAtomic(join(specDir, "kernel.json"), JSON.stringify(spec, null, 2) + "\n");
+  // plotly.js for the figures' HTML, served by Jupyter from this folder (plotly_asset.ts).
+  await installPlotly(specDir);
   return specDir;
 }
 

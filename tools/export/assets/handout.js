@@ -7,9 +7,13 @@
  *   titles, the legend and colour bars below the plot, subplot grids in one column (two for
  *   image grids), then, once drawn, fewer or upright tick labels where they still collide.
  *   Redraws (one figure at a time) when the width changes.
- * - Before printing (`beforeprint`, or `kitPreparePrint()` called by the PDF writer), adds a
- *   small-multiples grid of every step under each slider figure, which print shows instead of
- *   the interactive figure, and caps figures at about half a page.
+ * - Before printing (`beforeprint`, or `kitPreparePrint()` called by the PDF writer), opens
+ *   folded code (paper cannot unfold it), adds a small-multiples grid of every step under each
+ *   slider figure (each panel names its step), which print shows instead of the interactive
+ *   figure, and caps figures at about half a page.
+ * - Slider frames' own titles wrap like the figure's, so moving the slider never brings back a
+ *   title cut at the figure's edge. The mode bar is off on phones and touch screens and kept
+ *   clear of titles elsewhere.
  * - A figure that fails to draw gets `data-rendered="error"` and `data-error`.
  */
 (function () {
@@ -46,6 +50,44 @@
     return out;
   }
 
+  /** The frames with each frame's own title replaced by `make(title, text)`; others as they are. */
+  function wrapFrameTitles(frames, make) {
+    if (!Array.isArray(frames)) return frames;
+    return frames.map(function (fr) {
+      var own = fr && fr.layout && titleText(fr.layout.title);
+      if (!own) return fr;
+      var copy = Object.assign({}, fr, { layout: Object.assign({}, fr.layout) });
+      copy.layout.title = make(fr.layout.title, own);
+      return copy;
+    });
+  }
+
+  /** The most lines any title of the figure (its own, or a frame's) wraps to at `n` characters. */
+  function maxTitleLines(title, frames, n) {
+    var most = title ? wrap(title, n).length : 0;
+    (frames || []).forEach(function (fr) {
+      var own = fr && fr.layout && titleText(fr.layout.title);
+      if (own) most = Math.max(most, wrap(own, n).length);
+    });
+    return most;
+  }
+
+  /**
+   * Top padding of a title anchored at the top of the figure. Plotly puts the first baseline of a
+   * title of several lines at the padding (its first line then sticks out above by about a font
+   * size), and a one-line title's top there: measured with plotly.js 4.1.
+   */
+  function titlePad(lines, size) {
+    return lines > 1 ? 8 + size : 10;
+  }
+
+  /** Where a title placed with {@link titlePad} ends, in px from the top of the figure. */
+  function titleBottom(lines, size, lineHeight) {
+    return lines > 1
+      ? titlePad(lines, size) + (lines - 1) * lineHeight + Math.round(size * 0.3)
+      : titlePad(lines, size) + lineHeight;
+  }
+
   /** The grid of 2-D subplots: axis suffixes ("", "2", ...) with their domains. */
   function panelsOf(layout) {
     var panels = [];
@@ -76,25 +118,31 @@
 
     var title = titleText(layout.title);
     var extraTop = 0;
+    var frames = fig.frames;
     if (title) {
-      var lines = wrap(title, chars);
-      extraTop = (lines.length - 1) * 18;
-      var t = typeof layout.title === "object" ? layout.title : {};
       var multi = panelsOf(layout).length > 1;
-      layout.title = Object.assign({}, t, {
-        text: lines.join("<br>"),
-        font: Object.assign({}, t.font || {}, { size: 14 }),
-        x: 0.02,
-        xanchor: "left",
-        // At the top of the figure; the top margin makes room for every line, a gap, half a
-        // tick label and, with subplots, the first panel's heading.
-        yref: "container",
-        y: 1,
-        yanchor: "top",
-        pad: { t: 10 },
-      });
-      top = Math.max(top, 10 + lines.length * 18 + 16 + (multi ? 30 : 0));
-      extraTop = 0;
+      var lines = maxTitleLines(title, fig.frames, chars);
+      var pad = titlePad(lines, 14);
+      var narrowTitle = function (t, text) {
+        t = typeof t === "object" && t ? t : {};
+        return Object.assign({}, t, {
+          text: wrap(text, chars).join("<br>"),
+          font: Object.assign({}, t.font || {}, { size: 14 }),
+          x: 0.02,
+          xanchor: "left",
+          // At the top of the figure; the top margin makes room for every line, a gap, half a
+          // tick label and, with subplots, the first panel's heading.
+          yref: "container",
+          y: 1,
+          yanchor: "top",
+          pad: { t: pad },
+        });
+      };
+      layout.title = narrowTitle(layout.title, title);
+      // A slider's frames bring their own titles: wrapped the same way, or moving the slider
+      // would put back a title one line long and cut at the figure's edge.
+      frames = wrapFrameTitles(fig.frames, narrowTitle);
+      top = Math.max(top, titleBottom(lines, 14, 18) + 16 + (multi ? 30 : 0));
     }
 
     // Subplot grids become one column; their titles (annotations at the panel tops) follow.
@@ -216,7 +264,7 @@
       layout.margin.b += 70;
       layout.height += 70;
     }
-    return { data: data, layout: layout, frames: fig.frames, legendPx: legendPx };
+    return { data: data, layout: layout, frames: frames, legendPx: legendPx };
   }
 
   /** Traces with the same colour scale as an earlier one hide theirs (it would stack on it). */
@@ -240,6 +288,8 @@
     copy.data = oneScaleEach(copy.data);
     var layout = copy.layout || {};
     if (!width) return copy;
+    // A figure of fixed width is drawn at that width, not the page's.
+    if (typeof layout.width === "number" && layout.width < width) width = layout.width;
     var margin = Object.assign({}, layout.margin || {});
     var top = margin.t == null ? 80 : margin.t;
     var grow = 0;
@@ -268,21 +318,30 @@
     var title = titleText(layout.title);
     if (title) {
       var tsize = ((layout.title || {}).font || {}).size || 16;
-      var tl = wrap(title, Math.max(30, Math.floor((width - 60) / (tsize * 0.56))));
-      if (tl.length > 1) {
-        var t = typeof layout.title === "object" ? layout.title : {};
+      // The mode bar sits at the top right: titles wrap before they reach it.
+      var chars = Math.max(30, Math.floor((width - 60 - MODEBAR_PX) / (tsize * 0.56)));
+      var lines = maxTitleLines(title, copy.frames, chars);
+      var pad = titlePad(lines, tsize);
+      var wideTitle = function (t, text) {
+        t = typeof t === "object" && t ? t : {};
         // At the top of the figure, with room below it for the panel headings and the top tick.
-        layout.title = Object.assign({}, t, {
-          text: tl.join("<br>"),
+        return Object.assign({}, t, {
+          text: wrap(text, chars).join("<br>"),
           yref: "container",
           y: 1,
           yanchor: "top",
-          pad: { t: 12 },
+          pad: { t: pad },
         });
-        var need = 12 + tl.length * Math.round(tsize * 1.3) + 14 +
-          (panels.length > 1 ? headingLines * 17 + 8 : 0);
-        grow = Math.max(grow, need - top);
-      }
+      };
+      layout.title = wideTitle(layout.title, title);
+      copy.frames = wrapFrameTitles(copy.frames, wideTitle);
+      var need = titleBottom(lines, tsize, Math.round(tsize * 1.3)) + 14 +
+        (panels.length > 1 ? headingLines * 17 + 8 : 0);
+      grow = Math.max(grow, need - top);
+    }
+    // Panel headings at the very top of a figure without a title would sit beside the mode bar.
+    if (!title && panels.length > 1 && headingLines > 0 && top < 60) {
+      grow = Math.max(grow, 60 - top);
     }
     if (grow > 0) {
       margin.t = top + grow;
@@ -293,10 +352,32 @@
     return copy;
   }
 
-  function config() {
+  /** Touch screens show the mode bar on every tap, on top of whatever is there. */
+  var TOUCH = !!(window.matchMedia && window.matchMedia("(hover: none)").matches);
+  /** Width kept free at the top right of a wide figure for the mode bar (five buttons). */
+  var MODEBAR_PX = 190;
+
+  function config(narrow) {
     // Resizing is done here (see the resize handler), one figure at a time: Plotly's own
-    // responsive mode would redraw at the same time as a narrow relayout.
-    return { responsive: false, displaylogo: false };
+    // responsive mode would redraw at the same time as a narrow relayout. The mode bar: none on
+    // phones and touch screens (it would cover the title), five buttons elsewhere.
+    return {
+      responsive: false,
+      displaylogo: false,
+      displayModeBar: narrow || TOUCH ? false : "hover",
+      modeBarButtonsToRemove: [
+        "select2d",
+        "lasso2d",
+        "zoomIn2d",
+        "zoomOut2d",
+        "hoverClosestCartesian",
+        "hoverCompareCartesian",
+        "toggleSpikelines",
+        "hoverClosest3d",
+        "resetCameraLastSave3d",
+        "hoverClosestGl2d",
+      ],
+    };
   }
 
   function overlaps(a, b) {
@@ -398,7 +479,7 @@
     var fig = narrow
       ? narrowFigure(entry.fig, el.clientWidth)
       : wideFigure(entry.fig, el.clientWidth);
-    var spec = { data: fig.data || [], layout: fig.layout || {}, config: config() };
+    var spec = { data: fig.data || [], layout: fig.layout || {}, config: config(narrow) };
     if (Array.isArray(fig.frames) && fig.frames.length) spec.frames = fig.frames;
     el.style.minHeight = "";
     el.removeAttribute("data-rendered");
@@ -455,9 +536,18 @@
     }, 150);
   });
 
+  /** Folded code cells opened for print (closed again after it). */
+  var openedFolds = [];
+
   /** Small multiples of every step of each slider figure, shown by the print style sheet. */
   function preparePrint() {
     var jobs = [];
+    // Paper cannot unfold: print folded code in full.
+    Array.prototype.slice.call(document.querySelectorAll("details.source-fold:not([open])"))
+      .forEach(function (d) {
+        d.open = true;
+        openedFolds.push(d);
+      });
     figures.forEach(function (f) {
       var frames = f.fig.frames;
       var figureEl = f.el.parentNode;
@@ -467,13 +557,29 @@
       grid.className = "print-frames";
       var heading = document.createElement("div");
       heading.className = "print-frames-title";
-      var base = titleText((f.fig.layout || {}).title).replace(/<[^>]*>/g, "");
-      heading.textContent = (base ? base + ": " : "") + "every step of the slider";
+      var slider = ((f.fig.layout || {}).sliders || [])[0] || {};
+      var prefix = ((slider.currentvalue || {}).prefix) || "";
+      var swept = prefix.replace(/\s*=\s*$/, "");
+      // The figure's title names one step when the frames bring titles of their own: then the
+      // heading names the swept value and its steps instead, and each panel its own step.
+      var ownTitles = frames.some(function (fr) {
+        return fr && fr.layout && titleText(fr.layout.title);
+      });
+      var base = ownTitles
+        ? ""
+        : titleText((f.fig.layout || {}).title).replace(/<br\s*\/?>/gi, " ").replace(
+          /<[^>]*>/g,
+          "",
+        );
+      heading.textContent = (base ? base + ": every" : "Every") + " step of the slider" +
+        (swept
+          ? " (" + swept + " = " + frames.map(function (fr) {
+            return fr.name;
+          }).join(", ") + ")"
+          : "");
       grid.appendChild(heading);
       figureEl.appendChild(grid);
       figureEl.className += " has-print-frames";
-      var slider = ((f.fig.layout || {}).sliders || [])[0] || {};
-      var prefix = ((slider.currentvalue || {}).prefix) || "";
       frames.forEach(function (fr) {
         var cell = document.createElement("div");
         cell.className = "print-frame";
@@ -483,15 +589,29 @@
         delete layout.updatemenus;
         Object.assign(layout, clone(fr.layout || {}));
         var own = titleText((fr.layout || {}).title);
-        var lines = [prefix + fr.name].concat(
-          own ? wrap(own.replace(/<br\s*\/?>/gi, " "), 55) : [],
-        );
-        layout.title = { text: lines.join("<br>"), font: { size: 10 }, x: 0.02, xanchor: "left" };
-        layout.height = Math.max(200, Math.min(300, (f.fig.layout.height || 420) * 0.5));
+        // The step, unless the frame's own title already names it.
+        var ownText = own ? own.replace(/<br\s*\/?>/gi, " ") : "";
+        var named = prefix !== "" &&
+          ownText.replace(/<[^>]*>/g, "").indexOf(prefix + fr.name) >= 0;
+        var lines = (named ? [] : [prefix + fr.name]).concat(ownText ? wrap(ownText, 55) : []);
+        // The panel title at the top of the panel, its lines above the plot area with a gap
+        // of half a tick label: a centred title of several lines ran into the top tick label.
+        layout.title = {
+          text: lines.join("<br>"),
+          font: { size: 10 },
+          x: 0.02,
+          xanchor: "left",
+          yref: "container",
+          y: 1,
+          yanchor: "top",
+          pad: { t: titlePad(lines.length, 10) },
+        };
+        layout.height = Math.max(200, Math.min(300, (f.fig.layout.height || 420) * 0.5)) +
+          (lines.length - 1) * 13;
         layout.width = 330;
         layout.showlegend = false;
         layout.font = { size: 9 };
-        layout.margin = { l: 40, r: 8, t: 16 + lines.length * 13, b: 30 };
+        layout.margin = { l: 40, r: 8, t: titleBottom(lines.length, 10, 13) + 10, b: 30 };
         var data = (f.fig.data || []).map(function (t, i) {
           return Object.assign({}, t, (fr.data || [])[i] || {});
         });
@@ -518,6 +638,9 @@
     preparePrint();
   });
   window.addEventListener("afterprint", function () {
+    openedFolds.splice(0).forEach(function (d) {
+      d.open = false;
+    });
     figures.forEach(function (f) {
       if (!f.screenHeight) return;
       var h = f.screenHeight;
