@@ -13,10 +13,14 @@
  * - `reshape`, `unsqueeze`, `squeeze` and `detach` share data (views); `transpose` and `T` copy.
  * - There are no in-place operations; optimizers update `param.data` directly.
  * - `backward()` keeps the graph, so a second call adds the gradients again (PyTorch would need
- *   `retain_graph=True`); gradients of non-leaf tensors are never kept (no `retain_grad`).
+ *   `retain_graph=True`), except through the hidden activations of a `Sequential` that runs
+ *   `Linear` + `ReLU` fused: those are freed (reused by the next forward), as PyTorch frees
+ *   saved tensors, unless `backward(grad, { retainGraph: true })`. Gradients of non-leaf tensors
+ *   are never kept (no `retain_grad`).
  * - `noGrad(fn)` takes a synchronous function (the switch is a module-level flag).
- * - Matrix products run on the WebAssembly SIMD kernel of `kernels.ts`: same results as the
- *   TypeScript one, but not the same rounding as a BLAS (different summation order).
+ * - Matrix products run on the WebAssembly kernels of `kernels.ts`, with fused multiply-add where
+ *   the CPU has it: not the same rounding as a BLAS (different summation order), and the last
+ *   bits differ between CPUs with and without FMA (see `setGemmBackend`).
  *
  * @example
  * ```ts
@@ -31,7 +35,7 @@
  * @module
  */
 import type { Rng } from "./random.ts";
-import { gemm, reluBackward } from "./kernels.ts";
+import { gemm, linearBackward, linearForward, reluBackward, reluForward } from "./kernels.ts";
 
 /** A tensor shape: sizes of the dimensions, outermost first. */
 export type Shape = readonly number[];
@@ -304,6 +308,12 @@ export class Tensor {
   _g: Float64Array | null = null;
   /** @internal Name of the operation that produced this tensor (for messages). */
   _op = "";
+  /** @internal The backward rule uses its gradient up (the array may be reused afterwards). */
+  _consumes = false;
+  /** @internal `data` came from the buffer pool (a hidden activation) and goes back to it. */
+  _pooled = false;
+  /** @internal `data` went back to the pool: the graph through this tensor is spent. */
+  _freed = false;
 
   /**
    * Wraps `data` (not copied) as a tensor of the given shape.
@@ -790,8 +800,8 @@ export class Tensor {
    * ```
    */
   relu(): Tensor {
-    const x = this.data, n = x.length, out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = x[i] > 0 || x[i] !== x[i] ? x[i] : 0; // NaN stays NaN
+    const x = this.data, out = new Float64Array(x.length);
+    reluForward(x, out); // max(x, 0); NaN stays NaN
     return op("relu", out, this.shape, [this], (g) => {
       reluBackward(x, g); // g[i] = x[i] > 0 ? g[i] : 0
       acc(this, g, true);
@@ -1344,7 +1354,7 @@ export class Tensor {
    * deepStrictEqual(x.grad!.toArray(), [2, 4, 6]);
    * ```
    */
-  backward(grad?: Tensor): void {
+  backward(grad?: Tensor, { retainGraph = false }: { retainGraph?: boolean } = {}): void {
     if (!this.requiresGrad) {
       throw new Error(
         `backward(): this tensor (shape ${fmt(this.shape)}${
@@ -1374,6 +1384,16 @@ export class Tensor {
       seed = grad.data.slice();
     }
     const order = topoSort(this);
+    for (let i = 0; i < order.length; i++) {
+      if (order[i]._freed) {
+        throw new Error(
+          `backward(): this graph was already used by a backward() that freed its hidden ` +
+            `activations (the layers between Linear + ReLU pairs of a Sequential, ` +
+            `${order[i]._op}), as PyTorch frees them. Call backward() once per forward, or pass ` +
+            `{ retainGraph: true } to the first backward() to keep them.`,
+        );
+      }
+    }
     try {
       this._g = seed;
       for (let i = order.length - 1; i >= 0; i--) {
@@ -1381,15 +1401,21 @@ export class Tensor {
         const g = t._g;
         if (g === null) continue;
         t._g = null;
-        if (t._backward !== null) t._backward(g);
-        else if (t.grad === null) t.grad = new Tensor(g, t.shape);
+        if (t._backward !== null) {
+          t._backward(g);
+          if (t._consumes) giveBuffer(g);
+        } else if (t.grad === null) t.grad = new Tensor(g, t.shape);
         else {
           const gd = t.grad.data;
           for (let k = 0; k < gd.length; k++) gd[k] += g[k];
+          giveBuffer(g);
         }
       }
     } finally {
       for (const t of order) t._g = null;
+    }
+    if (!retainGraph) {
+      for (let i = 0; i < order.length; i++) if (order[i]._pooled) freeHidden(order[i]);
     }
   }
 }
@@ -1428,7 +1454,57 @@ function acc(t: Tensor, g: Float64Array, owned: boolean): void {
   if (!t.requiresGrad) return;
   const cur = t._g;
   if (cur === null) t._g = owned ? g : g.slice();
-  else for (let i = 0; i < cur.length; i++) cur[i] += g[i];
+  else {
+    for (let i = 0; i < cur.length; i++) cur[i] += g[i];
+    if (owned) giveBuffer(g);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buffer pool
+//
+// A fresh Float64Array costs far more than its zeroing: measured on the course machine, 650 KB of
+// new arrays a training step took 120 to 370 µs (the pages are faulted in anew), reusing them 17
+// to 27 µs. The engine therefore recycles the arrays only it can see: gradients in flight during
+// backward() (after the rule that used them up), and the hidden activations of a Sequential's
+// fused Linear + ReLU layers (after the backward() through them). An array goes back only when
+// no other reference to it can be used again; `takeBuffer` returns it with stale contents.
+
+/** Arrays shorter than this are not pooled (cheap to allocate; not worth the bookkeeping). */
+const POOL_MIN = 64;
+/** At most this many bytes are kept in the pool, and this many arrays of one length. */
+const POOL_MAX_BYTES = 64 * 2 ** 20, POOL_PER_LENGTH = 16;
+const pool = new Map<number, Float64Array[]>();
+let pooledBytes = 0;
+
+/** An array of length `n` from the pool (stale contents: overwrite it all) or a new one. */
+function takeBuffer(n: number): Float64Array {
+  const free = n >= POOL_MIN ? pool.get(n) : undefined;
+  if (free !== undefined && free.length > 0) {
+    const a = free.pop()!;
+    pooledBytes -= a.byteLength;
+    return a;
+  }
+  return new Float64Array(n);
+}
+
+/** Returns `a` to the pool; the caller guarantees nothing else will use it. */
+function giveBuffer(a: Float64Array): void {
+  const n = a.length;
+  if (n < POOL_MIN || a.byteOffset !== 0 || a.buffer.byteLength !== a.byteLength) return;
+  if (pooledBytes + a.byteLength > POOL_MAX_BYTES) return;
+  let free = pool.get(n);
+  if (free === undefined) pool.set(n, free = []);
+  if (free.length >= POOL_PER_LENGTH) return;
+  free.push(a);
+  pooledBytes += a.byteLength;
+}
+
+/** Returns a hidden activation's array to the pool, once; its graph is spent afterwards. */
+function freeHidden(t: Tensor): void {
+  if (t._freed) return;
+  t._freed = true;
+  giveBuffer(t.data);
 }
 
 /** Accumulates a gradient of the broadcast shape `shape` into `t`, summing broadcast dims. */
@@ -1957,6 +2033,23 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
  * ```
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return _linear(x, weight, bias ?? null, false, false);
+}
+
+/**
+ * @internal {@link linear}, optionally followed by ReLU in the same operation (`relu`), the path
+ * `Sequential` takes for a `Linear` followed by a `ReLU`. With `hidden` the result's array comes
+ * from the buffer pool and goes back to it after the backward() through it: only for results that
+ * nothing but the next fused `_linear` reads (Sequential's hidden activations). A pooled input
+ * whose consumer builds no graph goes back right away.
+ */
+export function _linear(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  relu: boolean,
+  hidden: boolean,
+): Tensor {
   if (weight.ndim !== 2) {
     throw new RangeError(
       `linear: weight must be 2-D [outFeatures, inFeatures], got shape ${fmt(weight.shape)}`,
@@ -1975,31 +2068,26 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
         `${fmt(weight.shape)}; it must be [${outF}]`,
     );
   }
+  if (x._freed) {
+    throw new Error("linear: the input is a hidden activation already given back to the pool");
+  }
   const rows = x.size / inF;
   const X = x.data, W = weight.data;
-  const out = new Float64Array(rows * outF);
-  if (bias) { for (let r = 0; r < rows; r++) out.set(bias.data, r * outF); }
-  gemm(false, true, rows, outF, inF, X, 0, W, 0, out, 0);
+  const out = hidden ? takeBuffer(rows * outF) : new Float64Array(rows * outF);
+  linearForward(X, W, bias ? bias.data : null, out, rows, inF, outF, relu);
   const shape = [...x.shape.slice(0, -1), outF];
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return op("linear", out, shape, inputs, (g) => {
-    if (x.requiresGrad) {
-      const gx = new Float64Array(X.length);
-      gemm(false, false, rows, inF, outF, g, 0, W, 0, gx, 0);
-      acc(x, gx, true);
-    }
-    if (weight.requiresGrad) {
-      const gw = new Float64Array(W.length);
-      gemm(true, false, outF, inF, rows, g, 0, X, 0, gw, 0);
-      acc(weight, gw, true);
-    }
-    if (bias && bias.requiresGrad) {
-      const gb = new Float64Array(outF);
-      for (let r = 0; r < rows; r++) {
-        const o = r * outF;
-        for (let j = 0; j < outF; j++) gb[j] += g[o + j];
-      }
-      acc(bias, gb, true);
-    }
+  const t = op(relu ? "linear+relu" : "linear", out, shape, inputs, (g) => {
+    const gx = x.requiresGrad ? takeBuffer(X.length) : null;
+    const gw = weight.requiresGrad ? takeBuffer(W.length) : null;
+    const gb = bias && bias.requiresGrad ? takeBuffer(outF) : null;
+    linearBackward(g, X, W, relu ? out : null, gx, gw, gb, rows, inF, outF);
+    if (gx) acc(x, gx, true);
+    if (gw) acc(weight, gw, true);
+    if (gb) acc(bias!, gb, true);
   });
+  t._consumes = true; // the rule reads g and never passes it on
+  t._pooled = hidden;
+  if (x._pooled && !t.requiresGrad) freeHidden(x); // no graph holds x: this was its only reader
+  return t;
 }
