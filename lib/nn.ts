@@ -473,8 +473,8 @@ export abstract class Module {
    */
   zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
     for (const p of this.parameters()) {
-      if (setToNone) p.grad = null;
-      else if (p.grad) p.grad.data.fill(0);
+      if (setToNone) p._dropGrad();
+      else p._peekGrad()?.data.fill(0);
     }
   }
 

@@ -173,7 +173,7 @@ export abstract class Optimizer<O extends { lr: number }, S> {
    * skips parameters that received none.
    */
   zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+    for (const g of this.paramGroups) for (const p of g.params) p._dropGrad();
   }
 
   /** Performs one update of every parameter that has a gradient. */
@@ -189,6 +189,8 @@ export abstract class Optimizer<O extends { lr: number }, S> {
         const p = params[pi];
         let grad = gradOf(this.name, p);
         if (grad === null) continue;
+        // an update that is not the kit's own may keep the array: zeroGrad must not recycle it
+        if (!BUILTIN_UPDATES.has(this.update)) p._markGradSeen();
         // as PyTorch: the update sees -g (negation is exact, so results are unchanged)
         if (maximize) grad = grad.map((x) => -x);
         let st = this.state.get(p);
@@ -212,16 +214,25 @@ function newBuffer(p: Tensor, fill = 0): Tensor {
   return new Tensor(d, p.shape);
 }
 
+/** The gradient's array, read without marking it seen (the built-in updates keep no reference). */
 function gradOf(opt: string, p: Tensor): Float64Array | null {
-  if (p.grad === null || p.grad === undefined) return null;
-  const g = p.grad.data;
+  const grad = p._peekGrad();
+  if (grad === null || grad === undefined) return null;
+  const g = grad.data;
   if (g.length !== p.data.length) {
     throw new Error(
-      `${opt}.step: gradient of shape [${p.grad.shape}] does not match parameter [${p.shape}]`,
+      `${opt}.step: gradient of shape [${grad.shape}] does not match parameter [${p.shape}]`,
     );
   }
   return g;
 }
+
+/**
+ * The `update` methods of the kit's optimizers: they keep no reference to the gradient's array,
+ * so `zeroGrad` may recycle it (filled in after the classes below).
+ */
+// deno-lint-ignore ban-types
+const BUILTIN_UPDATES = new Set<Function>();
 
 // ---------------------------------------------------------------------------------------- SGD
 
@@ -744,6 +755,11 @@ export class AdamW extends Adam {
   }
 }
 
+for (const cls of [SGD, Adagrad, RMSprop, Adam]) {
+  // deno-lint-ignore ban-types
+  BUILTIN_UPDATES.add((cls.prototype as unknown as { update: Function }).update);
+}
+
 // ------------------------------------------------------------------------------------ clipping
 
 /**
@@ -783,7 +799,10 @@ export function clipGradNorm(
   if (!(normType > 0)) {
     throw new RangeError(`clipGradNorm: normType must be > 0 or Infinity, got ${normType}`);
   }
-  const grads = paramsOf(params).filter((p) => p.grad != null).map((p) => p.grad!.data);
+  // the engine's own reads (_peekGrad): clipping keeps no reference, so zeroGrad may recycle them
+  const grads = paramsOf(params).filter((p) => p._peekGrad() != null).map((p) =>
+    p._peekGrad()!.data
+  );
   if (grads.length === 0) return 0;
   let total: number;
   if (normType === Infinity) {
@@ -839,8 +858,9 @@ export function clipGradValue(params: ParamSource, value: number): void {
     throw new RangeError(`clipGradValue: value must be >= 0, got ${value}`);
   }
   for (const p of paramsOf(params)) {
-    if (p.grad == null) continue;
-    const g = p.grad.data;
+    const grad = p._peekGrad();
+    if (grad == null) continue;
+    const g = grad.data;
     for (let i = 0; i < g.length; i++) {
       if (g[i] > value) g[i] = value;
       else if (g[i] < -value) g[i] = -value;

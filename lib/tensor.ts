@@ -298,8 +298,9 @@ export class Tensor {
   readonly shape: Shape;
   /** Whether `backward()` computes a gradient for this tensor. */
   requiresGrad: boolean;
-  /** Gradient accumulated by `backward()` (leaf tensors only), same shape as the tensor. */
-  grad: Tensor | null = null;
+  #grad: Tensor | null = null;
+  /** Code outside the engine may hold `#grad` (it was read or set through `grad`). */
+  #gradSeen = false;
   /** @internal Inputs of the operation that produced this tensor (those requiring grad). */
   _prev: Tensor[] = [];
   /** @internal Local backward rule of that operation; null for leaves. */
@@ -351,6 +352,52 @@ export class Tensor {
     this.data = data;
     this.shape = Object.freeze(shape.slice());
     this.requiresGrad = opts.requiresGrad ?? false;
+  }
+
+  /**
+   * Gradient accumulated by `backward()` (leaf tensors only), same shape as the tensor; `null`
+   * before the first `backward()` and after `zeroGrad()`.
+   *
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert";
+   * import { tensor } from "@kit/tensor.ts";
+   * const w = tensor([1, 2], { requiresGrad: true });
+   * w.mul(w).sum().backward();
+   * deepStrictEqual(w.grad!.toArray(), [2, 4]);
+   * w.grad = null;
+   * deepStrictEqual(w.grad, null);
+   * ```
+   */
+  get grad(): Tensor | null {
+    this.#gradSeen = true;
+    return this.#grad;
+  }
+
+  set grad(g: Tensor | null) {
+    this.#gradSeen = true;
+    this.#grad = g;
+  }
+
+  /** @internal The gradient, read by the engine (which keeps no reference to its array). */
+  _peekGrad(): Tensor | null {
+    return this.#grad;
+  }
+
+  /** @internal Code outside the engine received the gradient's array: never recycle it. */
+  _markGradSeen(): void {
+    this.#gradSeen = true;
+  }
+
+  /**
+   * @internal Sets the gradient to null (`zeroGrad`); its array goes back to the buffer pool
+   * unless code outside the engine read `grad` (or set it) since `backward()` created it.
+   */
+  _dropGrad(): void {
+    const g = this.#grad;
+    this.#grad = null;
+    if (g !== null && !this.#gradSeen) giveBuffer(g.data);
+    this.#gradSeen = false;
   }
 
   /**
@@ -1404,9 +1451,11 @@ export class Tensor {
         if (t._backward !== null) {
           t._backward(g);
           if (t._consumes) giveBuffer(g);
-        } else if (t.grad === null) t.grad = new Tensor(g, t.shape);
-        else {
-          const gd = t.grad.data;
+        } else if (t.#grad === null) {
+          t.#grad = new Tensor(g, t.shape);
+          t.#gradSeen = false;
+        } else {
+          const gd = t.#grad.data;
           for (let k = 0; k < gd.length; k++) gd[k] += g[k];
           giveBuffer(g);
         }
