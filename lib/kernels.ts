@@ -670,9 +670,9 @@ export function gemmSimd(
  * import { deepStrictEqual } from "node:assert";
  * import { fmaFused, gemmFma } from "@kit/kernels.ts";
  * if (fmaFused()) {
- *   const e = 2 ** -30, c = Float64Array.of(-1);
- *   gemmFma(false, false, 1, 1, 1, Float64Array.of(1 + e), 0, Float64Array.of(1 - e), 0, c, 0);
- *   // one rounding: (1 + e)(1 - e) - 1 = -e², where multiply-then-add gives 0
+ *   // C = 1·(-1) + (1 + e)(1 - e): fused, the second step keeps -e²; multiply-then-add gives 0
+ *   const e = 2 ** -30, c = new Float64Array(1);
+ *   gemmFma(false, false, 1, 1, 2, Float64Array.of(1, 1 + e), 0, Float64Array.of(-1, 1 - e), 0, c, 0);
  *   deepStrictEqual(Array.from(c), [-(e * e)]);
  * }
  * ```
