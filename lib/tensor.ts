@@ -558,11 +558,11 @@ export class Tensor {
     return op("sub", out, shape, [this, b], (g) => {
       if (this.requiresGrad) accReduced(this, g, shape);
       if (b.requiresGrad) {
-        const gb = new Float64Array(g.length);
+        const gb = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) gb[i] = -g[i];
         accReduced(b, gb, shape, true);
       }
-    });
+    }, true);
   }
 
   /**
@@ -582,16 +582,16 @@ export class Tensor {
     for (let i = 0; i < n; i++) out[i] = x[i * sx] * y[i * sy];
     return op("mul", out, shape, [this, b], (g) => {
       if (this.requiresGrad) {
-        const ga = new Float64Array(g.length);
+        const ga = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) ga[i] = g[i] * y[i * sy];
         accReduced(this, ga, shape, true);
       }
       if (b.requiresGrad) {
-        const gb = new Float64Array(g.length);
+        const gb = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) gb[i] = g[i] * x[i * sx];
         accReduced(b, gb, shape, true);
       }
-    });
+    }, true);
   }
 
   /**
@@ -611,17 +611,17 @@ export class Tensor {
     for (let i = 0; i < n; i++) out[i] = x[i * sx] / y[i * sy];
     return op("div", out, shape, [this, b], (g) => {
       if (this.requiresGrad) {
-        const ga = new Float64Array(g.length);
+        const ga = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) ga[i] = g[i] / y[i * sy];
         accReduced(this, ga, shape, true);
       }
       if (b.requiresGrad) {
         // d(x/y)/dy = -x/y^2 = -out/y
-        const gb = new Float64Array(g.length);
+        const gb = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) gb[i] = -g[i] * out[i] / y[i * sy];
         accReduced(b, gb, shape, true);
       }
-    });
+    }, true);
   }
 
   /**
@@ -643,20 +643,20 @@ export class Tensor {
     for (let i = 0; i < n; i++) out[i] = Math.pow(x[i * sx], y[i * sy]);
     return op("pow", out, shape, [this, b], (g) => {
       if (this.requiresGrad) {
-        const ga = new Float64Array(g.length);
+        const ga = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) {
           ga[i] = y[i * sy] === 0 ? 0 : g[i] * y[i * sy] * Math.pow(x[i * sx], y[i * sy] - 1);
         }
         accReduced(this, ga, shape, true);
       }
       if (b.requiresGrad) {
-        const gb = new Float64Array(g.length);
+        const gb = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) {
           gb[i] = x[i * sx] === 0 && y[i * sy] >= 0 ? 0 : g[i] * out[i] * Math.log(x[i * sx]);
         }
         accReduced(b, gb, shape, true);
       }
-    });
+    }, true);
   }
 
   /**
@@ -709,16 +709,16 @@ export class Tensor {
     }
     return op(name, out, shape, [this, b], (g) => {
       if (this.requiresGrad) {
-        const ga = new Float64Array(g.length);
+        const ga = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) ga[i] = g[i] * share[i];
         accReduced(this, ga, shape, true);
       }
       if (b.requiresGrad) {
-        const gb = new Float64Array(g.length);
+        const gb = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) gb[i] = g[i] * (1 - share[i]);
         accReduced(b, gb, shape, true);
       }
-    });
+    }, true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -833,7 +833,7 @@ export class Tensor {
     const x = this.data, out = new Float64Array(x.length);
     for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? 1 : x[i] < 0 ? -1 : x[i];
     // zero gradient (not "no gradient"): x.grad becomes zeros, as in PyTorch
-    return op("sign", out, this.shape, [this], () => acc(this, new Float64Array(x.length), true));
+    return op("sign", out, this.shape, [this], () => acc(this, gradBuffer(x.length), true));
   }
 
   /**
@@ -962,7 +962,7 @@ export class Tensor {
     }
     return op("softmax", out, this.shape, [this], (g) => {
       // dx = y * (g - sum(g * y))
-      const ga = new Float64Array(g.length);
+      const ga = gradBuffer(g.length);
       for (let o = 0; o < outer; o++) {
         for (let r = 0; r < inner; r++) {
           const base = o * len * inner + r;
@@ -975,7 +975,7 @@ export class Tensor {
         }
       }
       acc(this, ga, true);
-    });
+    }, true);
   }
 
   /**
@@ -1007,7 +1007,7 @@ export class Tensor {
     }
     return op("logSoftmax", out, this.shape, [this], (g) => {
       // dx = g - softmax * sum(g)
-      const ga = new Float64Array(g.length);
+      const ga = gradBuffer(g.length);
       for (let o = 0; o < outer; o++) {
         for (let r = 0; r < inner; r++) {
           const base = o * len * inner + r;
@@ -1020,7 +1020,7 @@ export class Tensor {
         }
       }
       acc(this, ga, true);
-    });
+    }, true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1082,7 +1082,7 @@ export class Tensor {
     const out = transposeData(this.data, this.shape, perm, st, shape);
     return op("transpose", out, shape, [this], (g) => {
       acc(this, transposeData(g, shape, perm, stridesOf(shape), this.shape), true);
-    });
+    }, true);
   }
 
   /**
@@ -1200,7 +1200,7 @@ export class Tensor {
     if (out === this.data) out = out.slice();
     return op("sum", out, shape, [this], (g) => {
       acc(this, expandTo(g, kept, this.shape), sameShape(kept, this.shape) ? false : true);
-    });
+    }, true);
   }
 
   /**
@@ -1268,17 +1268,17 @@ export class Tensor {
       return op("max", Float64Array.of(m), shape, [this], (g) => {
         let count = 0;
         for (let i = 0; i < x.length; i++) if (x[i] === m) count++;
-        const ga = new Float64Array(x.length);
+        const ga = gradBuffer(x.length);
         for (let i = 0; i < x.length; i++) if (x[i] === m) ga[i] = g[0] / count;
         acc(this, ga, true);
-      });
+      }, true);
     }
     const { out, at, shape } = argReduce(this, axis, keepdim, "max");
     return op("max", out, shape, [this], (g) => {
-      const ga = new Float64Array(x.length);
+      const ga = gradBuffer(x.length);
       for (let i = 0; i < at.length; i++) ga[at[i]] += g[i];
       acc(this, ga, true);
-    });
+    }, true);
   }
 
   /**
@@ -1374,10 +1374,10 @@ export class Tensor {
     const x = this.data, out = new Float64Array(n);
     for (let t = 0; t < n; t++) out[t] = x[offsets[t]];
     return op("gather", out, ish, [this], (g) => {
-      const ga = new Float64Array(x.length);
+      const ga = gradBuffer(x.length);
       for (let t = 0; t < n; t++) ga[offsets[t]] += g[t];
       acc(this, ga, true);
-    });
+    }, true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1474,7 +1474,8 @@ export class Tensor {
 
 /**
  * Creates the result of an operation; records its inputs and backward rule only when gradients
- * are enabled and some input requires grad.
+ * are enabled and some input requires grad. `consumes`: the rule only reads its gradient (never
+ * passes it on nor keeps it), so backward() may reuse the array afterwards.
  */
 function op(
   name: string,
@@ -1482,6 +1483,7 @@ function op(
   shape: Shape,
   inputs: Tensor[],
   backward: BackwardFn,
+  consumes = false,
 ): Tensor {
   const out = new Tensor(data, shape);
   if (!gradEnabled) return out;
@@ -1492,6 +1494,7 @@ function op(
   out._prev = inputs.filter((t) => t.requiresGrad);
   out._backward = backward;
   out._op = name;
+  out._consumes = consumes;
   return out;
 }
 
@@ -1519,8 +1522,8 @@ function acc(t: Tensor, g: Float64Array, owned: boolean): void {
 // fused Linear + ReLU layers (after the backward() through them). An array goes back only when
 // no other reference to it can be used again; `takeBuffer` returns it with stale contents.
 
-/** Arrays shorter than this are not pooled (cheap to allocate; not worth the bookkeeping). */
-const POOL_MIN = 64;
+/** Arrays shorter than this are not pooled: V8 keeps arrays of up to 64 bytes on its heap. */
+const POOL_MIN = 9;
 /** At most this many bytes are kept in the pool, and this many arrays of one length. */
 const POOL_MAX_BYTES = 64 * 2 ** 20, POOL_PER_LENGTH = 16;
 const pool = new Map<number, Float64Array[]>();
@@ -1533,6 +1536,17 @@ function takeBuffer(n: number): Float64Array {
     const a = free.pop()!;
     pooledBytes -= a.byteLength;
     return a;
+  }
+  return new Float64Array(n);
+}
+
+/** A zeroed array of length `n` for a backward rule's result: from the pool, or new. */
+function gradBuffer(n: number): Float64Array {
+  const free = n >= POOL_MIN ? pool.get(n) : undefined;
+  if (free !== undefined && free.length > 0) {
+    const a = free.pop()!;
+    pooledBytes -= a.byteLength;
+    return a.fill(0);
   }
   return new Float64Array(n);
 }
@@ -1685,7 +1699,7 @@ function batchedMatmul(a: Tensor, b: Tensor, shapeA: Shape, shapeB: Shape): Tens
   return op("matmul", out, [...batch, n, m], [a, b], (g) => {
     if (a.requiresGrad) {
       // dA = dC · B^T
-      const ga = new Float64Array(A.length);
+      const ga = gradBuffer(A.length);
       for (let t = 0; t < nb; t++) {
         gemm(false, true, n, k, m, g, t * n * m, B, ib[t] * k * m, ga, ia[t] * n * k);
       }
@@ -1693,13 +1707,13 @@ function batchedMatmul(a: Tensor, b: Tensor, shapeA: Shape, shapeB: Shape): Tens
     }
     if (b.requiresGrad) {
       // dB = A^T · dC
-      const gb = new Float64Array(B.length);
+      const gb = gradBuffer(B.length);
       for (let t = 0; t < nb; t++) {
         gemm(true, false, k, m, n, A, ia[t] * n * k, g, t * n * m, gb, ib[t] * k * m);
       }
       acc(b, gb, true);
     }
-  });
+  }, true);
 }
 
 function render(t: Tensor): string {
@@ -1996,13 +2010,13 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
     tensors.forEach((t, i) => {
       if (!t.requiresGrad) return;
       const w = t.shape[ax] * inner;
-      const gt = new Float64Array(t.size);
+      const gt = gradBuffer(t.size);
       for (let o = 0; o < outer; o++) {
         gt.set(g.subarray(o * rowOut + cols[i], o * rowOut + cols[i] + w), o * w);
       }
       acc(t, gt, true);
     });
-  });
+  }, true);
 }
 
 /**
@@ -2054,16 +2068,16 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   for (let i = 0; i < c.length; i++) out[i] = c[i] !== 0 ? x[i] : y[i];
   return op("where", out, shape, [ta, tb], (g) => {
     if (ta.requiresGrad) {
-      const ga = new Float64Array(g.length);
+      const ga = gradBuffer(g.length);
       for (let i = 0; i < g.length; i++) ga[i] = c[i] !== 0 ? g[i] : 0;
       accReduced(ta, ga, shape, true);
     }
     if (tb.requiresGrad) {
-      const gb = new Float64Array(g.length);
+      const gb = gradBuffer(g.length);
       for (let i = 0; i < g.length; i++) gb[i] = c[i] !== 0 ? 0 : g[i];
       accReduced(tb, gb, shape, true);
     }
-  });
+  }, true);
 }
 
 /**
@@ -2134,8 +2148,7 @@ export function _linear(
     if (gx) acc(x, gx, true);
     if (gw) acc(weight, gw, true);
     if (gb) acc(bias!, gb, true);
-  });
-  t._consumes = true; // the rule reads g and never passes it on
+  }, true);
   t._pooled = hidden;
   if (x._pooled && !t.requiresGrad) freeHidden(x); // no graph holds x: this was its only reader
   return t;
