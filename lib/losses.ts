@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { stack, Tensor, zeros } from "./tensor.ts";
+import { _crossEntropyMean, stack, Tensor, zeros } from "./tensor.ts";
 
 /** How per-element losses are combined. */
 export type Reduction = "mean" | "sum" | "none";
@@ -226,6 +226,10 @@ export function crossEntropy(
   const [N, C] = logits.shape;
   const t = toTensor(targets);
   const w = classWeights(weight, C, where);
+  if (t.ndim === 1 && !w && labelSmoothing === 0 && reduction === "mean") {
+    // the common case as one operation: the same values and gradients as the general path below
+    return _crossEntropyMean(logits, classIndices(t, N, C, where));
+  }
   const logp = logits.logSoftmax(1);
   const eps = labelSmoothing;
 

@@ -350,7 +350,8 @@ export class Tensor {
       );
     }
     this.data = data;
-    this.shape = Object.freeze(shape.slice());
+    // a frozen shape (another tensor's) cannot change: share it instead of copying
+    this.shape = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice());
     this.requiresGrad = opts.requiresGrad ?? false;
   }
 
@@ -2077,6 +2078,43 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
       for (let i = 0; i < g.length; i++) gb[i] = c[i] !== 0 ? 0 : g[i];
       accReduced(tb, gb, shape, true);
     }
+  }, true);
+}
+
+/**
+ * @internal Cross-entropy of logits [N, C] against class indices, averaged over the rows, as one
+ * operation: the values and gradients of `logits.logSoftmax(1)`, gathering each row's target,
+ * negating and taking the mean, bit for bit (the same operations in the same order), without
+ * their six intermediate tensors. `crossEntropy` takes this path when it has no class weights,
+ * no label smoothing and reduction "mean". `idx` must hold valid class indices.
+ */
+export function _crossEntropyMean(logits: Tensor, idx: Int32Array): Tensor {
+  const [N, C] = logits.shape;
+  const x = logits.data;
+  const m = new Float64Array(N), ls = new Float64Array(N);
+  let s = 0;
+  for (let i = 0; i < N; i++) {
+    const base = i * C;
+    let mi = -Infinity;
+    for (let j = 0; j < C; j++) mi = Math.max(mi, x[base + j]);
+    if (mi === -Infinity) mi = 0;
+    let e = 0;
+    for (let j = 0; j < C; j++) e += Math.exp(x[base + j] - mi);
+    const li = Math.log(e);
+    m[i] = mi;
+    ls[i] = li;
+    s += -(x[base + idx[i]] - mi - li);
+  }
+  return op("crossEntropy", Float64Array.of(s / N), [], [logits], (g) => {
+    const v = -(g[0] / N);
+    const ga = gradBuffer(N * C);
+    for (let i = 0; i < N; i++) {
+      const base = i * C, mi = m[i], li = ls[i], y = idx[i];
+      for (let j = 0; j < C; j++) {
+        ga[base + j] = (j === y ? v : 0) - Math.exp(x[base + j] - mi - li) * v;
+      }
+    }
+    acc(logits, ga, true);
   }, true);
 }
 

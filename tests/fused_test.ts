@@ -9,6 +9,7 @@ import {
   crossEntropy,
   Dropout,
   Linear,
+  nllLoss,
   noGrad,
   Optimizer,
   type ParamGroup,
@@ -17,7 +18,7 @@ import {
   rng,
   Sequential,
   SGD,
-  type Tensor,
+  Tensor,
   tensor,
 } from "@kit/mod.ts";
 import { fmaFused, gemmBackend, setGemmBackend } from "@kit/kernels.ts";
@@ -246,4 +247,19 @@ Deno.test("a steady-state training step of the 64-128-128-10 MLP allocates almos
   });
   assert.ok(unfused > 4 * bytes, `layers one by one ${unfused} bytes, Sequential ${bytes}`);
   assert.ok(unfused > 4 * bytes, `unfused ${unfused} bytes against fused ${bytes}`);
+});
+
+Deno.test("crossEntropy's one-operation path: the values and gradients of logSoftmax + nllLoss, bitwise", () => {
+  const g = rng(11);
+  for (const [n, c, scale] of [[64, 10, 1], [5, 3, 300], [1, 7, 1e-3], [33, 2, 40]]) {
+    const data = Float64Array.from({ length: n * c }, () => g.normal() * scale);
+    const y = tensor(Array.from({ length: n }, (_, i) => (i * 7) % c));
+    const a = new Tensor(data.slice(), [n, c], { requiresGrad: true });
+    const b = new Tensor(data.slice(), [n, c], { requiresGrad: true });
+    const fused = crossEntropy(a, y), composed = nllLoss(b.logSoftmax(1), y);
+    assert.ok(Object.is(fused.item(), composed.item()), `n=${n} c=${c}: loss`);
+    fused.backward(tensor(2.5));
+    composed.backward(tensor(2.5));
+    assert.deepEqual(a.grad!.data, b.grad!.data, `n=${n} c=${c}: gradient`);
+  }
 });
