@@ -48,6 +48,11 @@ export const RELU = 4;
  * - `relu(px, py, end)`: y = max(x, 0) (f64x2.max: NaN stays NaN, max(-0, 0) is 0).
  * - `colSum(pg, rows, ld, pairs, pout)`: out[j] += g[r, j] for r = 0, 1, ... in order (row stride
  *   `ld`), two columns at a time, for `pairs` pairs of columns.
+ * - `adam(pw, pg, pm, pv, end, w1, b2, s, c, eps, decay, wd)`: Adam's update of `Adam.update` in
+ *   lib/optim.ts, two parameters at a time from `pw` to `end` (gradient at `pg`, moments at `pm`,
+ *   `pv`): w *= decay (when decay != 1), d = g + wd w (when wd != 0), m += w1 (d - m),
+ *   v = v b2 + ((1 - b2) d) d, w -= s (m / (sqrt(v) / c + eps)): the same operations in the same
+ *   order as the TypeScript loop (no fused multiply-add), so the same bits.
  *
  * Both: `probe(a, b, c)` = a·b + c through the module's multiply-add, lane 0.
  *
@@ -243,6 +248,44 @@ export function gemmWat(fma: boolean): string {
         (f64x2.max (v128.load (local.get $px)) (v128.const f64x2 0 0)))
       (local.set $px (i32.add (local.get $px) (i32.const 16)))
       (local.set $py (i32.add (local.get $py) (i32.const 16)))
+      (br $next))))
+  (func (export "adam") (param $pw i32) (param $pg i32) (param $pm i32) (param $pv i32)
+      (param $end i32) (param $w1 f64) (param $b2 f64) (param $s f64) (param $c f64)
+      (param $eps f64) (param $decay f64) (param $wd f64)
+    (local $w v128) (local $d v128) (local $m v128) (local $v v128) (local $W1 v128)
+    (local $B2 v128) (local $W2 v128) (local $S v128) (local $C v128) (local $E v128)
+    (local $DECAY v128) (local $WD v128) (local $scale i32) (local $l2 i32)
+    (local.set $W1 (f64x2.splat (local.get $w1)))
+    (local.set $B2 (f64x2.splat (local.get $b2)))
+    (local.set $W2 (f64x2.splat (f64.sub (f64.const 1) (local.get $b2))))
+    (local.set $S (f64x2.splat (local.get $s)))
+    (local.set $C (f64x2.splat (local.get $c)))
+    (local.set $E (f64x2.splat (local.get $eps)))
+    (local.set $DECAY (f64x2.splat (local.get $decay)))
+    (local.set $WD (f64x2.splat (local.get $wd)))
+    (local.set $scale (f64.ne (local.get $decay) (f64.const 1)))
+    (local.set $l2 (f64.ne (local.get $wd) (f64.const 0)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $pw) (local.get $end)))
+      (local.set $w (v128.load (local.get $pw)))
+      (if (local.get $scale) (then (local.set $w (f64x2.mul (local.get $w) (local.get $DECAY)))))
+      (local.set $d (v128.load (local.get $pg)))
+      (if (local.get $l2)
+        (then (local.set $d (f64x2.add (local.get $d) (f64x2.mul (local.get $WD) (local.get $w))))))
+      (local.set $m (v128.load (local.get $pm)))
+      (local.set $m (f64x2.add (local.get $m)
+        (f64x2.mul (local.get $W1) (f64x2.sub (local.get $d) (local.get $m)))))
+      (local.set $v (f64x2.add (f64x2.mul (v128.load (local.get $pv)) (local.get $B2))
+        (f64x2.mul (f64x2.mul (local.get $W2) (local.get $d)) (local.get $d))))
+      (v128.store (local.get $pm) (local.get $m))
+      (v128.store (local.get $pv) (local.get $v))
+      (v128.store (local.get $pw) (f64x2.sub (local.get $w) (f64x2.mul (local.get $S)
+        (f64x2.div (local.get $m) (f64x2.add
+          (f64x2.div (f64x2.sqrt (local.get $v)) (local.get $C)) (local.get $E))))))
+      (local.set $pw (i32.add (local.get $pw) (i32.const 16)))
+      (local.set $pg (i32.add (local.get $pg) (i32.const 16)))
+      (local.set $pm (i32.add (local.get $pm) (i32.const 16)))
+      (local.set $pv (i32.add (local.get $pv) (i32.const 16)))
       (br $next))))
   (func (export "colSum") (param $pg i32) (param $rows i32) (param $ld i32) (param $pairs i32)
       (param $pout i32)

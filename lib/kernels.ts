@@ -339,6 +339,8 @@ type Block = (
 ) => void;
 
 interface Wasm {
+  /** The SIMD module, compiled once: optimizer-state arenas instantiate it on their memory. */
+  module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   /** The SIMD product kernel (multiply, then add). */
   block: Block;
@@ -365,27 +367,32 @@ function probeFused(probe: (a: number, b: number, c: number) => number): boolean
   return probe(1 + 2 ** -30, 1 - 2 ** -30, -1) === -(2 ** -60);
 }
 
-function instantiate(base64: string, memory: WebAssembly.Memory): WebAssembly.Exports {
-  const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
-  return new WebAssembly.Instance(new WebAssembly.Module(bytes), { kit: { memory } }).exports;
+function compile(base64: string): WebAssembly.Module {
+  return new WebAssembly.Module(Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0)));
+}
+
+function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): WebAssembly.Exports {
+  return new WebAssembly.Instance(module, { kit: { memory } }).exports;
 }
 
 function loadWasm(): Wasm | null {
-  let memory: WebAssembly.Memory, plain: WebAssembly.Exports;
+  let memory: WebAssembly.Memory, plain: WebAssembly.Exports, module: WebAssembly.Module;
   try {
+    module = compile(GEMM_WASM_BASE64);
     memory = new WebAssembly.Memory({ initial: 64 });
-    plain = instantiate(GEMM_WASM_BASE64, memory);
+    plain = instantiate(module, memory);
   } catch {
     return null; // no WebAssembly SIMD here: the TypeScript kernel serves
   }
   let fmaBlock: Block | null = null;
   try {
-    const relaxed = instantiate(GEMM_FMA_WASM_BASE64, memory);
+    const relaxed = instantiate(compile(GEMM_FMA_WASM_BASE64), memory);
     if (probeFused(relaxed.probe as (a: number, b: number, c: number) => number)) {
       fmaBlock = relaxed.block as Block;
     }
   } catch { /* no relaxed SIMD: the SIMD kernel serves */ }
   return {
+    module,
     memory,
     block: plain.block as Block,
     fmaBlock,
@@ -880,6 +887,132 @@ export function linearBackward(
   if (gw) {
     gw.fill(0);
     gemm(true, false, outF, inF, rows, g, 0, x, 0, gw, 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optimizer state
+
+type AdamKernel = (
+  pw: number,
+  pg: number,
+  pm: number,
+  pv: number,
+  end: number,
+  w1: number,
+  b2: number,
+  s: number,
+  c: number,
+  eps: number,
+  decay: number,
+  wd: number,
+) => void;
+
+/**
+ * WebAssembly memory for an optimizer's state, which a kernel then updates where it lies: only
+ * the parameter and its gradient are copied in (and the parameter out), not the moments. The
+ * memory is sized once and never grows, so the `Float64Array` views it hands out (the moments,
+ * as `opt.state.get(p).expAvg.data` shows them) stay valid; an optimizer that needs more takes
+ * another arena. It lives as long as the optimizer and its state.
+ *
+ * @example
+ * ```ts
+ * import { ok, strictEqual } from "node:assert";
+ * import { StateArena } from "@kit/kernels.ts";
+ * const arena = StateArena.create(1000, 300);
+ * if (arena) { // null without WebAssembly SIMD
+ *   const m = arena.alloc(300)!;
+ *   strictEqual(m.length, 300);
+ *   ok(arena.owns(m) && !arena.owns(new Float64Array(300)));
+ * }
+ * ```
+ */
+export class StateArena {
+  #mem: Float64Array;
+  #adam: AdamKernel;
+  #top = 0;
+  readonly #end: number;
+  readonly #scratch: number;
+
+  private constructor(mem: Float64Array, adam: AdamKernel, end: number, scratch: number) {
+    this.#mem = mem;
+    this.#adam = adam;
+    this.#end = end;
+    this.#scratch = scratch;
+  }
+
+  /**
+   * An arena for `doubles` values of state (count each array's length rounded up to an even
+   * number) and parameters of up to `largest` values; null without WebAssembly SIMD.
+   */
+  static create(doubles: number, largest: number): StateArena | null {
+    if (wasm === null) return null;
+    const end = doubles, scratch = 2 * largest + 16;
+    const pages = Math.ceil(((end + scratch) * 8) / 65536);
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    const exports = instantiate(wasm.module, memory);
+    return new StateArena(
+      new Float64Array(memory.buffer),
+      exports.adam as AdamKernel,
+      end,
+      scratch,
+    );
+  }
+
+  /** A zeroed view of `n` values in this arena, or null when it is full. */
+  alloc(n: number): Float64Array | null {
+    const at = this.#top, len = n + (n & 1); // 16-byte aligned, room for the second lane
+    if (at + len > this.#end) return null;
+    this.#top = at + len;
+    return this.#mem.subarray(at, at + n);
+  }
+
+  /** Whether `a` is a view into this arena. */
+  owns(a: Float64Array): boolean {
+    return a.buffer === this.#mem.buffer;
+  }
+
+  /**
+   * One step of Adam on parameter `w` with gradient `g` and moments `m`, `v` (views from
+   * {@link StateArena.alloc}): the update of `Adam.update` in lib/optim.ts, bitwise (see
+   * `gemmWat`'s `adam`). `decay` is AdamW's factor (1 for none), `wd` Adam's L2 coefficient.
+   * False (nothing done) when `w` is larger than the arena's scratch.
+   */
+  adam(
+    w: Float64Array,
+    g: Float64Array,
+    m: Float64Array,
+    v: Float64Array,
+    w1: number,
+    beta2: number,
+    stepSize: number,
+    bc2Sqrt: number,
+    eps: number,
+    decay: number,
+    wd: number,
+  ): boolean {
+    const n = w.length, W = this.#end, G = W + n + 4;
+    if (G + n + 4 > this.#end + this.#scratch) return false;
+    const mem = this.#mem;
+    mem.set(w, W);
+    mem.set(g, G);
+    const end = (W + n + (n & 1)) * 8;
+    this.#adam(
+      W * 8,
+      G * 8,
+      m.byteOffset,
+      v.byteOffset,
+      end,
+      w1,
+      beta2,
+      stepSize,
+      bc2Sqrt,
+      eps,
+      decay,
+      wd,
+    );
+    w.set(mem.subarray(W, W + n));
+    return true;
   }
 }
 

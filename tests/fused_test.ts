@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   Adam,
+  AdamW,
   crossEntropy,
   Dropout,
   Linear,
@@ -262,4 +263,90 @@ Deno.test("crossEntropy's one-operation path: the values and gradients of logSof
     composed.backward(tensor(2.5));
     assert.deepEqual(a.grad!.data, b.grad!.data, `n=${n} c=${c}: gradient`);
   }
+});
+
+Deno.test("Adam's moments in WebAssembly memory: the TypeScript loop's bits for Adam, AdamW and L2", () => {
+  // the rule of Adam.update, written out: decay, L2, lerp (|1 - beta1| < 0.5), v, the step
+  function byHand(w: Float64Array, grads: Float64Array[], o: Required<AdamCase>) {
+    const m = new Float64Array(w.length), v = new Float64Array(w.length);
+    const [b1, b2] = [0.9, 0.999], w1 = 1 - b1;
+    grads.forEach((g, k) => {
+      const t = k + 1, stepSize = o.lr / (1 - b1 ** t), c = Math.sqrt(1 - b2 ** t);
+      const decay = o.decoupled ? 1 - o.lr * o.wd : 1, wd = o.decoupled ? 0 : o.wd;
+      for (let i = 0; i < w.length; i++) {
+        if (decay !== 1) w[i] = w[i] * decay;
+        let d = g[i];
+        if (wd !== 0) d = d + wd * w[i];
+        m[i] = m[i] + w1 * (d - m[i]);
+        v[i] = v[i] * b2 + (1 - b2) * d * d;
+        w[i] = w[i] - stepSize * (m[i] / (Math.sqrt(v[i]) / c + 1e-8));
+      }
+    });
+    return { w, m, v };
+  }
+  interface AdamCase {
+    lr: number;
+    wd: number;
+    decoupled: boolean;
+  }
+  const g = rng(12);
+  const cases: Required<AdamCase>[] = [
+    { lr: 1e-2, wd: 0, decoupled: false },
+    { lr: 1e-2, wd: 0.1, decoupled: false },
+    { lr: 3e-2, wd: 0.05, decoupled: true },
+  ];
+  for (const o of cases) {
+    const sizes = [257, 1000, 3]; // two in an arena (odd and even), one in a plain array
+    const init = sizes.map((n) => Float64Array.from({ length: n }, () => g.normal()));
+    const grads = sizes.map((n) =>
+      Array.from({ length: 4 }, () => Float64Array.from({ length: n }, () => g.normal()))
+    );
+    const ps = init.map((w) => new Tensor(w.slice(), [w.length], { requiresGrad: true }));
+    const opt = o.decoupled
+      ? new AdamW(ps, { lr: o.lr, weightDecay: o.wd })
+      : new Adam(ps, { lr: o.lr, weightDecay: o.wd });
+    for (let k = 0; k < 4; k++) {
+      ps.forEach((p, i) => (p.grad = new Tensor(grads[i][k].slice(), p.shape)));
+      opt.step();
+    }
+    ps.forEach((p, i) => {
+      const ref = byHand(init[i].slice(), grads[i], o), st = opt.state.get(p)!;
+      const msg = `${JSON.stringify(o)} n=${sizes[i]}`;
+      assert.deepEqual(p.data, ref.w, msg);
+      assert.deepEqual(st.expAvg.data, ref.m, msg);
+      assert.deepEqual(st.expAvgSq.data, ref.v, msg);
+      const inArena = st.expAvg.data.buffer.byteLength > st.expAvg.data.byteLength;
+      assert.equal(inArena, sizes[i] >= 256, `${msg}: where m lives`);
+    });
+  }
+});
+
+Deno.test("the moments' views stay valid while other optimizers come and go", () => {
+  const g = rng(13);
+  const w = new Tensor(Float64Array.from({ length: 500 }, () => g.normal()), [500], {
+    requiresGrad: true,
+  });
+  const opt = new Adam([w], { lr: 0.1 });
+  w.grad = new Tensor(new Float64Array(500).fill(1), [500]);
+  opt.step();
+  const m = opt.state.get(w)!.expAvg.data;
+  const before = m.slice();
+  for (let i = 0; i < 50; i++) {
+    const q = new Tensor(new Float64Array(4000), [4000], { requiresGrad: true });
+    q.grad = new Tensor(new Float64Array(4000).fill(2), [4000]);
+    new Adam([q]).step();
+  }
+  assert.equal(m.length, 500);
+  assert.deepEqual(m, before);
+  // a group added after the first step gets room too
+  const extra = new Tensor(new Float64Array(300).fill(1), [300], { requiresGrad: true });
+  opt.addParamGroup({ params: [extra] });
+  extra.grad = new Tensor(new Float64Array(300).fill(-1), [300]);
+  w.grad = new Tensor(new Float64Array(500).fill(1), [500]);
+  opt.step();
+  assert.ok(
+    extra.data.every((x) => Math.abs(x - 1.1) < 1e-8),
+    `first step: +lr * sign, got ${extra.data[0]}`,
+  );
+  assert.equal(m, opt.state.get(w)!.expAvg.data);
 });
