@@ -4,14 +4,17 @@
  * state) over `--steps` steps of the MLP of `bench/torch_step.ts`, after 300 steps of warm-up. The
  * self time of every function is summed into:
  *
- * - WebAssembly kernels: the matrix products, B's packing, ReLU masks, column sums;
- * - copies into and out of the kernels' memory (`put`, `get` in lib/kernels.ts);
- * - Adam's update loop (`adamPlain` in lib/optim.ts);
+ * - WebAssembly kernels: the matrix products, B's packing, ReLU masks, column sums, Adam (with
+ *   the JS-to-WebAssembly entry frames, to which V8's profiler attributes much of their time);
+ * - copies into and out of the kernels' memory (`put`, `get`, `StateArena.adam` in
+ *   lib/kernels.ts, where V8 did not inline them);
+ * - Adam's TypeScript loop (parameters under 256 values), the loss's arithmetic, small products;
  * - garbage collection;
  * - everything else in JavaScript: the per-operation overhead (creating tensors, recording and
- *   sorting the graph, dispatch, argument checks, the buffer pool) together with the small
- *   arithmetic loops written in TypeScript (log-softmax, the loss), so an upper bound of the
- *   overhead.
+ *   sorting the graph, dispatch, argument checks, the buffer pool), plus the copies V8 inlined
+ *   into their callers (`linearForward`, `linearBackward`): an upper bound of the overhead.
+ *
+ * The profiler's own frames (`node:inspector`) are left out.
  *
  * ```sh
  * deno run -A bench/profile_step.ts                          # 64-128-128-10, 3000 steps
@@ -89,16 +92,30 @@ function model(arch: string) {
   };
 }
 
+const OTHER = "JavaScript: per-operation overhead (and copies inlined into their callers)";
+
 function category(n: Node): string | null {
   const { functionName: f, url } = n.callFrame;
   if (f === "(idle)" || f === "(program)" || f === "(root)") return null;
+  if (url.includes("deno_node/inspector")) return null; // the profiler itself
   if (f === "(garbage collector)") return "garbage collection";
-  if (url.startsWith("wasm://") || f.startsWith("wasm-function[")) return "WebAssembly kernels";
-  if (url.endsWith("lib/kernels.ts") && (f === "put" || f === "get")) {
+  if (url.startsWith("wasm://") || f.startsWith("wasm-function[") || f.startsWith("js-to-wasm")) {
+    return "WebAssembly kernels (products, packing, ReLU masks, column sums, Adam)";
+  }
+  if (url.endsWith("lib/kernels.ts") && ["put", "get", "adam"].includes(f)) {
     return "copies into and out of the kernels' memory";
   }
-  if (url.endsWith("lib/optim.ts") && f === "adamPlain") return "Adam's update loop";
-  return "JavaScript: per-operation overhead and small TypeScript loops";
+  if (url.endsWith("lib/optim.ts") && f === "adamPlain") {
+    return "Adam's TypeScript loop (small parameters)";
+  }
+  if (
+    url.endsWith("lib/tensor.ts") && f.startsWith("_crossEntropyMean") ||
+    f === "crossEntropyBackward"
+  ) {
+    return "the loss's arithmetic (log-softmax, its gradient)";
+  }
+  if (f === "gemmSimple") return "small products in TypeScript";
+  return OTHER;
 }
 
 async function main(args: string[]): Promise<number> {
@@ -132,7 +149,7 @@ async function main(args: string[]): Promise<number> {
     if (c === null) return;
     total += dt;
     cats.set(c, (cats.get(c) ?? 0) + dt);
-    if (c.startsWith("JavaScript")) {
+    if (c === OTHER) {
       const { functionName: f, url, lineNumber } = n.callFrame;
       const key = `${f || "(anonymous)"} ${url.split("/").slice(-2).join("/")}:${lineNumber + 1}`;
       fns.set(key, (fns.get(key) ?? 0) + dt);

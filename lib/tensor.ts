@@ -2105,7 +2105,7 @@ export function _crossEntropyMean(logits: Tensor, idx: Int32Array): Tensor {
     ls[i] = li;
     s += -(x[base + idx[i]] - mi - li);
   }
-  return op("crossEntropy", Float64Array.of(s / N), [], [logits], (g) => {
+  return op("crossEntropy", Float64Array.of(s / N), [], [logits], function crossEntropyBackward(g) {
     const v = -(g[0] / N);
     const ga = gradBuffer(N * C);
     for (let i = 0; i < N; i++) {
@@ -2178,7 +2178,7 @@ export function _linear(
   linearForward(X, W, bias ? bias.data : null, out, rows, inF, outF, relu);
   const shape = [...x.shape.slice(0, -1), outF];
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  const t = op(relu ? "linear+relu" : "linear", out, shape, inputs, (g) => {
+  const t = op(relu ? "linear+relu" : "linear", out, shape, inputs, function linearRule(g) {
     const gx = x.requiresGrad ? takeBuffer(X.length) : null;
     const gw = weight.requiresGrad ? takeBuffer(W.length) : null;
     const gb = bias && bias.requiresGrad ? takeBuffer(outF) : null;
