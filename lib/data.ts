@@ -46,12 +46,52 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 // the non-finite spellings accepted with `allowNonFinite` (JavaScript's, NumPy's and pandas')
 const NON_FINITE = /^(?:[+-]?(?:inf|infinity)|nan)$/i;
 
+function readIfThere(path: string): string | null {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where a relative data path is looked up when it is not found from the working directory: the
+ * kit's `data/` folder beside `lib/`, found from this module's own URL. Leading `./` and `../`
+ * segments and one leading `data/` are dropped, so `"../data/digits.csv"`, `"data/digits.csv"`
+ * and `"digits.csv"` all name `<kit>/data/digits.csv`. Returns null for an absolute path, a
+ * `file:` URL, or when this module was not loaded from a file (no local kit to look in).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { kitDataPath } from "@kit/data.ts";
+ * const p = kitDataPath("../data/digits.csv")!;
+ * assert.ok(p.endsWith("/data/digits.csv") && !p.includes(".."));
+ * assert.strictEqual(kitDataPath("digits.csv"), p);
+ * assert.strictEqual(kitDataPath("/tmp/digits.csv"), null);
+ * ```
+ */
+export function kitDataPath(path: string | URL): string | null {
+  if (typeof path !== "string" || path === "" || /^([A-Za-z]:)?[\\/]/.test(path)) return null;
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(path)) return null; // a URL, not a relative path
+  const base = new URL("../data/", import.meta.url);
+  if (base.protocol !== "file:") return null;
+  const parts = path.split(/[\\/]+/).filter((p) => p !== "" && p !== ".");
+  while (parts[0] === "..") parts.shift();
+  if (parts[0] === "data" && parts.length > 1) parts.shift();
+  if (parts.length === 0 || parts.includes("..")) return null;
+  return decodeURIComponent(new URL(parts.map(encodeURIComponent).join("/"), base).pathname);
+}
+
 /**
  * Loads a numeric CSV file with one header row into tensors.
  *
  * The path is resolved against the current working directory (notebooks run with cwd =
  * `notebooks/`, so they load `"../data/digits.csv"`; tests run from the repository root and load
- * `"data/digits.csv"`). Empty lines are skipped; a leading byte-order mark is ignored; cells may be
+ * `"data/digits.csv"`). A relative path that is not found there is looked up in the kit's own
+ * `data/` folder (found from this module's URL, see {@link kitDataPath}), so a notebook opened
+ * from another folder (a copy in Downloads, the student kit unpacked anywhere) still finds the
+ * course data sets. Empty lines are skipped; a leading byte-order mark is ignored; cells may be
  * quoted, and spaces around cells are ignored. Every cell must be a finite plain decimal number:
  * no empty cells, no NaN or Infinity, no literal beyond float64's range such as `1e999`, unless
  * `allowNonFinite` is set (empty cells stay errors).
@@ -87,19 +127,27 @@ export function loadCSV(
 /** Without a target: `y` is null. */
 export function loadCSV(path: string | URL, opts?: LoadCSVOptions): CSVData;
 export function loadCSV(path: string | URL, opts: LoadCSVOptions = {}): CSVData {
-  const shown = path instanceof URL ? path.pathname : path;
+  let shown = path instanceof URL ? path.pathname : path;
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new Error(
-        `loadCSV: file not found: "${shown}" (resolved against the working directory ` +
-          `${Deno.cwd()}). Check the name and the relative path: notebooks run in notebooks/, ` +
-          `so the course data sets are "../data/<name>.csv"`,
-      );
+    const fallback = e instanceof Deno.errors.NotFound ? kitDataPath(path) : null;
+    const found = fallback === null ? null : readIfThere(fallback);
+    if (found === null) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new Error(
+          `loadCSV: file not found: "${shown}" (resolved against the working directory ` +
+            `${Deno.cwd()}${
+              fallback ? `, and not in the kit's data folder as ${fallback}` : ""
+            }). ` +
+            `Check the name: the course data sets are "../data/<name>.csv" (see data/README.md)`,
+        );
+      }
+      throw new Error(`loadCSV: cannot read "${shown}": ${(e as Error).message}`);
     }
-    throw new Error(`loadCSV: cannot read "${shown}": ${(e as Error).message}`);
+    text = found;
+    shown = fallback!;
   }
   if (text.trim() === "") {
     throw new Error(

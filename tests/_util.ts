@@ -5,6 +5,7 @@
  * @module
  */
 import { assertClose } from "@kit/check.ts";
+import { childrenOf, processAlive } from "../tools/proc.ts";
 
 export { assertClose };
 
@@ -46,27 +47,7 @@ export function tempFile(text: string, suffix = ".txt"): string {
   return path;
 }
 
-/** True while process `pid` runs (Linux `/proc`); an exited child not yet reaped (a zombie) is not. */
-export function processRunning(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
+/** True while process `pid` runs; an exited child not yet reaped (a zombie) is not. */
+export const processRunning = (pid: number): boolean => processAlive(pid);
 
-/** Process ids whose parent is `pid` (Linux `/proc`). */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) {
-        out.push(Number(e.name));
-      }
-    } catch { /* gone */ }
-  }
-  return out;
-}
+export { childrenOf };

@@ -157,6 +157,25 @@ Deno.test("loadCSV error: a missing file names the path and the working director
   );
 });
 
+Deno.test("loadCSV: a relative path not found from the working directory is read from the kit's data/", () => {
+  const dir = Deno.makeTempDirSync();
+  const cwd = Deno.cwd();
+  try {
+    Deno.chdir(dir); // as a notebook opened outside the kit: ../data/ is not there
+    const { X } = loadCSV("../data/diabetes.csv", { target: "progression" });
+    assert.deepStrictEqual(X.shape, [442, 10]);
+    // A file that is neither here nor in the kit's data/ names both places.
+    assert.throws(() => loadCSV("../data/no_such_set.csv"), /not in the kit's data folder/);
+    // A file of the working directory wins over the kit's copy of the same name.
+    Deno.mkdirSync(`${dir}/data`);
+    Deno.writeTextFileSync(`${dir}/data/diabetes.csv`, "a,progression\n1,2\n");
+    assert.deepStrictEqual(loadCSV("data/diabetes.csv", { target: "progression" }).X.shape, [1, 1]);
+  } finally {
+    Deno.chdir(cwd);
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("loadCSV error: an empty file and a header without rows", () => {
   assertCSVError("", [/is empty/]);
   assertCSVError("  \n\n", [/is empty/]);

@@ -5,7 +5,8 @@
  * 3 shards merged == one run, and every graded lecture notebook against its own solutions.
  *
  * Submissions are built from `tests/fixtures/grade/notebooks/90_grading_fixture.ipynb` and
- * graded in parallel in one run; the assertions share that run.
+ * graded in parallel in one run; the assertions share that run. Time limits are derived from
+ * one run of the teacher's fixture measured at the start, so a busy machine does not fail them.
  */
 import assert from "node:assert";
 import {
@@ -25,8 +26,33 @@ const FIXTURES = `${ROOT}/tests/fixtures/grade/notebooks`;
 const NB = "90_grading_fixture.ipynb";
 const instructor: Notebook = JSON.parse(await Deno.readTextFile(`${FIXTURES}/${NB}`));
 const student = studentNotebook(instructor, NB);
-const TIMEOUT = 10;
 const MEMORY = 600;
+
+/** Seconds that one sandboxed run of the teacher's fixture takes on this machine, now. */
+async function baselineSeconds(): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "grade_baseline_" });
+  try {
+    await Deno.mkdir(`${dir}/subs/teacher`, { recursive: true });
+    await Deno.copyFile(`${FIXTURES}/${NB}`, `${dir}/subs/teacher/${NB}`);
+    const t0 = performance.now();
+    await gradeAll({
+      submissions: `${dir}/subs`,
+      notebooks: FIXTURES,
+      out: `${dir}/out`,
+      jobs: 1,
+      timeoutSec: 300,
+      memoryMb: MEMORY,
+      quiet: true,
+      noFeedback: true,
+    });
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+const BASELINE = await baselineSeconds();
+/** The per-run limit of the fixture's tests: well above a run of the fixture right now. */
+const TIMEOUT = Math.max(10, Math.ceil(6 * BASELINE));
 
 function clone(nb: Notebook): Notebook {
   return structuredClone(nb);
@@ -43,6 +69,7 @@ function setSource(nb: Notebook, id: string, f: (s: string) => string): Notebook
   c.source = next;
   return nb;
 }
+let inserted = 0;
 /** Inserts code cells after the cell with id `after`. */
 function insertAfter(nb: Notebook, after: string, ...sources: string[]): Notebook {
   const i = nb.cells.findIndex((c) => c.id === after);
@@ -50,9 +77,9 @@ function insertAfter(nb: Notebook, after: string, ...sources: string[]): Noteboo
   nb.cells.splice(
     i + 1,
     0,
-    ...sources.map((source, k): CodeCell => ({
+    ...sources.map((source): CodeCell => ({
       cell_type: "code",
-      id: `hostile${k}`,
+      id: `hostile${inserted++}`,
       metadata: {},
       source,
       outputs: [],
@@ -134,7 +161,7 @@ console.log("grader names seen:", Object.getOwnPropertyNames(globalThis).filter(
   "h-assert": insertAfter(
     wrongAll(),
     "c10",
-    `for (const f of [
+    `for (const [i, f] of [
   () => { assert.ok = () => {}; },
   () => { assert.strictEqual = () => {}; },
   () => { Math.abs = () => 0; },
@@ -144,9 +171,10 @@ console.log("grader names seen:", Object.getOwnPropertyNames(globalThis).filter(
   () => { Number.isFinite = () => true; },
   () => { globalThis.Math = { abs: () => 0 }; },
   () => { Tensor.prototype.sub = () => null; },
-]) { try { f(); console.log("patched"); } catch (e) { console.log("refused:", String(e).slice(0, 60)); } }`,
+].entries()) { try { f(); console.log("patch " + i + " applied"); } catch (e) { console.log("refused:", String(e).slice(0, 60)); } }`,
     "const assert = Object.assign(() => {}, { ok() {}, strictEqual() {} });",
     "const assertClose = () => {};",
+    "const tensor = () => null;",
     "const Math = { abs: () => 0 };",
     "const Number = { isFinite: () => true };",
   ),
@@ -181,6 +209,72 @@ hostile[XSS_NAME].cells[0] = {
   source: `# Title ${XSS}<iframe src="https://example.com"></iframe>`,
 };
 
+/** The issue's Proxy: "not a Tensor" to the first getPrototypeOf, "Tensor" afterwards. */
+const FAKE = `import { Tensor as KT } from "@kit/mod.ts";
+// deno-lint-ignore no-explicit-any
+function fake(shape: number[] = []): any {
+  let n = 0;
+  return new Proxy({}, {
+    getPrototypeOf() { return ++n === 1 ? Object.prototype : KT.prototype; },
+    get(_t, k) { return k === "shape" ? shape : k === "data" ? { length: 0 } : k === Symbol.toPrimitive ? () => 0 : undefined; },
+  });
+}`;
+/** Ends every for...of loop of the realm it runs in. */
+const ITERATOR_HIJACK =
+  "Object.getPrototypeOf([][Symbol.iterator]()).next = () => ({ done: true, value: undefined });";
+/** An array whose own methods keep the callbacks a check passes them, for a later cell to print. */
+const LEAKY_ARRAY = `const leaked: string[] = [];
+function leaky(values: unknown[]) {
+  const out = [...values];
+  for (const m of ["forEach", "map", "every", "some", "reduce", "toString", "valueOf"]) {
+    Object.defineProperty(out, m, { value: (...a: unknown[]) => { leaked.push(a.map(String).join(" | ")); return true; } });
+  }
+  return out;
+}`;
+
+// Attacks of issue 19, each beside answers whose honest score is known: they must earn nothing.
+hostile["h-proxy"] = insertAfter(
+  answer(
+    answer(answer(clone(student), 1, "return d / (d + lambda);"), 2, "return 1 / (1 - p);"),
+    3,
+    "return fake([]);",
+  ),
+  "c01",
+  FAKE,
+);
+// The hijack breaks the student's own realm too (the kit's code in it), so the answers it sits
+// beside are all wrong: in one realm it passed 90-ex1, whose check loops with for...of.
+hostile["h-iter"] = insertAfter(wrongAll(), "c01", ITERATOR_HIJACK);
+hostile["h-leak"] = insertAfter(
+  insertAfter(
+    answer(clone(instructor), 3, "return leaky([3, 30]) as unknown as number;"),
+    "c01",
+    LEAKY_ARRAY,
+  ),
+  "c12",
+  'console.log("leaked:", leaked.join("\\n"));',
+);
+// A cell that leaves a rejected promise and a throwing timer behind, in an honest notebook.
+const honestReject = setSource(
+  clone(instructor),
+  "c04",
+  (s) =>
+    s + '\nPromise.reject(new Error("left behind"));\n' +
+    'setTimeout(() => { throw new Error("timer threw"); }, 0);\n',
+);
+// 1,500 more cells than the notebook handed out.
+const manyCells = clone(student);
+manyCells.cells.push(
+  ...Array.from({ length: 1500 }, (_, i): CodeCell => ({
+    cell_type: "code",
+    id: `filler${i}`,
+    metadata: {},
+    source: `// filler ${i}`,
+    outputs: [],
+    execution_count: null,
+  })),
+);
+
 const submissions: Record<string, Record<string, string>> = {
   teacher: { [NB]: JSON.stringify(instructor) },
   untouched: { [NB]: JSON.stringify(student) },
@@ -201,6 +295,11 @@ const submissions: Record<string, Record<string, string>> = {
     }),
   },
   notjson: { [NB]: "{ this is not a notebook" },
+  "honest-reject": { [NB]: JSON.stringify(honestReject) },
+  "many-cells": { [NB]: JSON.stringify(manyCells) },
+  "wrong1": { [NB]: JSON.stringify(answer(clone(instructor), 1, "return 0;")) },
+  "wrong3": { [NB]: JSON.stringify(answer(clone(instructor), 3, "return 0;")) },
+  "wrongall": { [NB]: JSON.stringify(wrongAll()) },
   python: {
     [NB]: JSON.stringify({
       ...student,
@@ -212,7 +311,8 @@ const submissions: Record<string, Record<string, string>> = {
   },
   wrongnb: {
     [NB]: await Deno.readTextFile(`${ROOT}/tests/fixtures/pass.ipynb`),
-    "zz_not_in_course.ipynb": JSON.stringify(student),
+    // No cell in common with a course notebook (one that has would be matched by its cell ids).
+    "zz_not_in_course.ipynb": await Deno.readTextFile(`${ROOT}/tests/fixtures/pass.ipynb`),
   },
   ...Object.fromEntries(
     Object.entries(hostile).map(([k, nb]) => [k, { [NB]: JSON.stringify(nb) }]),
@@ -236,12 +336,6 @@ async function writeSubmissions(dir: string, names: readonly string[]) {
       await Deno.writeTextFile(`${dir}/${s}/${f}`, text);
     }
   }
-}
-
-async function gradeTmps(): Promise<Set<string>> {
-  const out = new Set<string>();
-  for await (const e of Deno.readDir("/tmp")) if (e.name.startsWith("kit-grade-")) out.add(e.name);
-  return out;
 }
 
 function points(records: ResultRecord[], student: string, check?: string): number {
@@ -277,8 +371,12 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const before = await gradeTmps();
     const dir = await Deno.makeTempDir({ prefix: "grade_test_" });
+    // The grader's temporary folders go here (not /tmp, which other runs share).
+    const tmp = `${dir}/tmp`;
+    await Deno.mkdir(tmp);
+    const oldTmp = Deno.env.get("TMPDIR");
+    Deno.env.set("TMPDIR", tmp);
     try {
       await writeSubmissions(`${dir}/subs`, Object.keys(submissions));
       const { records } = await gradeAll({
@@ -289,7 +387,9 @@ Deno.test({
         timeoutSec: TIMEOUT,
         memoryMb: MEMORY,
         quiet: true,
-      });
+      }).finally(() =>
+        oldTmp === undefined ? Deno.env.delete("TMPDIR") : Deno.env.set("TMPDIR", oldTmp)
+      );
       const out = (s: string) => `${dir}/out/feedback/${s}__90_grading_fixture.html`;
 
       await t.step("teacher's solutions get full points", () => {
@@ -322,7 +422,9 @@ Deno.test({
         assert.match(record(records, "notjson").invalid!, /not JSON/);
         assert.match(record(records, "python").invalid!, /not a Deno notebook/);
         assert.match(record(records, "wrongnb").invalid!, /wrong notebook/);
-        const unknown = record(records, "wrongnb", "zz_not_in_course.ipynb");
+        const unknown = records.find((r) =>
+          r.student === "wrongnb" && r.file === "zz_not_in_course.ipynb"
+        )!;
         assert.match(unknown.invalid!, /not a course notebook/);
         assert.deepStrictEqual(unknown.rows.map((r) => [r.check, r.points, r.max]), [["-", 0, 0]]);
         for (const s of ["notjson", "python", "wrongnb"]) {
@@ -330,8 +432,8 @@ Deno.test({
           assert.strictEqual(points(records, s), 0);
         }
         const csv = Deno.readTextFileSync(`${dir}/out/grades.csv`);
-        assert.ok(csv.includes("notjson,90_grading_fixture.ipynb,90-ex3,0,4\n"));
-        assert.ok(csv.includes("teacher,90_grading_fixture.ipynb,90-ex3,4,4\n"));
+        assert.ok(csv.includes("notjson,90_grading_fixture.ipynb,90-ex3,0,4,failed,"));
+        assert.ok(csv.includes("teacher,90_grading_fixture.ipynb,90-ex3,4,4,passed,"));
       });
       await t.step("hostile: reading /etc/passwd and the hidden checks is refused", async () => {
         assert.strictEqual(points(records, "h-read"), 0);
@@ -366,7 +468,10 @@ Deno.test({
       await t.step("hostile: an endless loop is stopped, skipped, the rest graded", () => {
         const r = record(records, "h-loop");
         assert.strictEqual(points(records, "h-loop"), 10);
-        assert.ok(r.notes.some((n) => /skipped.*longer than 10 s/.test(n)), r.notes.join());
+        assert.ok(
+          r.notes.some((n) => n.includes(`skipped`) && n.includes(`longer than ${TIMEOUT} s`)),
+          r.notes.join(),
+        );
       });
       await t.step("hostile: unbounded allocation is stopped by the memory watchdog", () => {
         const r = record(records, "h-alloc");
@@ -381,16 +486,49 @@ Deno.test({
           const forge = await Deno.readTextFile(out("h-forge"));
           assert.match(forge, /grader names seen: none/);
           assert.match(forge, /caller seen: null/);
+          // Built-ins are not frozen (student code runs as in Jupyter): every patch works in the
+          // student's realm, and none reaches the hidden checks, which run in the checker realm.
+          assert.strictEqual(points(records, "h-assert"), points(records, "wrongall"));
           assert.strictEqual(points(records, "h-assert"), 0);
-          // 90-ex3-visible only asks for a finite number: "return 0" passes it, for 0 points.
-          assert.deepStrictEqual(
-            record(records, "h-assert").rows.filter((r) => r.passed).map((r) => r.check),
-            ["90-ex3-visible"],
-          );
           const page = await Deno.readTextFile(out("h-assert"));
-          assert.strictEqual(page.match(/refused: TypeError/g)?.length, 9, "every patch refused");
+          assert.strictEqual(page.match(/patch \d applied/g)?.length, 9, "every patch applied");
         },
       );
+      await t.step(
+        "issue 19: the Proxy, the iterator hijack and the callback leak earn nothing",
+        async () => {
+          // Each scores exactly what the same answers without the attack score.
+          assert.strictEqual(points(records, "h-proxy"), points(records, "wrong3"));
+          assert.strictEqual(points(records, "h-proxy"), 6);
+          assert.match(
+            record(records, "h-proxy").rows.find((r) => r.check === "90-ex3")!.message,
+            /is a Proxy: it cannot be graded/,
+          );
+          assert.strictEqual(points(records, "h-iter"), points(records, "wrongall"));
+          assert.strictEqual(points(records, "h-iter"), 0);
+          assert.strictEqual(points(records, "h-leak"), points(records, "wrong3"));
+          const leak = await Deno.readTextFile(out("h-leak"));
+          assert.match(leak, /leaked:/, "the printing cell ran");
+          for (const secret of ["A3 = tensor", "ex3ColumnMean(A3", "assert.strictEqual"]) {
+            assert.ok(!leak.includes(secret), `the hidden check's source leaked: ${secret}`);
+          }
+        },
+      );
+      await t.step(
+        "an honest cell that leaves a rejection and a throwing timer gets full points",
+        async () => {
+          assert.strictEqual(points(records, "honest-reject"), 10);
+          const page = await Deno.readTextFile(out("honest-reject"));
+          assert.match(page, /Error \(unhandled promise rejection\): left behind/);
+          assert.match(page, /Error \(uncaught error\): timer threw/);
+        },
+      );
+      await t.step("1,500 extra cells give one submission's rows, not a crashed run", () => {
+        const r = record(records, "many-cells");
+        assert.strictEqual(r.rows.length, 6);
+        assert.strictEqual(r.invalid, undefined, r.invalid);
+        assert.match(r.rows[1].message, /Exercise 1: your code here/);
+      });
       await t.step("hostile: Deno.exit, close() and process.exit do not end grading", async () => {
         assert.strictEqual(points(records, "h-exit"), 6);
         assert.strictEqual(points(records, "h-exit", "90-ex3"), 0);
@@ -407,9 +545,8 @@ Deno.test({
         assert.match(notes("h-spawn"), /refused run access to "id"/);
         assert.match(notes("h-exit"), /tried to end the process/);
       });
-      await t.step("the grader's temporary folders are removed", async () => {
-        const after = await gradeTmps();
-        assert.deepStrictEqual([...after].filter((x) => !before.has(x)), []);
+      await t.step("the grader's temporary folders are removed", () => {
+        assert.deepStrictEqual([...Deno.readDirSync(tmp)].map((e) => e.name), []);
       });
       await t.step("feedback pages escape student text and hide hidden checks", async () => {
         const pages: string[] = [];
@@ -432,7 +569,7 @@ Deno.test({
         const page = await Deno.readTextFile(`${dir}/out/feedback/untouched.html`);
         assert.match(page, /0 \/ 10 points/);
         const nbPage = await Deno.readTextFile(out("teacher"));
-        assert.ok(nbPage.includes("hidden check 90-ex3"));
+        assert.ok(nbPage.includes("Exercise 3: column means, graded check"));
         assert.ok(!nbPage.includes("A3 = tensor"), "a hidden check's source reached a page");
       });
     } finally {
@@ -554,10 +691,11 @@ Deno.test({
           'try { assertClose(ex(), [1, 2, 3]); console.log("unwrapped: passed"); }\n' +
           'catch { console.log("unwrapped: failed"); }',
       },
-      { kind: "check", checkId: "liar", source: "assertClose(ex(), [1, 2, 3]);" },
+      { kind: "check", checkId: "liar", hidden: true, source: "assertClose(ex(), [1, 2, 3]);" },
       {
         kind: "check",
         checkId: "honest",
+        hidden: true,
         source: "assertClose(new Float64Array([1, 2]), [1, 2]);",
       },
     ];
@@ -569,9 +707,10 @@ Deno.test({
     });
     // The attack works on the library function as such (the student's own call)...
     assert.match(r.cells[1].output, /unwrapped: passed/);
-    // ...but not in a check, which compares a copy read once.
+    // ...but not in a hidden check: the checker realm receives the array's data, read through
+    // the typed array's own slots, not its getters.
     assert.strictEqual(r.cells[2].passed, false);
-    assert.match(r.cells[2].message!, /shapes differ|differ/);
+    assert.match(r.cells[2].message!, /3 of 3 elements differ/);
     assert.strictEqual(r.cells[3].passed, true, r.cells[3].message);
   },
 });
@@ -581,19 +720,143 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const slow = "await new Promise((r) => setTimeout(r, 2500));\nconst ready = 42;";
+    // The cell sleeps as long as the limit: the first run always runs out of time, and the
+    // second (twice the limit) has the sandbox's start-up time to spare, which the baseline
+    // measured at the start bounds.
+    const limit = Math.max(3, Math.ceil(4 * BASELINE));
+    const slow = `await new Promise((r) => setTimeout(r, ${limit * 1000}));\nconst ready = 42;`;
     const check = "if (ready !== 42) throw new Error('the slow cell did not run');";
     const run = (trusted: boolean) =>
       runSandboxed([
         { kind: "code", source: slow, trusted },
         { kind: "check", checkId: "after", source: check },
-      ], { root: ROOT, bindings: [], timeoutSec: 2, memoryMb: MEMORY });
+      ], { root: ROOT, bindings: [], timeoutSec: limit, memoryMb: MEMORY });
     const [mine, theirs] = await Promise.all([run(true), run(false)]);
     assert.strictEqual(mine.cells[1].passed, true, mine.cells[1].message);
     assert.strictEqual(mine.runs, 2);
-    assert.match(mine.notes.join(), /instructor's cell 1 did not finish within 2 s; .* 4 s/);
+    assert.ok(
+      mine.notes.join().includes(
+        `instructor's cell 1 did not finish within ${limit} s; the notebook ran again with ${
+          2 * limit
+        } s`,
+      ),
+      mine.notes.join(),
+    );
     // The same cell written by a student is skipped instead, so the check fails.
     assert.strictEqual(theirs.cells[0].status, "skipped");
     assert.strictEqual(theirs.cells[1].passed, false);
+  },
+});
+
+Deno.test({
+  name:
+    "grader: issue 19's attacks on lecture notebook 08 score what the honest wrong answers score",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const name = "08_initialization_and_gradient_flow.ipynb";
+    const inst: Notebook = JSON.parse(await Deno.readTextFile(`${ROOT}/notebooks/${name}`));
+    /** The student version with each exercise's stubs replaced by `bodies[k]` (wrong answers). */
+    const withAnswers = (bodies: Record<string, string>, before: string[]) => {
+      const nb = studentNotebook(inst, name);
+      const at = nb.cells.findIndex((c) =>
+        sourceText(c.source).includes("function ex1GlorotBound")
+      );
+      assert.ok(at > 0, "08 has its exercise 1 cell");
+      for (const c of nb.cells) {
+        if (c.cell_type !== "code") continue;
+        let src = sourceText(c.source);
+        for (const [fn, body] of Object.entries(bodies)) {
+          src = src.replace(
+            new RegExp(
+              `(function ${fn}\\([^)]*\\)[^{]*\\{\\n)\\s*throw new Error\\("Exercise \\d: your code here"\\);`,
+            ),
+            `$1  ${body}`,
+          );
+        }
+        c.source = src;
+      }
+      nb.cells.splice(
+        at,
+        0,
+        ...before.map((source, i): CodeCell => ({
+          cell_type: "code",
+          id: `attack${i}`,
+          metadata: {},
+          source,
+          outputs: [],
+          execution_count: null,
+        })),
+      );
+      return nb;
+    };
+    // Wrong answers that the attacks would have passed in one realm: exercise 2 is right only
+    // where the signal never shrinks; exercise 3 does not clip.
+    const copyOut = "const out: number[][] = [];\n  for (let i = 0; i < grads.length; i++) " +
+      "out.push(Array.prototype.slice.call(grads[i]));\n  ";
+    const wrong = {
+      ex1GlorotBound: "return 1;",
+      ex1HeBound: "return 1;",
+      ex2LayersToShrink: "return (n * sigma2) / 2 >= 1 ? Infinity : 1;",
+      ex3ClipByNorm: copyOut + "return out;",
+    };
+    const attacks = {
+      ex1GlorotBound: "return fake();",
+      ex1HeBound: "return fake();",
+      ex2LayersToShrink: wrong.ex2LayersToShrink,
+      ex3ClipByNorm: copyOut + "return leaky(out) as number[][];",
+    };
+    const honest = withAnswers(wrong, []);
+    const hostileNb = withAnswers(attacks, [
+      FAKE,
+      LEAKY_ARRAY.replace(
+        "const out = [...values];",
+        "const out: unknown[] = [];\n  for (let i = 0; i < values.length; i++) out.push(values[i]);",
+      ),
+      "gaussE = () => 0; // the helper a hidden check once called",
+      ITERATOR_HIJACK,
+    ]);
+    hostileNb.cells.push({
+      cell_type: "code",
+      id: "attack-print",
+      metadata: {},
+      source: 'console.log("leaked:", leaked.join("\\n"));',
+      outputs: [],
+      execution_count: null,
+    });
+    const dir = await Deno.makeTempDir({ prefix: "grade_attack08_" });
+    try {
+      await Deno.mkdir(`${dir}/nb`);
+      await Deno.copyFile(`${ROOT}/notebooks/${name}`, `${dir}/nb/${name}`);
+      for (const [s, nb] of [["honest", honest], ["attack", hostileNb]] as const) {
+        await Deno.mkdir(`${dir}/subs/${s}`, { recursive: true });
+        await Deno.writeTextFile(`${dir}/subs/${s}/${name}`, JSON.stringify(nb));
+      }
+      const { records } = await gradeAll({
+        submissions: `${dir}/subs`,
+        notebooks: `${dir}/nb`,
+        out: `${dir}/out`,
+        jobs: 2,
+        timeoutSec: 300,
+        memoryMb: 2048,
+        quiet: false,
+      });
+      const hiddenRows = (s: string) =>
+        record(records, s, name).rows.filter((r) => r.hidden).map((r) => [r.check, r.points]);
+      assert.deepStrictEqual(hiddenRows("attack"), hiddenRows("honest"));
+      assert.deepStrictEqual(hiddenRows("attack").map(([, p]) => p), [0, 0, 0]);
+      assert.strictEqual(points(records, "attack"), points(records, "honest"));
+      const ex1 = record(records, "attack", name).rows.find((r) => r.check === "08-ex1")!;
+      assert.match(ex1.message, /Proxy/);
+      const page = await Deno.readTextFile(
+        `${dir}/out/feedback/attack__08_initialization_and_gradient_flow.html`,
+      );
+      assert.match(page, /leaked:/, "the printing cell ran");
+      for (const secret of ["ex3Tensors", "byRecursion", "ex3Copy"]) {
+        assert.ok(!page.includes(secret), `the hidden check's source leaked: ${secret}`);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

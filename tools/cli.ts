@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { processAlive, processInfo } from "./proc.ts";
 
 /**
  * Runs `main(Deno.args)` and exits with its code; an exception is printed as one line (its
@@ -32,21 +33,19 @@ export function positiveOption(
 
 /**
  * The processes that launched this one (`npx` -> `sh -c` -> `deno task`), nearest first, up to
- * the first one that is not a launcher (the user's shell). Linux only ([] elsewhere).
+ * the first one that is not a launcher (the user's shell). [] where processes cannot be listed.
  */
 export function launcherChain(): number[] {
-  if (Deno.build.os !== "linux") return [];
   const chain: number[] = [];
   let pid = Deno.ppid;
-  try {
-    for (let i = 0; i < 8 && pid > 1; i++) {
-      const comm = Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
-      if (!/^(deno|sh|dash|node|npm|npx)( |$)/.test(comm) && !comm.startsWith("npm ")) break;
-      chain.push(pid);
-      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-      pid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    }
-  } catch { /* a process ended while we looked: keep what we have */ }
+  for (let i = 0; i < 8 && pid > 1; i++) {
+    const info = processInfo(pid);
+    if (!info) break; // ended while we looked, or unknown: keep what we have
+    const name = info.name.replace(/\.exe$/i, "");
+    if (!/^(deno|sh|dash|node|npm|npx)( |$)/.test(name) && !name.startsWith("npm ")) break;
+    chain.push(pid);
+    pid = info.ppid;
+  }
   return chain;
 }
 
@@ -60,10 +59,7 @@ function watchLaunchers(): void {
   if (!chain.length) return;
   const timer = setInterval(() => {
     for (const pid of chain) {
-      try {
-        const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-        if (stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") continue;
-      } catch { /* gone */ }
+      if (processAlive(pid)) continue;
       console.error(`the process that started this command (pid ${pid}) has ended; stopping`);
       Deno.exit(143);
     }

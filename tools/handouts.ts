@@ -34,6 +34,8 @@ import { type PdfSummary, writePdfs } from "./export/pdf.ts";
 import { type Notebook, projectNotebooks, sourceText } from "./notebook/io.ts";
 import { studentNotebook } from "./notebook/exercises.ts";
 import { positiveOption, runMain } from "./cli.ts";
+import { isLang, LANGUAGES } from "./i18n/langs.ts";
+import { writeLocalized } from "./i18n/cli.ts";
 
 /** Options of {@link buildHandouts}. */
 export interface HandoutOptions {
@@ -60,6 +62,9 @@ export interface HandoutOptions {
   pdf?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /** The pages' language and where the other languages' pages are (see `exportNotebooks`). */
+  lang?: ExportOptions["lang"];
+  translations?: ExportOptions["translations"];
 }
 
 /** The outcome of {@link buildHandouts}. */
@@ -173,6 +178,8 @@ export async function buildHandouts(
     prune: full,
     // An invalid notebook still exists: its previous page stays.
     keep: paths.map((p) => basename(p)),
+    lang: opts.lang,
+    translations: opts.translations,
   });
   let pdf: PdfSummary | undefined;
   if (opts.pdf) {
@@ -252,47 +259,75 @@ async function main(args: string[]): Promise<number> {
       timeout: { type: "string", short: "t" },
       pdf: { type: "boolean" },
       solutions: { type: "boolean" },
+      lang: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
       "usage: deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--solutions]\n" +
+        "       [--lang LANG]\n" +
         "Runs the notebooks (default notebooks/*.ipynb) on the Deno kernel, keeps them in\n" +
         "dist/notebooks/ and writes the HTML handouts of every notebook there to dist/handouts/\n" +
         "(open index.html). --pdf also writes dist/handouts/pdf/*.pdf; --solutions writes the\n" +
         "instructor copy (solutions kept) to dist/handouts-solutions/ instead.\n" +
+        "--lang es builds the Spanish edition (notebooks generated from i18n/es/*.po) into\n" +
+        "dist/handouts/es/ (executed notebooks in dist/notebooks/es/); English is the default.\n" +
+        "Pages link the same page in the other language when it has been built.\n" +
         "Exits 1 if any notebook failed or is invalid; a path that cannot be read changes nothing.",
     );
     return 0;
   }
   const jobs = positiveOption("handouts", "jobs", values.jobs);
   const timeout = positiveOption("handouts", "timeout", values.timeout);
-  const paths = positionals.length ? positionals : await projectNotebooks();
-  if (paths.length === 0) {
+  const lang = values.lang ?? "en";
+  if (!isLang(lang)) {
+    console.error(`handouts: --lang ${lang}: choose one of ${LANGUAGES.join(", ")}`);
+    return 2;
+  }
+  const sources = positionals.length ? positionals : await projectNotebooks();
+  if (sources.length === 0) {
     console.error("handouts: no notebooks found in notebooks/; nothing to do.");
     return 1;
   }
-  const handoutsDir = values.solutions ? "dist/handouts-solutions" : "dist/handouts";
-  console.log(`handouts: ${paths.length} notebook(s)`);
+  const edition = editionDirs(lang, values.solutions ?? false);
+  const handoutsDir = edition.handoutsDir;
+  console.log(`handouts: ${sources.length} notebook(s)${lang === "en" ? "" : `, ${lang}`}`);
   let s: HandoutSummary;
+  let localized: string | null = null;
   try {
+    const bad = await unreadable(sources);
+    if (bad.length) throw new UnreadablePathError(bad);
+    // Another language: its notebooks are generated from the English and the catalogs.
+    // Inside the kit (the kernel finds deno.json's import map from the notebook's folder).
+    if (lang !== "en") await Deno.mkdir("dist", { recursive: true });
+    localized = lang === "en"
+      ? null
+      : await Deno.makeTempDir({ dir: "dist", prefix: `.i18n-${lang}-` });
+    const paths = localized ? await localizedSources(sources, lang, localized) : sources;
     s = await buildHandouts(paths, {
       concurrency: jobs === undefined ? undefined : Math.floor(jobs),
       timeoutMs: timeout === undefined ? undefined : timeout * 1000,
       handoutsDir,
+      notebooksDir: edition.notebooksDir,
       full: positionals.length === 0,
+      lang,
+      translations: edition.others,
       transform: values.solutions ? undefined : studentPage,
       download: withoutOutputs,
       pdf: values.pdf ?? false,
       log: (l) => console.log(l),
     });
+    // The other editions' pages gain their link to these (an export only, nothing runs).
+    if (!values.solutions) await relinkEditions(lang);
   } catch (e) {
     if (e instanceof UnreadablePathError) {
       console.error(e.message);
       return 1;
     }
     throw e;
+  } finally {
+    if (localized) await Deno.remove(localized, { recursive: true }).catch(() => {});
   }
   for (const r of s.run.runs) if (r.status !== "ok") console.error("\n" + formatFailure(r));
   for (const p of s.export.pages) {
@@ -309,6 +344,61 @@ async function main(args: string[]): Promise<number> {
       (s.run.failed ? `; ${s.run.failed} notebook(s) failed` : ""),
   );
   return s.ok ? 0 : 1;
+}
+
+/**
+ * Where an edition goes: English in `dist/notebooks/` and `dist/handouts/`, another language in
+ * `dist/notebooks/<lang>/` and `dist/handouts/<lang>/` (with `--solutions`:
+ * `dist/handouts-solutions[/<lang>]/`), and the other editions' handouts folders.
+ */
+export function editionDirs(
+  lang: string,
+  solutions = false,
+): { notebooksDir: string; handoutsDir: string; others: { lang: string; outDir: string }[] } {
+  const base = solutions ? "dist/handouts-solutions" : "dist/handouts";
+  const at = (l: string, root: string) => (l === "en" ? root : join(root, l));
+  return {
+    notebooksDir: at(lang, "dist/notebooks"),
+    handoutsDir: at(lang, base),
+    others: LANGUAGES.filter((l) => l !== lang).map((l) => ({ lang: l, outDir: at(l, base) })),
+  };
+}
+
+/** Generates the notebooks of `paths` in `lang` into `dir`; returns their paths there. */
+async function localizedSources(paths: readonly string[], lang: string, dir: string) {
+  const out: string[] = [];
+  for (const r of await writeLocalized(paths, lang, dir)) {
+    if (r.error) throw new Error(`handouts: ${r.error}`);
+    if (r.untranslated) {
+      console.warn(
+        `handouts: ${basename(r.path)}: ${r.untranslated} unit(s) not translated to ${lang} ` +
+          `stay English (see deno task i18n:status)`,
+      );
+    }
+    out.push(r.written!);
+  }
+  return out;
+}
+
+/** Re-exports the already built editions other than `lang`, so their pages link to `lang`'s. */
+async function relinkEditions(lang: string): Promise<void> {
+  for (const other of LANGUAGES) {
+    if (other === lang) continue;
+    const dirs = editionDirs(other);
+    const executed = await listExecuted(dirs.notebooksDir);
+    const built = await Deno.stat(join(dirs.handoutsDir, "index.html")).then(
+      () => true,
+      () => false,
+    );
+    if (!executed.length || !built) continue;
+    await exportNotebooks(executed, {
+      outDir: dirs.handoutsDir,
+      transform: studentPage,
+      download: withoutOutputs,
+      lang: other,
+      translations: dirs.others,
+    });
+  }
 }
 
 if (import.meta.main) await runMain(main);

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { basename, join } from "node:path";
+import { basename, join, relative } from "node:path";
 import {
   type Notebook,
   NotebookError,
@@ -26,7 +26,14 @@ import {
   writeFileAtomic,
 } from "../notebook/io.ts";
 import { writeAssets } from "./assets.ts";
-import { type IndexEntry, type PageLink, renderIndex, renderNotebook, titleOf } from "./page.ts";
+import {
+  type IndexEntry,
+  type LanguageLink,
+  type PageLink,
+  renderIndex,
+  renderNotebook,
+  titleOf,
+} from "./page.ts";
 
 export { ansiToHtml } from "./outputs.ts";
 export { type Heading, mathPlugin, renderMarkdown, slugify } from "./markdown.ts";
@@ -36,6 +43,7 @@ export {
   FOLD_LINES,
   type IndexEntry,
   isCheckOnly,
+  type LanguageLink,
   type PageOptions,
   type RenderedPage,
   renderIndex,
@@ -67,6 +75,13 @@ export interface ExportOptions {
   prune?: boolean;
   /** Notebook names whose pages `prune` keeps although they are not exported this time. */
   keep?: readonly string[];
+  /** The pages' language (default "en"): `<html lang>` and the words of the page chrome. */
+  lang?: string;
+  /**
+   * Where the same handouts are built in other languages: each page links its counterpart
+   * there when that page exists (so a link never points at a page that was not built).
+   */
+  translations?: readonly { lang: string; outDir: string }[];
 }
 
 /** The outcome of {@link exportNotebooks}. */
@@ -165,6 +180,11 @@ export async function exportNotebooks(
   const link = (i: number): PageLink | null =>
     i >= 0 && i < loaded.length ? { href: pageName(loaded[i].name), title: first[i] } : null;
   const pages: ExportSummary["pages"] = [];
+  const counterparts = (href: string): LanguageLink[] =>
+    (opts.translations ?? []).flatMap((t) => {
+      const target = join(t.outDir, href);
+      return existsFile(target) ? [{ lang: t.lang, href: relative(outDir, target) }] : [];
+    });
   for (const [i, { name, notebook }] of loaded.entries()) {
     try {
       const dl = download ? download(notebook, name) : null;
@@ -173,6 +193,8 @@ export async function exportNotebooks(
         prev: link(i - 1),
         next: link(i + 1),
         downloadHref: dl ? `ipynb/${encodeURIComponent(name)}` : null,
+        lang: opts.lang,
+        translations: counterparts(pageName(name)),
       });
       if (dl) await writeFileAtomic(join(outDir, "ipynb", name), notebookJson(dl));
       const href = pageName(name);
@@ -191,7 +213,10 @@ export async function exportNotebooks(
       errors.push({ path: name, message: `${name}: export failed: ${(e as Error).message}` });
     }
   }
-  await writeFileAtomic(join(outDir, "index.html"), renderIndex(pages));
+  await writeFileAtomic(
+    join(outDir, "index.html"),
+    renderIndex(pages, { lang: opts.lang, translations: counterparts("index.html") }),
+  );
   const removed = opts.prune ? await prune(outDir, new Set([...names, ...(opts.keep ?? [])])) : [];
   return { ok: errors.length === 0, pages, errors, removed };
 }
@@ -228,4 +253,12 @@ export async function listExecuted(dir: string): Promise<string[]> {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   return out.sort();
+}
+
+function existsFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }

@@ -17,9 +17,10 @@ import { type Cell, type Notebook, sourceText } from "../notebook/io.ts";
 import { type Heading, highlight, MD, newEnv } from "./markdown.ts";
 import { type OutputState, renderOutputs } from "./outputs.ts";
 import { CSP, escapeHtml } from "./sanitize.ts";
+import { UI, ui } from "../i18n/ui.ts";
 
-/** Name of the course, shown in page titles and on the index. */
-export const COURSE_TITLE = "Regularization and training of deep networks";
+/** Name of the course in English, shown in page titles and on the index (see `ui.ts`). */
+export const COURSE_TITLE: string = UI["course.title"];
 
 /** Code cells with more lines than this are folded. */
 export const FOLD_LINES = 25;
@@ -47,6 +48,16 @@ export interface PageOptions {
   courseTitle?: string;
   /** Footer line (HTML is escaped); default names the notebook and `deno task handouts`. */
   footer?: string;
+  /** The page's language (BCP 47, default "en"): `<html lang>` and the tools' words. */
+  lang?: string;
+  /** The same page in other languages (a link each in the top bar); none when absent. */
+  translations?: readonly LanguageLink[];
+}
+
+/** The same page in another language. */
+export interface LanguageLink {
+  lang: string;
+  href: string;
 }
 
 /** A rendered notebook page. */
@@ -146,6 +157,8 @@ interface KitMeta {
  * ```
  */
 export function renderNotebook(nb: Notebook, opts: PageOptions): RenderedPage {
+  const lang = opts.lang ?? "en";
+  const t = ui(lang);
   const env = newEnv(opts.name);
   const page: OutputState = { figures: 0, env };
   const kit = (nb.metadata?.kit ?? {}) as KitMeta;
@@ -177,7 +190,7 @@ export function renderNotebook(nb: Notebook, opts: PageOptions): RenderedPage {
       const prompt = `<div class="prompt" aria-hidden="true">[${count}]</div>`;
       let input = "";
       if (!tags.includes("remove-input") && src.trim() !== "") {
-        input = sourceHtml(src, tags);
+        input = sourceHtml(src, tags, lang);
       }
       const outputs = tags.includes("remove-output") || !Array.isArray(cell.outputs)
         ? ""
@@ -199,68 +212,68 @@ export function renderNotebook(nb: Notebook, opts: PageOptions): RenderedPage {
   if (!title) title = opts.name.replace(/\.ipynb$/, "");
   let banner = "";
   if (failed) {
-    const where = failedCell ? `Cell <a href="#cell-${failedCell}">${failedCell}</a>` : "A cell";
+    const where = failedCell
+      ? t("failed.cell", { n: `<a href="#cell-${failedCell}">${failedCell}</a>` })
+      : t("failed.somecell");
     const how = kit.status === "timeout"
-      ? "timed out"
+      ? t("failed.timeout")
       : kit.status === "died"
-      ? "killed the kernel"
-      : "raised an error";
-    banner =
-      `<div class="run-failed" role="alert"><strong>This notebook did not run to the end.</strong> ` +
-      `${where} ${how}; the cells after it have no outputs. ` +
-      `Fix the notebook and run <code>deno task handouts</code> again.</div>`;
+      ? t("failed.died")
+      : t("failed.error");
+    banner = `<div class="run-failed" role="alert"><strong>${t("failed.title")}</strong> ` +
+      `${t("failed.after", { where, how })} ` +
+      `${t("failed.fix", { command: "<code>deno task handouts</code>" })}</div>`;
   }
-  const course = opts.courseTitle ?? COURSE_TITLE;
+  const course = opts.courseTitle ?? t("course.title");
   const indexHref = opts.indexHref === undefined ? "index.html" : opts.indexHref;
-  const toc = tocHtml(env.headings);
+  const toc = tocHtml(env.headings, t("toc.title"));
   const link = (l: PageLink | null | undefined, rel: "prev" | "next") =>
     l
       ? `<a class="nav-${rel}" rel="${rel}" href="${escapeHtml(l.href)}" title="${
         escapeHtml(l.title)
       }">${
         rel === "prev"
-          ? '&larr;<span class="nav-label"> Previous</span>'
-          : '<span class="nav-label">Next </span>&rarr;'
+          ? `&larr;<span class="nav-label"> ${t("nav.previous")}</span>`
+          : `<span class="nav-label">${t("nav.next")} </span>&rarr;`
       }</a>`
       : "";
   const download = opts.downloadHref
     ? `<a class="download" href="${
       escapeHtml(opts.downloadHref)
-    }" download><span class="nav-label">Download </span>.ipynb</a>`
+    }" download><span class="nav-label">${t("nav.download")} </span>.ipynb</a>`
     : "";
+  const other = languageLinks(opts.translations);
   const topbar = `<header class="topbar"><div class="topbar-left">${
     indexHref
-      ? `<a class="nav-index" href="${escapeHtml(indexHref)}">&#9776; All notebooks</a>`
+      ? `<a class="nav-index" href="${escapeHtml(indexHref)}">&#9776; ${t("nav.index")}</a>`
       : ""
-  }<span class="course">${
-    escapeHtml(course)
-  }</span></div><nav class="topbar-nav" aria-label="Pages">${link(opts.prev, "prev")}${
-    link(opts.next, "next")
-  }${download}</nav></header>`;
+  }<span class="course">${escapeHtml(course)}</span></div><nav class="topbar-nav" aria-label="${
+    t("nav.pages")
+  }">${link(opts.prev, "prev")}${link(opts.next, "next")}${download}${other}</nav></header>`;
   const pager = opts.prev || opts.next
-    ? `<nav class="pager" aria-label="Previous and next">${
+    ? `<nav class="pager" aria-label="${t("nav.pager")}">${
       opts.prev
-        ? `<a class="pager-prev" href="${escapeHtml(opts.prev.href)}"><span>Previous</span>${
-          escapeHtml(opts.prev.title)
-        }</a>`
+        ? `<a class="pager-prev" href="${escapeHtml(opts.prev.href)}"><span>${
+          t("nav.previous")
+        }</span>${escapeHtml(opts.prev.title)}</a>`
         : "<span></span>"
     }${
       opts.next
-        ? `<a class="pager-next" href="${escapeHtml(opts.next.href)}"><span>Next</span>${
-          escapeHtml(opts.next.title)
-        }</a>`
+        ? `<a class="pager-next" href="${escapeHtml(opts.next.href)}"><span>${
+          t("nav.next")
+        }</span>${escapeHtml(opts.next.title)}</a>`
         : "<span></span>"
     }</nav>`
     : "";
-  const footer = opts.footer !== undefined
-    ? escapeHtml(opts.footer)
-    : `Generated from <code>notebooks/${
-      escapeHtml(opts.name)
-    }</code> by <code>deno task handouts</code>.`;
+  const footer = opts.footer !== undefined ? escapeHtml(opts.footer) : t("footer.page", {
+    file: `<code>notebooks/${escapeHtml(opts.name)}</code>`,
+    command: "<code>deno task handouts</code>",
+  });
   const html = pageShell({
     title: `${title} · ${course}`,
     assets: opts.assetsHref ?? "assets/",
     plots: page.figures > 0,
+    lang,
     body: `${topbar}
 <div class="layout${toc ? "" : " no-toc"}">
 ${toc}
@@ -294,7 +307,7 @@ export function titleOf(nb: Notebook, name: string): string {
   return name.replace(/\.ipynb$/, "");
 }
 
-function sourceHtml(src: string, tags: string[]): string {
+function sourceHtml(src: string, tags: string[], lang = "en"): string {
   const code = `<pre class="source hljs"><code class="language-typescript">${
     highlight(src, "typescript")
   }</code></pre>`;
@@ -304,11 +317,12 @@ function sourceHtml(src: string, tags: string[]): string {
   if (!checks && lines <= FOLD_LINES && !tags.includes("hide-input")) return code;
   const first = src.split("\n").map((l) => l.trim()).find((l) => l && !l.startsWith("//")) ?? "";
   const short = first.length > 60 ? `${first.slice(0, 57)}...` : first;
-  const label = checks ? "Checks" : "Code";
+  const t = ui(lang);
+  const label = checks ? t("fold.checks") : t("fold.code");
   return `<details class="source-fold${
     checks ? " checks" : ""
-  }"><summary><span class="fold-label">${label}</span> <span class="fold-lines">${lines} line${
-    lines === 1 ? "" : "s"
+  }"><summary><span class="fold-label">${label}</span> <span class="fold-lines">${
+    t(lines === 1 ? "fold.line" : "fold.lines", { n: lines })
   }</span> <code>${escapeHtml(short)}</code></summary>${code}</details>`;
 }
 
@@ -328,7 +342,7 @@ function summaryOf(tokens: Token[], env: ReturnType<typeof newEnv>): string {
   return env.trusted!.clean(MD.renderer.render(slice, MD.options, env)).trim();
 }
 
-function tocHtml(headings: Heading[]): string {
+function tocHtml(headings: Heading[], title = "Contents"): string {
   // The page title (first H1) heads the page; the contents list the sections below it.
   const firstH1 = headings.findIndex((h) => h.level === 1);
   const items = headings.filter((h, i) => i !== firstH1 && h.level <= 3);
@@ -337,18 +351,19 @@ function tocHtml(headings: Heading[]): string {
   const lis = items.map((h) =>
     `<li class="toc-l${h.level - minLevel + 1}"><a href="#${escapeHtml(h.id)}">${h.html}</a></li>`
   ).join("\n");
-  return `<nav class="toc" id="contents" aria-label="Contents"><div class="toc-title">Contents</div><ol>\n${lis}\n</ol></nav>`;
+  const ti = escapeHtml(title);
+  return `<nav class="toc" id="contents" aria-label="${ti}"><div class="toc-title">${ti}</div><ol>\n${lis}\n</ol></nav>`;
 }
 
 /** The HTML document around a page body: CSP, style sheets, the page script. */
 export function pageShell(
-  o: { title: string; body: string; plots: boolean; assets?: string },
+  o: { title: string; body: string; plots: boolean; assets?: string; lang?: string },
 ): string {
   const a = escapeHtml(o.assets ?? "assets/");
   const scripts = (o.plots ? `<script src="${a}plotly.min.js"></script>\n` : "") +
     `<script src="${a}handout.js"></script>\n`;
   return `<!DOCTYPE html>
-<html lang="en">
+<html lang="${escapeHtml(o.lang ?? "en")}">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
@@ -382,13 +397,19 @@ ${scripts}</body>
  */
 export function renderIndex(
   entries: readonly IndexEntry[],
-  opts: { courseTitle?: string; assetsHref?: string } = {},
+  opts: {
+    courseTitle?: string;
+    assetsHref?: string;
+    lang?: string;
+    translations?: readonly LanguageLink[];
+  } = {},
 ): string {
-  const course = opts.courseTitle ?? COURSE_TITLE;
+  const t = ui(opts.lang ?? "en");
+  const course = opts.courseTitle ?? t("course.title");
   const items = entries.map((e) => {
     const num = /^(\d+)_/.exec(e.notebook)?.[1];
     const flag = e.status === "failed"
-      ? ` <span class="badge failed" title="A cell failed; the page shows the error">did not run to the end</span>`
+      ? ` <span class="badge failed" title="${t("index.failed.title")}">${t("index.failed")}</span>`
       : "";
     return `<li class="nb-card${e.status === "failed" ? " failed" : ""}"><a href="${
       escapeHtml(e.href)
@@ -402,14 +423,31 @@ export function renderIndex(
     title: course,
     assets: opts.assetsHref,
     plots: false,
-    body: `<main class="index" id="top">
+    lang: opts.lang,
+    body: `<main class="index" id="top">${
+      opts.translations?.length
+        ? `<nav class="lang-links" aria-label="${t("nav.other")}">${
+          languageLinks(opts.translations)
+        }</nav>`
+        : ""
+    }
 <h1>${escapeHtml(course)}</h1>
-<p class="lead">Handouts of the course kit: each page is a notebook run on the Deno kernel, with its
-figures and every claim checked by an assertion. They work offline and print on paper.</p>
+<p class="lead">${t("index.lead")}</p>
 <ol class="nb-list">
 ${items}
 </ol>
-<footer class="page-footer">Generated by <code>deno task handouts</code>.</footer>
+<footer class="page-footer">${
+      t("footer.index", { command: "<code>deno task handouts</code>" })
+    }</footer>
 </main>`,
   });
+}
+
+/** Links to the same page in other languages, each named in its own language. */
+function languageLinks(links: readonly LanguageLink[] | undefined): string {
+  return (links ?? []).map((l) =>
+    `<a class="lang-link" href="${escapeHtml(l.href)}" hreflang="${escapeHtml(l.lang)}" lang="${
+      escapeHtml(l.lang)
+    }" title="${escapeHtml(ui(l.lang)("lang.switch"))}">${escapeHtml(ui(l.lang)("lang.name"))}</a>`
+  ).join("");
 }

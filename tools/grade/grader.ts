@@ -34,6 +34,8 @@ export interface Instructor {
   notebook: Notebook;
   checks: CheckCell[];
   bindings: ImportBinding[];
+  /** The names the exercise cells declare: all that a hidden check may take from a submission. */
+  exerciseNames: string[];
 }
 
 /** One row of grades.csv plus what the feedback page shows. */
@@ -76,10 +78,54 @@ export interface GradeOptions {
 export function loadInstructor(name: string, text: string): Instructor {
   const notebook = parseNotebook(text, name);
   const checks = checkCells(notebook, name);
+  for (const c of checks) {
+    if (!c.hidden && c.points > 0) {
+      throw new Error(
+        `${name}: visible check ${c.id} (cell ${c.index + 1}) has ${c.points} points: points go ` +
+          `to hidden checks (a visible check runs beside the student's code, which can make it ` +
+          `pass); see docs/exercises.md`,
+      );
+    }
+  }
   const codes = notebook.cells.filter((c) => c.cell_type === "code").map((c) =>
     sourceText(c.source)
   );
-  return { name, notebook, checks, bindings: importBindings(codes) };
+  return {
+    name,
+    notebook,
+    checks,
+    bindings: importBindings(codes),
+    exerciseNames: exerciseNames(notebook),
+  };
+}
+
+/**
+ * The names declared at the top level of the cells that hold a solution region (`function`,
+ * `class`, `const`, `let`, `var` at the start of a line, as `deno fmt` writes them).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { exerciseNames } from "./grader.ts";
+ * const cell = (source: string) => ({ cell_type: "code" as const, metadata: {}, source,
+ *   outputs: [], execution_count: null });
+ * const nb = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [
+ *   cell("function lecture() {}"),
+ *   cell("function ex1(x: number) {\n  // BEGIN SOLUTION\n  return x;\n  // END SOLUTION\n}\n" +
+ *     "const ex1Table = [1];\nexport async function ex1Async() {}"),
+ * ] };
+ * assert.deepStrictEqual(exerciseNames(nb), ["ex1", "ex1Table", "ex1Async"]);
+ * ```
+ */
+export function exerciseNames(nb: Notebook): string[] {
+  const out: string[] = [];
+  const decl =
+    /^(?:export\s+)?(?:(?:async\s+)?function\*?|class|const|let|var)\s+([A-Za-z_$][\w$]*)/gm;
+  for (const c of nb.cells) {
+    if (c.cell_type !== "code" || !hasSolution(c)) continue;
+    for (const m of sourceText(c.source).matchAll(decl)) if (!out.includes(m[1])) out.push(m[1]);
+  }
+  return out;
 }
 
 /** The instructor notebooks in `dir` that have check cells, by file name. */
@@ -98,7 +144,8 @@ export async function loadInstructors(dir: string): Promise<Map<string, Instruct
   return out;
 }
 
-function zeroRows(inst: Instructor, message: string): CheckRow[] {
+/** A row per check of `inst`, each with 0 points and `message` (invalid or not submitted). */
+export function zeroRows(inst: Instructor, message: string): CheckRow[] {
   return inst.checks.map((c) => ({
     check: c.id,
     points: 0,
@@ -149,7 +196,7 @@ export function assemble(
           notes.push(`check ${check.id} was edited: the instructor's version was run`);
         }
         out.push({
-          cell: { kind: "check", source: check.source, checkId: check.id },
+          cell: { kind: "check", source: check.source, checkId: check.id, hidden: check.hidden },
           instIndex: check.index,
         });
       }
@@ -180,7 +227,7 @@ export function assemble(
     inserts.push({
       at,
       order: c.index,
-      cell: { kind: "check", source: c.source, checkId: c.id },
+      cell: { kind: "check", source: c.source, checkId: c.id, hidden: c.hidden },
     });
   }
   inserts.sort((a, b) => a.at - b.at || a.order - b.order);
@@ -242,6 +289,7 @@ export async function gradeSubmission(
   const res = await runSandboxed(a.cells, {
     root: opts.root,
     bindings: inst.bindings,
+    exerciseNames: inst.exerciseNames,
     timeoutSec: opts.timeoutSec,
     memoryMb: opts.memoryMb,
     maxSkips: opts.maxSkips,

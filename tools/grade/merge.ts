@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { runMain } from "../cli.ts";
 import { type ResultRecord, writeReports } from "./report.ts";
+import type { RunInfo } from "./gradebook.ts";
 
 async function copyTree(from: string, to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
@@ -50,18 +51,43 @@ export async function mergeShards(dirs: readonly string[], out: string): Promise
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
   }
-  return await writeReports(out, records);
+  // The run's description: the shards' must agree; the last to finish dates the import file.
+  let run: RunInfo | undefined;
+  for (const dir of dirs) {
+    let r: RunInfo;
+    try {
+      r = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+    } catch {
+      continue; // a shard from before run.json: no import files
+    }
+    if (
+      run && JSON.stringify({ ...run, gradedAt: "" }) !== JSON.stringify({ ...r, gradedAt: "" })
+    ) {
+      throw new Error(
+        `grade:merge: ${dir} was graded with other options (--from, --assignment, --lms, ` +
+          `--roster or other notebooks) than the shards before it; merge shards of one run`,
+      );
+    }
+    run = !run || r.gradedAt > run.gradedAt ? r : run;
+  }
+  return await writeReports(out, records, run);
 }
 
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { out: { type: "string" } },
+    options: { out: { type: "string" }, help: { type: "boolean", short: "h" } },
   });
-  if (positionals.length === 0) {
-    throw new Error("usage: deno task grade:merge SHARD_DIR... [--out DIR]");
+  const usage = "usage: deno task grade:merge SHARD_DIR... [--out DIR]\n\n" +
+    "Joins the --out folders of `deno task grade --shard K/N` runs into DIR (default " +
+    "dist/grades):\nthe same grades.csv, gradebook.csv, results.json, summary.md, feedback/ " +
+    "and import files\none run would write.";
+  if (values.help) {
+    console.log(usage);
+    return 0;
   }
+  if (positionals.length === 0) throw new Error(usage);
   console.log(await mergeShards(positionals, values.out ?? "dist/grades"));
   return 0;
 }

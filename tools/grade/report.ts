@@ -9,6 +9,8 @@
 import { writeFileAtomic } from "../notebook/io.ts";
 import type { CheckRow } from "./grader.ts";
 import { toCsv } from "./csv.ts";
+import { gradebookCsv, lmsCsv, moodleFeedbackZip, type RunInfo } from "./gradebook.ts";
+import type { CanvasStudent } from "./lms/canvas.ts";
 
 /** What `results.json` keeps of one graded submission. */
 export interface ResultRecord {
@@ -17,6 +19,18 @@ export interface ResultRecord {
   rows: CheckRow[];
   invalid?: string;
   notes: string[];
+  /** The platform's id of the student (participant id, Canvas user id, folder name). */
+  id?: string;
+  email?: string;
+  canvas?: CanvasStudent;
+  /** The file's name as submitted, when it differs from the notebook's. */
+  file?: string;
+  /** The submission was marked late by the platform. */
+  late?: boolean;
+  /** The instructor notebook's version it was graded against (see `notebookVersion`). */
+  version?: string;
+  /** Check id -> the title of the exercise it belongs to. */
+  exercises?: Record<string, string>;
 }
 
 /** Sorts records by student, then notebook (code-point order, independent of the locale). */
@@ -26,23 +40,38 @@ export function sortRecords(records: ResultRecord[]): ResultRecord[] {
 }
 
 /**
- * `grades.csv`: `student,notebook,check,points,max`, one row per check (through
- * {@link toCsv}: quoted, formulas neutralised).
+ * `grades.csv`: `student,notebook,check,points,max,result,exercise,id,version`, one row per
+ * check (through {@link toCsv}: quoted, formulas neutralised). `result` is `passed` or `failed`
+ * for every check, visible ones (0 points) included.
  *
  * @example
  * ```ts
  * import assert from "node:assert";
  * import { gradesCsv } from "../../tools/grade/report.ts";
- * const csv = gradesCsv([{ student: "a,b", notebook: "01.ipynb", notes: [],
+ * const csv = gradesCsv([{ student: "a,b", notebook: "01.ipynb", notes: [], id: "7",
  *   rows: [{ check: "01-ex1", points: 2, max: 4, hidden: true, passed: false, message: "" }] }]);
- * assert.strictEqual(csv, 'student,notebook,check,points,max\n"a,b",01.ipynb,01-ex1,2,4\n');
+ * assert.strictEqual(csv, 'student,notebook,check,points,max,result,exercise,id,version\n' +
+ *   '"a,b",01.ipynb,01-ex1,2,4,failed,,7,\n');
  * ```
  */
 export function gradesCsv(records: readonly ResultRecord[]): string {
   const rows = records.flatMap((r) =>
-    r.rows.map((row) => [r.student, r.notebook, row.check, row.points, row.max])
+    r.rows.map((row) => [
+      r.student,
+      r.notebook,
+      row.check,
+      row.points,
+      row.max,
+      row.passed ? "passed" : "failed",
+      r.exercises?.[row.check] ?? "",
+      r.id ?? r.student,
+      r.version ?? "",
+    ])
   );
-  return toCsv(["student", "notebook", "check", "points", "max"], rows);
+  return toCsv(
+    ["student", "notebook", "check", "points", "max", "result", "exercise", "id", "version"],
+    rows,
+  );
 }
 
 /** One line per submission: points, maximum and what went wrong; then per-student totals. */
@@ -71,12 +100,34 @@ export function summaryTable(records: readonly ResultRecord[]): string {
   return lines.join("\n") + "\n";
 }
 
-/** Writes grades.csv, results.json and summary.md into `dir` (atomically, each). */
-export async function writeReports(dir: string, records: ResultRecord[]): Promise<string> {
+/**
+ * Writes grades.csv, gradebook.csv, results.json and summary.md into `dir` (atomically, each),
+ * and with a run description also `run.json`, the platform's import file and Moodle's feedback
+ * zip.
+ */
+export async function writeReports(
+  dir: string,
+  records: ResultRecord[],
+  run?: RunInfo,
+): Promise<string> {
   sortRecords(records);
   const summary = summaryTable(records);
   await writeFileAtomic(`${dir}/grades.csv`, gradesCsv(records));
+  await writeFileAtomic(`${dir}/gradebook.csv`, gradebookCsv(records));
   await writeFileAtomic(`${dir}/results.json`, JSON.stringify(records, null, 1) + "\n");
   await writeFileAtomic(`${dir}/summary.md`, summary);
+  if (run) {
+    await writeFileAtomic(`${dir}/run.json`, JSON.stringify(run, null, 1) + "\n");
+    const lms = lmsCsv(records, run);
+    if (lms !== null) await writeFileAtomic(`${dir}/lms-${run.lms}.csv`, lms);
+    if (run.lms === "moodle" || run.from === "moodle") {
+      const zip = await moodleFeedbackZip(`${dir}/feedback`);
+      if (zip) {
+        const tmp = `${dir}/feedback-moodle.zip.tmp-${crypto.randomUUID().slice(0, 8)}`;
+        await Deno.writeFile(tmp, zip);
+        await Deno.rename(tmp, `${dir}/feedback-moodle.zip`);
+      }
+    }
+  }
   return summary;
 }

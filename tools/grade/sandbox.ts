@@ -1,19 +1,20 @@
 /**
  * Runs untrusted notebook cells in a separate `deno repl` process with least permissions, and
- * learns which check cells passed over a channel the cells cannot forge.
+ * runs the hidden checks in the checker realm (`checker.ts`), which the cells never reach.
  *
  * Why `deno repl --eval-file`: it evaluates each file as one REPL input, exactly as the Deno
  * Jupyter kernel evaluates a cell (TypeScript, top-level await, a later input may re-declare a
  * `const`, an input that throws does not stop the next one), but with the permission flags of
  * `deno run` instead of the kernel's `--allow-all`. The eval files live in a folder the cells
- * cannot read, so the hidden checks and the per-run secret stay out of their reach.
+ * cannot read (they hold the per-run nonce), and the hidden checks are not among them.
  *
- * The protocol: a trusted prelude (first eval file) imports the notebook's modules and captures
- * what the checks need before any student code runs, hardens the shared built-ins, and binds
- * the reporting object to a global lexical name that contains a random nonce. Every check cell
- * is wrapped so that it gets the captured bindings and reports `pass` only when its body
- * finished without throwing. Reports are lines on stdout carrying the nonce; the cells can
- * print, but they never see the nonce, so they cannot print a report.
+ * The protocol: a trusted prelude (`prelude.ts`, first eval file) captures what it needs before
+ * any student code runs and binds its reporting object to a global lexical name that contains a
+ * random nonce. A hidden check's place in the run is an input that asks the prelude to serve:
+ * the grader then runs the check in the checker realm, whose calls of the student's functions
+ * come to the sandbox on stdin and go back as data on stdout. Visible checks (no points) run in
+ * place. Reports are stdout lines carrying the nonce; the cells can print, but they never see the
+ * nonce, so they cannot print a report, and whatever they do, the checker receives only data.
  *
  * A cell that stops the run (endless loop, memory, process exit) is skipped on a re-run, so
  * the checks after it still run.
@@ -21,6 +22,9 @@
  * @module
  */
 import type { ImportBinding } from "../notebook/exercises.ts";
+import { Checker, type HiddenCheck, withoutImports } from "./checker.ts";
+import { INTRINSIC_NAMES } from "./prelude.ts";
+import { trackDir, trackProcess, untrackDir, untrackProcess } from "./cleanup.ts";
 
 /** One cell to run. */
 export interface SandboxCell {
@@ -28,6 +32,8 @@ export interface SandboxCell {
   source: string;
   /** Check id (for `kind: "check"`). */
   checkId?: string;
+  /** A hidden check: it runs in the checker realm, not beside the student's code. */
+  hidden?: boolean;
   /**
    * The instructor's own cell, unchanged (not student code). When it is the one that runs out of
    * time, the machine is slow rather than the submission hostile: the run is repeated once with
@@ -53,8 +59,13 @@ export interface CellResult {
 export interface SandboxOptions {
   /** The kit's root (holding `deno.json`, `lib/`, `data/`). */
   root: string;
-  /** Modules the prelude imports for the check cells. */
+  /** The notebook's imports (the checks' bindings). */
   bindings: readonly ImportBinding[];
+  /**
+   * The names a hidden check may take from the submission (those the exercise cells declare);
+   * null or absent: any name.
+   */
+  exerciseNames?: readonly string[] | null;
   /** Wall-clock limit of one run of the notebook, in seconds. */
   timeoutSec: number;
   /** Resident-memory cap in MB. */
@@ -79,226 +90,47 @@ export interface SandboxResult {
 }
 
 const OUTPUT_CAP = 20_000;
+/** Longest report line (an answer to the checker with a large value). */
+const REPORT_CAP = 64 * 1024 * 1024;
+/** Eval-file paths per `--eval-file` argument (one argument may hold at most 128 KiB). */
+const FILES_PER_ARG = 500;
 const TIMEOUT_REASON = "the run took longer than";
-
-/** Built-ins whose global binding is made read-only and that are frozen with their prototype. */
-const INTRINSICS = [
-  "Object",
-  "Function",
-  "Array",
-  "Number",
-  "Boolean",
-  "String",
-  "Symbol",
-  "BigInt",
-  "Math",
-  "JSON",
-  "Reflect",
-  "Promise",
-  "Map",
-  "Set",
-  "WeakMap",
-  "WeakSet",
-  "ArrayBuffer",
-  "DataView",
-  "Float64Array",
-  "Float32Array",
-  "Int8Array",
-  "Uint8Array",
-  "Uint8ClampedArray",
-  "Int16Array",
-  "Uint16Array",
-  "Int32Array",
-  "Uint32Array",
-  "BigInt64Array",
-  "BigUint64Array",
-  "RegExp",
-  "Proxy",
-  "isNaN",
-  "isFinite",
-  "parseFloat",
-  "parseInt",
-];
 
 function jsString(s: string): string {
   return JSON.stringify(s).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
-/** The trusted first eval file. `name` is the nonce-bearing global lexical name. */
+let preludeBody: string | null = null;
+/** `codec.ts` and `prelude.ts` as one block of statements (imports and `export` removed). */
+function preludeText(): string {
+  if (preludeBody === null) {
+    const read = (f: string) => Deno.readTextFileSync(new URL(f, import.meta.url));
+    preludeBody = [read("./codec.ts"), read("./prelude.ts")].map((t) =>
+      t.replace(/^import [^;]*;\n/gm, "").replace(/^export /gm, "")
+    ).join("\n");
+  }
+  return preludeBody;
+}
+
+/**
+ * The trusted first eval file: the fixed prelude with its per-run header. `name` is the
+ * nonce-bearing global lexical name, `mark` the marker of report lines.
+ */
 export function preludeSource(name: string, mark: string, bindings: readonly ImportBinding[]) {
   const specs = [...new Set(bindings.map((b) => b.spec))];
-  const importLines = specs.map((s, i) => `  const m${i} = await import(${jsString(s)});`);
-  const bindLines = bindings.map((b) => {
-    const m = `m${specs.indexOf(b.spec)}`;
-    const v = b.name === "*" ? m : `${m}[${jsString(b.name)}]`;
-    return `  imports[${jsString(b.local)}] = ${v};`;
-  });
+  const config = {
+    mark,
+    bindings: bindings.map((b) => [b.local, specs.indexOf(b.spec), b.name]),
+  };
   return `const ${name} = await (async () => {
-  "use strict";
-  const g = globalThis;
-  const O = Object, R = Reflect;
-  const freeze = O.freeze, isFrozen = O.isFrozen, defineProperty = O.defineProperty;
-  const getOwnPropertyDescriptor = O.getOwnPropertyDescriptor, getPrototypeOf = O.getPrototypeOf;
-  const ownKeys = R.ownKeys, apply = R.apply, stringify = JSON.stringify, S = String;
-  const subarray = Uint8Array.prototype.subarray, sliceStr = String.prototype.slice;
-  const encoder = new TextEncoder(), encode = TextEncoder.prototype.encode;
-  const stdout = Deno.stdout, writeSync = Deno.stdout.writeSync;
-  const mark = ${jsString(mark)};
-  const emit = (obj) => {
-    try {
-      const bytes = apply(encode, encoder, ["\\n" + mark + stringify(obj) + "\\n"]);
-      let off = 0;
-      while (off < bytes.length) off += apply(writeSync, stdout, [apply(subarray, bytes, [off])]);
-    } catch { /* stdout closed by the cell: the check simply reports nothing */ }
-  };
-  const imports = { __proto__: null };
-${importLines.join("\n")}
-${bindLines.join("\n")}
-  // assertClose reads its arguments more than once (a length, then the elements): a value with
-  // a getter that answers differently each time could pass unchecked. Checks get a version that
-  // first copies both values into plain arrays, reading everything exactly once.
-  let TensorC = null;
-  try { TensorC = (await import("@kit/tensor.ts")).Tensor; } catch { /* not this kit */ }
-  const isArray = Array.isArray, isView = ArrayBuffer.isView;
-  const taLength = getOwnPropertyDescriptor(getPrototypeOf(Uint8Array).prototype, "length").get;
-  const snap = (v, depth) => {
-    if (typeof v !== "object" || v === null) return v;
-    if (depth > 64) throw new TypeError("assertClose: value nested too deeply");
-    if (isView(v)) {
-      const n = apply(taLength, v, []), out = [];
-      for (let i = 0; i < n; i++) out[i] = v[i];
-      return out;
-    }
-    if (TensorC !== null && v instanceof TensorC) {
-      const shape = snap(v.shape, depth + 1), flat = snap(v.data, depth + 1);
-      if (!isArray(shape) || !isArray(flat)) throw new TypeError("assertClose: malformed Tensor");
-      let k = 0;
-      const build = (d) => {
-        if (d === shape.length) return flat[k++];
-        const out = [];
-        for (let i = 0; i < shape[d]; i++) out[i] = build(d + 1);
-        return out;
-      };
-      const nested = build(0);
-      if (k !== flat.length) throw new TypeError("assertClose: Tensor data does not match its shape");
-      return nested;
-    }
-    if (isArray(v)) {
-      const n = v.length, out = [];
-      if (typeof n !== "number" || !(n >= 0 && n < 1e8)) throw new TypeError("assertClose: bad array length");
-      for (let i = 0; i < n; i++) out[i] = snap(v[i], depth + 1);
-      return out;
-    }
-    return v;
-  };
-  for (const k of ownKeys(imports)) {
-    const f = imports[k];
-    if (k !== "assertClose" || typeof f !== "function") continue;
-    imports[k] = function assertClose(actual, expected, opts) {
-      const o = opts === undefined || opts === null ? undefined : {
-        rtol: opts.rtol, atol: opts.atol, equalNan: opts.equalNan, msg: opts.msg,
-      };
-      return apply(f, undefined, [snap(actual, 0), snap(expected, 0), o]);
-    };
-  }
-  // Leaving early would end the run: make it an ordinary error instead. node:process is loaded
-  // before the built-ins are frozen (its lazy set-up assigns to a Set's Symbol.iterator).
-  const noExit = () => { throw new Error("grading: ending the process is disabled"); };
-  for (const [obj, k] of [[Deno, "exit"], [g, "close"]]) {
-    try { defineProperty(obj, k, { value: noExit, writable: false, configurable: false }); } catch {}
-  }
-  try {
-    const proc = (await import("node:process")).default;
-    for (const k of ["exit", "reallyExit", "abort", "kill"]) {
-      try { defineProperty(proc, k, { value: noExit, writable: false, configurable: false }); } catch {}
-    }
-  } catch {}
-  // Built-ins: the checks and lib/ read them by name, so pin the global bindings and freeze them.
-  const intrinsics = { __proto__: null };
-  const seen = new WeakSet();
-  const harden = (v, depth) => {
-    if ((typeof v !== "object" && typeof v !== "function") || v === null || seen.has(v)) return;
-    seen.add(v);
-    if (isView(v)) return;
-    try { freeze(v); } catch { /* module namespaces cannot be frozen; their bindings are fixed */ }
-    if (depth <= 0) return;
-    for (const k of ownKeys(v)) {
-      const d = getOwnPropertyDescriptor(v, k);
-      if (d && "value" in d) harden(d.value, k === "prototype" ? depth : depth - 1);
-    }
-  };
-  // Instances may still define their own toString, constructor, ... (the "override mistake").
-  const overridable = (proto, keys) => {
-    for (const k of keys) {
-      const d = getOwnPropertyDescriptor(proto, k);
-      if (!d || !("value" in d)) continue;
-      const value = d.value;
-      defineProperty(proto, k, {
-        get() { return value; },
-        set(x) {
-          if (this === proto) throw new TypeError("grading: built-in " + S(k) + " is read-only");
-          defineProperty(this, k, { value: x, writable: true, enumerable: true, configurable: true });
-        },
-        enumerable: d.enumerable, configurable: false,
-      });
-    }
-  };
-  overridable(Object.prototype, ["constructor", "toString", "valueOf", "toLocaleString",
-    "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable"]);
-  overridable(Function.prototype, ["toString"]);
-  for (const k of ${JSON.stringify(INTRINSICS)}) {
-    const v = g[k];
-    if (v === undefined) continue;
-    intrinsics[k] = v;
-    defineProperty(g, k, { value: v, writable: false, enumerable: false, configurable: false });
-  }
-  harden(getPrototypeOf(Uint8Array), 2);
-  harden(getPrototypeOf(function* () {}), 1);
-  harden(getPrototypeOf(async function () {}), 1);
-  for (const k of ownKeys(intrinsics)) harden(intrinsics[k], 2);
-  // Every export of every module the notebook imports, not only the names it binds: a check's
-  // tensor() builds Tensors whose methods must be the library's even if Tensor is not imported.
-  const modules = [${specs.map((_, i) => `m${i}`).join(", ")}];
-  try { modules.push(await import("@kit/mod.ts")); } catch { /* not this kit */ }
-  for (const m of modules) {
-    for (const k of ownKeys(m)) harden(m[k], 2);
-  }
-  for (const k of ownKeys(imports)) harden(imports[k], 2);
-  const message = (e) => {
-    try {
-      if (e !== null && typeof e === "object") {
-        const m = e.message;
-        const n = e.name;
-        return apply(sliceStr, (typeof n === "string" ? n + ": " : "") + S(m), [0, 4000]);
-      }
-      return apply(sliceStr, "thrown: " + S(e), [0, 4000]);
-    } catch { return "a value that could not be turned into a message was thrown"; }
-  };
-  const check = async (id, body) => {
-    emit({ check: id, event: "start" });
-    let ok = false, msg = "";
-    try {
-      await body();
-      ok = true;
-    } catch (e) {
-      msg = message(e);
-    }
-    emit(ok ? { check: id, event: "pass" } : { check: id, event: "fail", message: msg });
-  };
-  const cell = (i) => emit({ cell: i });
-  const end = () => emit({ end: true });
-  emit({ ready: true });
-  return freeze({ check, cell, end, imports: freeze(imports), intrinsics: freeze(intrinsics) });
+${preludeText()}
+const modules = [${specs.map((s) => `await import(${jsString(s)})`).join(", ")}];
+return await sandboxPrelude({ ...${JSON.stringify(config)}, modules });
 })();
 `;
 }
 
-/** Removes import statements from a check cell (its bindings come from the prelude). */
-function withoutImports(source: string): string {
-  return source.replace(/^\s*import\s[^;]*?from\s+["'][^"']+["'];?[ \t]*$/gm, "");
-}
-
-/** A check cell wrapped so that it uses the captured bindings and reports its outcome. */
+/** A visible check cell wrapped so that it uses the captured bindings and reports its outcome. */
 export function checkSource(
   name: string,
   id: string,
@@ -306,7 +138,7 @@ export function checkSource(
   bindings: readonly ImportBinding[],
 ): string {
   const locals = [...new Set(bindings.map((b) => b.local))];
-  const names = INTRINSICS.filter((k) => !locals.includes(k));
+  const names = INTRINSIC_NAMES.filter((k) => !locals.includes(k));
   // One line of prefix keeps the error line numbers of the check's own lines off by one only.
   return `await ${name}.check(${jsString(id)}, async () => { "use strict"; const { ${
     names.join(", ")
@@ -339,6 +171,15 @@ interface Attempt {
   preamble: string;
 }
 
+/** `--eval-file=` arguments for `files`, a bounded number of paths in each. */
+function evalFileArgs(files: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < files.length; i += FILES_PER_ARG) {
+    out.push(`--eval-file=${files.slice(i, i + FILES_PER_ARG).join(",")}`);
+  }
+  return out;
+}
+
 async function runOnce(
   cells: readonly SandboxCell[],
   skip: ReadonlyMap<number, string>,
@@ -357,14 +198,19 @@ async function runOnce(
     files.push(`${ctl}/${file}`);
   };
   await add("prelude.ts", preludeSource(name, mark, opts.bindings));
+  const hidden: HiddenCheck[] = [];
   for (let i = 0; i < cells.length; i++) {
     if (skip.has(i)) continue;
     const c = cells[i];
     await add(`m${i}.ts`, `${name}.cell(${i});\n`);
-    await add(
-      `cell${i + 1}.ts`,
-      c.kind === "check" ? checkSource(name, c.checkId!, c.source, opts.bindings) : c.source,
-    );
+    let text = c.source;
+    if (c.kind === "check" && c.hidden) {
+      hidden.push({ cell: i, id: c.checkId!, source: c.source });
+      text = `await ${name}.serve(${i});\n`;
+    } else if (c.kind === "check") {
+      text = checkSource(name, c.checkId!, c.source, opts.bindings);
+    }
+    await add(`cell${i + 1}.ts`, text);
   }
   await add("end.ts", `${name}.end();\n`);
 
@@ -385,28 +231,6 @@ async function runOnce(
   } catch {
     cwd = work;
   }
-  const child = new Deno.Command(opts.deno ?? Deno.execPath(), {
-    args: [
-      "repl",
-      "--no-prompt",
-      `--config=${root}/deno.json`,
-      "--node-modules-dir=manual",
-      "--cached-only",
-      "--no-lock",
-      "--no-remote",
-      `--allow-read=${root}/lib,${root}/data,${work}`,
-      `--allow-write=${work}`,
-      `--v8-flags=--max-old-space-size=${Math.max(64, Math.round(opts.memoryMb * 0.75))}`,
-      `--eval-file=${files.join(",")}`,
-    ],
-    cwd,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-
   const att: Attempt = {
     outputs: cells.map(() => ""),
     checks: new Map(),
@@ -417,19 +241,81 @@ async function runOnce(
     preamble: "",
     peakMb: 0,
   };
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(opts.deno ?? Deno.execPath(), {
+      args: [
+        "repl",
+        "--no-prompt",
+        `--config=${root}/deno.json`,
+        "--node-modules-dir=manual",
+        "--cached-only",
+        "--no-lock",
+        "--no-remote",
+        `--allow-read=${root}/lib,${root}/data,${work}`,
+        `--allow-write=${work}`,
+        `--v8-flags=--max-old-space-size=${Math.max(64, Math.round(opts.memoryMb * 0.75))}`,
+        ...evalFileArgs(files),
+      ],
+      cwd,
+      env,
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    await Deno.remove(ctl, { recursive: true }).catch(() => {});
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+    att.stopReason = `the sandbox could not be started: ${(e as Error).message}`;
+    return att;
+  }
+  trackProcess(child.pid);
+
+  // Requests of the checker go to the sandbox's stdin, one line each, in order.
+  const stdin = child.stdin.getWriter();
+  const enc = new TextEncoder();
+  let stdinChain = Promise.resolve();
+  const send = (line: string) => {
+    stdinChain = stdinChain.then(() => stdin.write(enc.encode(line))).catch(() => {});
+  };
+  const checker = hidden.length
+    ? new Checker({
+      checks: hidden,
+      bindings: opts.bindings,
+      root,
+      exerciseNames: opts.exerciseNames ?? null,
+      send,
+    })
+    : null;
+
   let current = -1, ended = false, killedFor = "";
-  const append = (raw: string) => {
-    if (current < 0 && !ended && att.preamble.length < OUTPUT_CAP) att.preamble += raw;
-    if (current < 0 || ended || !raw) return;
+  const served = new Set<number>();
+  const append = (raw: string, at = current) => {
+    if (at < 0 && !ended && att.preamble.length < OUTPUT_CAP) att.preamble += raw;
+    if (at < 0 || ended || !raw) return;
     const text = raw.replace(
       /Error in --eval-file file "[^"]*\/cell(\d+)\.ts": /g,
       "Error in cell $1: ",
     );
-    const o = att.outputs[current];
+    const o = att.outputs[at];
     if (o.length < OUTPUT_CAP) {
-      att.outputs[current] = (o + text).slice(0, OUTPUT_CAP);
-      if (att.outputs[current].length === OUTPUT_CAP) att.outputs[current] += "\n[output cut]\n";
+      att.outputs[at] = (o + text).slice(0, OUTPUT_CAP);
+      if (att.outputs[at].length === OUTPUT_CAP) att.outputs[at] += "\n[output cut]\n";
     }
+  };
+  const serve = async (i: number) => {
+    if (!checker || served.has(i) || cells[i]?.kind !== "check" || !cells[i].hidden) return;
+    served.add(i);
+    let outcome;
+    try {
+      await checker.ready;
+      outcome = await checker.run(i);
+    } catch (e) {
+      outcome = { passed: false, message: `not graded: the checker did not start: ${e}` };
+    }
+    att.checks.set(i, { passed: outcome.passed, message: outcome.message });
+    send('{"op":"done"}\n');
   };
   const handleLine = (line: string, newline: boolean) => {
     const at = line.indexOf(mark);
@@ -438,16 +324,30 @@ async function runOnce(
       return;
     }
     append(line.slice(0, at));
+    const json = line.slice(at + mark.length);
+    if (json.startsWith('{"r":')) {
+      checker?.deliver(json);
+      return;
+    }
     let msg: Record<string, unknown>;
     try {
-      msg = JSON.parse(line.slice(at + mark.length));
+      msg = JSON.parse(json);
     } catch {
       return;
     }
     if (msg.ready) att.ready = true;
     else if (typeof msg.cell === "number") current = msg.cell;
-    else if (msg.end) ended = true;
-    else if (typeof msg.check === "string" && current >= 0) {
+    else if (msg.end) {
+      ended = true;
+      stdin.close().catch(() => {}); // the REPL then reads end-of-file and exits
+    } else if (typeof msg.serve === "number" && msg.serve === current) serve(msg.serve);
+    else if (typeof msg.async === "string") {
+      // An error nobody caught (a rejection, a timer): under the running cell, as in Jupyter,
+      // unless that is a hidden check, whose output the student never sees.
+      let at = current;
+      while (at > 0 && cells[at]?.kind === "check" && cells[at].hidden) at--;
+      append(msg.async, at);
+    } else if (typeof msg.check === "string" && current >= 0 && !cells[current]?.hidden) {
       if (msg.event === "pass") att.checks.set(current, { passed: true, message: "" });
       if (msg.event === "fail") {
         att.checks.set(current, { passed: false, message: String(msg.message ?? "") });
@@ -464,9 +364,12 @@ async function runOnce(
         handleLine(buf.slice(0, nl), true);
         buf = buf.slice(nl + 1);
       }
-      // A line without end (a student printing megabytes without "\n"): flush all but a tail
-      // long enough to hold a report that is still arriving.
-      if (buf.length > 65536) {
+      // A line without end: a report still arriving (only the prelude writes the marker) is kept
+      // whole up to REPORT_CAP; anything else (a student printing megabytes without "\n") is
+      // flushed but for a tail long enough to hold the start of a report.
+      if (buf.startsWith(mark)) {
+        if (buf.length > REPORT_CAP) buf = "";
+      } else if (buf.length > 65536) {
         handleLine(buf.slice(0, buf.length - 4096), false);
         buf = buf.slice(buf.length - 4096);
       }
@@ -487,6 +390,7 @@ async function runOnce(
     try {
       child.kill("SIGKILL");
     } catch { /* already gone */ }
+    checker?.terminate(`the run stopped: ${why}`);
   };
   const timer = setTimeout(
     () => kill(`${TIMEOUT_REASON} ${opts.timeoutSec} s`),
@@ -506,9 +410,14 @@ async function runOnce(
     }
   })();
   const status = await child.status;
+  untrackProcess(child.pid);
   clearTimeout(timer);
   watching = false;
+  checker?.sandboxGone(killedFor || "it ended");
   await Promise.all([readOut, readErr, watchdog]);
+  checker?.terminate();
+  await stdinChain;
+  await stdin.close().catch(() => {});
   await Deno.remove(ctl, { recursive: true }).catch(() => {});
   await Deno.remove(work, { recursive: true }).catch(() => {});
   if (!ended) {
@@ -535,6 +444,7 @@ export async function runSandboxed(
   opts: SandboxOptions,
 ): Promise<SandboxResult> {
   const tmp = await Deno.makeTempDir({ prefix: "kit-grade-" });
+  trackDir(tmp);
   const skip = new Map<number, string>();
   const problems: string[] = [];
   let last: Attempt | null = null, runs = 0, peakMb = 0, extended = false;
@@ -575,6 +485,7 @@ export async function runSandboxed(
     }
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    untrackDir(tmp);
   }
   const a = last!;
   const cellsOut: CellResult[] = cells.map((c, i) => {

@@ -1,39 +1,53 @@
 /**
- * `deno task student [notebooks...] [--out DIR]`: writes the student version of each instructor
- * notebook (default: every `notebooks/*.ipynb`) into DIR (default `dist/student/`): solution
- * regions replaced by a stub that throws, hidden checks removed, outputs cleared (see
- * {@link studentNotebook}). A notebook that breaks the convention is reported and skipped; the
- * command then exits 1.
+ * `deno task student [--out DIR] [--lang en] [notebooks...]`: writes the student kit (see
+ * `kit.ts`) into DIR (default `dist/student-kit`) and `DIR.zip` beside it. A notebook that
+ * breaks the exercise convention is reported and left out; the command then exits 1.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { runMain } from "../cli.ts";
-import { projectNotebooks, readNotebook, writeNotebook } from "../notebook/io.ts";
-import { studentNotebook } from "../notebook/exercises.ts";
+import { buildKit, KIT_LANGUAGES } from "./kit.ts";
+
+const USAGE = `usage: deno task student [--out DIR] [--lang LANG] [notebooks...]
+
+Writes the student kit into DIR (default dist/student-kit) and DIR.zip beside it: the student
+version of each notebook (solutions replaced by a stub, hidden checks removed, outputs cleared),
+the engine (lib/), the data sets (data/), the kernel's modules, deno.json with the tasks
+kernel:install and kernel:uninstall, deno.lock, and a README for students. Hand out DIR.zip.
+
+  --out DIR     the kit folder (replaced as a whole; DIR.zip is written beside it)
+  --lang LANG   the kit's language: ${
+  KIT_LANGUAGES.join(", ")
+} (default en; other languages from i18n/LANG/)
+  notebooks     instructor notebooks to include (default: every notebooks/*.ipynb)
+  -h, --help    this text`;
 
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { out: { type: "string" } },
+    options: {
+      out: { type: "string" },
+      lang: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
-  const out = values.out ?? "dist/student";
-  const inputs = positionals.length ? positionals : await projectNotebooks();
-  if (inputs.length === 0) throw new Error("student: no notebooks found (notebooks/*.ipynb)");
-  let failed = 0;
-  for (const path of inputs) {
-    const name = path.slice(path.lastIndexOf("/") + 1);
-    try {
-      const nb = await readNotebook(path);
-      await writeNotebook(`${out}/${name}`, studentNotebook(nb, path));
-      console.log(`${path} -> ${out}/${name}`);
-    } catch (e) {
-      failed++;
-      console.error((e as Error).message);
-    }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
   }
-  return failed ? 1 : 0;
+  const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+  const r = await buildKit({
+    root,
+    out: values.out ?? "dist/student-kit",
+    lang: values.lang,
+    notebooks: positionals.length ? positionals : undefined,
+  });
+  for (const f of r.failed) console.error(f);
+  const nbs = r.files.filter((f) => f.startsWith("notebooks/")).length;
+  console.log(`student kit: ${r.dir} (${r.files.length} files, ${nbs} notebooks) and ${r.zip}`);
+  return r.failed.length ? 1 : 0;
 }
 
 if (import.meta.main) runMain(main);

@@ -5,6 +5,7 @@
  * @module
  */
 import { type Cell, type CodeCell, type Notebook, sourceText, splitLines } from "./io.ts";
+import { UI, ui } from "../i18n/ui.ts";
 
 /** `metadata.kit.grade` of a check cell. */
 export interface GradeMeta {
@@ -91,13 +92,24 @@ export function checkCells(nb: Notebook, label: string): CheckCell[] {
 const BEGIN = /^([ \t]*)\/\/ BEGIN SOLUTION[ \t]*$/;
 const END = /^[ \t]*\/\/ END SOLUTION[ \t]*$/;
 
-/** The exercise number a solution region belongs to: the nearest `Exercise N` heading above. */
+/**
+ * The exercise number a solution region belongs to: the nearest `Exercise N` heading above (or
+ * its translation in the notebook's language, `metadata.lang`).
+ */
 function exerciseNumber(nb: Notebook, index: number): string {
+  const words = new Set([UI["exercise.word"], ui(notebookLanguage(nb))("exercise.word")]);
+  const re = new RegExp(`(?:${[...words].join("|")})\\s+(\\d+)`);
   for (let i = index; i >= 0; i--) {
-    const m = /Exercise\s+(\d+)/.exec(sourceText(nb.cells[i].source));
+    const m = re.exec(sourceText(nb.cells[i].source));
     if (m) return m[1];
   }
   return "?";
+}
+
+/** A notebook's language: `metadata.lang` (set on translated notebooks), else "en". */
+export function notebookLanguage(nb: Notebook): string {
+  const lang = nb.metadata?.lang;
+  return typeof lang === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]+)*$/.test(lang) ? lang : "en";
 }
 
 /**
@@ -114,7 +126,14 @@ function exerciseNumber(nb: Notebook, index: number): string {
  *   'function f() {\n  throw new Error("Exercise 2: your code here");\n}\n');
  * ```
  */
-export function stripSolutions(source: string, exercise: string, where: string): string {
+export function stripSolutions(
+  source: string,
+  exercise: string,
+  where: string,
+  lang = "en",
+): string {
+  // The stub's message is a JSON string literal (the translation may hold quotes).
+  const stub = JSON.stringify(ui(lang)("exercise.stub", { n: exercise }));
   const lines = source.split("\n");
   const out: string[] = [];
   let inside: number | null = null;
@@ -127,7 +146,7 @@ export function stripSolutions(source: string, exercise: string, where: string):
         );
       }
       inside = i;
-      out.push(`${begin[1]}throw new Error("Exercise ${exercise}: your code here");`);
+      out.push(`${begin[1]}throw new Error(${stub});`);
       return;
     }
     if (END.test(line)) {
@@ -193,7 +212,7 @@ export function studentNotebook(nb: Notebook, label = "notebook"): Notebook {
     if (g?.hidden) return;
     const src = sourceText(copy.source);
     const stripped = hasSolution(copy)
-      ? stripSolutions(src, exerciseNumber(nb, index), where)
+      ? stripSolutions(src, exerciseNumber(nb, index), where, notebookLanguage(nb))
       : src;
     if (g === null && /BEGIN SOLUTION|END SOLUTION/.test(stripped)) {
       throw new ExerciseFormatError(
