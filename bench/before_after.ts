@@ -2,8 +2,9 @@
  * The course before and after an engine change, in one run: every notebook end to end on the
  * Deno kernel (`tools/run.ts`, as `deno task nb:run`) and the grader on a set of submissions
  * (`tools/grade/grade.ts --jobs 1`), each run alternately on the base tree and on this one,
- * `--rounds` times; it prints the medians, their ratio (base / this: above 1 is faster now) and
- * the load average. The base is a git ref of this repository, unpacked into a temporary folder
+ * `--rounds` times; it prints the medians of the wall time and of the CPU time (user + system,
+ * the process and its children, through `/usr/bin/time`: less disturbed when other jobs load the
+ * machine), their ratios (base / this: above 1 is faster now) and the load average. The base is a git ref of this repository, unpacked into a temporary folder
  * (with this tree's `node_modules`).
  *
  * ```sh
@@ -58,14 +59,16 @@ async function checkout(ref: string): Promise<string> {
   return dir;
 }
 
-async function timed(cmd: string[], cwd: string, what: string): Promise<number> {
+/** Wall and CPU time (ms) of `cmd`, the CPU time as /usr/bin/time reports it (children included). */
+async function timed(cmd: string[], cwd: string, what: string): Promise<[number, number]> {
   const t0 = performance.now();
-  const r = await sh(cmd, cwd);
+  const r = await sh(["/usr/bin/time", "-f", "@cpu %U %S", ...cmd], cwd);
   const ms = performance.now() - t0;
   if (r.code !== 0) {
     throw new Error(`before_after: ${what} failed in ${cwd}:\n${r.out.slice(-2000)}`);
   }
-  return ms;
+  const m = r.out.match(/@cpu ([\d.]+) ([\d.]+)\s*$/);
+  return [ms, m ? (Number(m[1]) + Number(m[2])) * 1e3 : NaN];
 }
 
 /** 30 submissions of the grading fixture (solutions, student version, one wrong answer). */
@@ -125,6 +128,7 @@ async function main(args: string[]): Promise<number> {
     });
   }
   const times = jobs.map(() => ({ base: [] as number[], now: [] as number[] }));
+  const cpu = jobs.map(() => ({ base: [] as number[], now: [] as number[] }));
   const loads = [load()];
   try {
     for (let r = 0; r < opts.rounds; r++) {
@@ -132,15 +136,16 @@ async function main(args: string[]): Promise<number> {
         const order = r % 2 === 0 ? ["base", "now"] as const : ["now", "base"] as const;
         for (const which of order) {
           const tree = which === "base" ? base : here;
-          let ms: number;
+          let ms: number, cpuMs: number;
           try {
-            ms = await timed(j.cmd(tree), tree, j.name);
+            [ms, cpuMs] = await timed(j.cmd(tree), tree, j.name);
           } catch (e) {
             if (j.name.startsWith("grading")) throw e;
-            ms = NaN; // a failing notebook: reported, not timed
+            ms = cpuMs = NaN; // a failing notebook: reported, not timed
             console.error(`${which}: ${(e as Error).message.split("\n")[0]}`);
           }
           times[i][which].push(ms);
+          cpu[i][which].push(cpuMs);
         }
         console.error(`round ${r + 1}: ${j.name} done`);
         loads.push(load());
@@ -152,11 +157,18 @@ async function main(args: string[]): Promise<number> {
     if (subs) await Deno.remove(subs, { recursive: true });
   }
   const fmt = (ms: number) => (Number.isNaN(ms) ? "failed" : `${(ms / 1e3).toFixed(2)} s`);
-  console.log(`| end to end | ${opts.base} | this tree | ${opts.base} / this tree |`);
-  console.log("| --- | ---: | ---: | ---: |");
+  console.log(
+    `| end to end | wall, ${opts.base} | wall, this tree | ratio | CPU, ${opts.base} | ` +
+      "CPU, this tree | ratio |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   jobs.forEach((j, i) => {
     const b = median(times[i].base), n = median(times[i].now);
-    console.log(`| ${j.name} | ${fmt(b)} | ${fmt(n)} | ${(b / n).toFixed(2)}x |`);
+    const cb = median(cpu[i].base), cn = median(cpu[i].now);
+    console.log(
+      `| ${j.name} | ${fmt(b)} | ${fmt(n)} | ${(b / n).toFixed(2)}x | ${fmt(cb)} | ${fmt(cn)} | ` +
+        `${(cb / cn).toFixed(2)}x |`,
+    );
   });
   console.log(
     `\n${opts.rounds} rounds, alternating; medians. Load average (1 min) ${
