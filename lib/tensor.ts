@@ -2088,7 +2088,7 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
  * their six intermediate tensors. `crossEntropy` takes this path when it has no class weights,
  * no label smoothing and reduction "mean". `idx` must hold valid class indices.
  */
-export function _crossEntropyMean(logits: Tensor, idx: Int32Array): Tensor {
+export function _crossEntropyMean(logits: Tensor, idx: readonly number[]): Tensor {
   const [N, C] = logits.shape;
   const x = logits.data;
   const m = new Float64Array(N), ls = new Float64Array(N);
