@@ -14,7 +14,9 @@
  *   sorting the graph, dispatch, argument checks, the buffer pool), plus the copies V8 inlined
  *   into their callers (`linearForward`, `linearBackward`): an upper bound of the overhead.
  *
- * The profiler's own frames (`node:inspector`) are left out.
+ * The profiler's own frames (`node:inspector`) are left out. Before profiling it also reports
+ * what one step allocates: V8's external-memory counter (typed arrays) and heap growth over a
+ * step, medians of 101 steps.
  *
  * ```sh
  * deno run -A bench/profile_step.ts                          # 64-128-128-10, 3000 steps
@@ -126,6 +128,16 @@ async function main(args: string[]): Promise<number> {
   }
   const m = model(opts.arch);
   for (let i = 0; i < 300; i++) m.step();
+  // what one step allocates: V8's external-memory counter (typed arrays) and heap, median of 101
+  const ext: number[] = [], heap: number[] = [];
+  for (let i = 0; i < 101; i++) {
+    const m0 = Deno.memoryUsage();
+    m.step();
+    const m1 = Deno.memoryUsage();
+    ext.push(m1.external - m0.external);
+    heap.push(m1.heapUsed - m0.heapUsed);
+  }
+  const mid = (a: number[]) => a.sort((p, q) => p - q)[a.length >> 1];
   const session = new Session();
   session.connect();
   const post = <T>(method: string, params: object = {}) =>
@@ -158,7 +170,9 @@ async function main(args: string[]): Promise<number> {
   const pct = (x: number) => `${(100 * x / total).toFixed(1)} %`;
   console.log(
     `${m.name}: ${opts.steps} steps, ${(perStep * 1e3).toFixed(1)} µs per step (profiled), ` +
-      `load average ${Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ")}\n`,
+      `load average ${Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ")}; ` +
+      `allocated per step: ${mid(ext)} bytes of typed arrays, ${mid(heap)} bytes of JavaScript ` +
+      `heap (medians of 101 steps)\n`,
   );
   console.log("| where | share of the step |\n| --- | ---: |");
   for (const [c, t] of [...cats].sort((a, b) => b[1] - a[1])) console.log(`| ${c} | ${pct(t)} |`);
