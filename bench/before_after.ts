@@ -85,8 +85,10 @@ async function submissions(tree: string): Promise<string> {
   return dir;
 }
 
+/** The median of the runs that finished (NaN marks a failed run); NaN when none did. */
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b), h = s.length >> 1;
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b), h = s.length >> 1;
+  if (s.length === 0) return NaN;
   return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
