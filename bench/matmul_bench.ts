@@ -1,14 +1,15 @@
 /**
  * Square matrix multiply C = A·B, n = 32 ... 512: our float64 kernels of lib/kernels.ts (the
- * WebAssembly SIMD `gemmSimd`, the pure TypeScript `gemmBlocked`, both also with a transposed
- * operand as backward needs, and `Tensor.matmul`, which allocates its result) against
+ * WebAssembly kernel with fused multiply-add `gemmFma` where the CPU fuses it, the WebAssembly
+ * SIMD `gemmSimd`, the pure TypeScript `gemmBlocked`, each also with a transposed operand as
+ * backward needs, and `Tensor.matmul`, which allocates its result) against
  * TensorFlow.js `tf.matMul` on its "wasm" backend (the group's baseline) and "cpu" backend, both
  * float32 since tfjs has no float64. GFLOP/s = 2 n^3 / median time. Before the benches, each
  * size's product is checked against tfjs's to float32 accuracy.
  *
  * Run: `deno bench -A bench/matmul_bench.ts`; `BENCH_SMOKE=1` keeps n = 32 and 64.
  */
-import { gemmBlocked, gemmSimd, matmulReference } from "../lib/kernels.ts";
+import { fmaFused, gemmBlocked, gemmFma, gemmSimd, matmulReference } from "../lib/kernels.ts";
 import { rng } from "../lib/random.ts";
 import { Tensor } from "../lib/tensor.ts";
 import { bench, SMOKE } from "./_stats.ts";
@@ -53,9 +54,12 @@ for (const n of SMOKE ? [32, 64] : [32, 64, 128, 256, 512]) {
       },
     });
   }
-  const kernels = [["simd", gemmSimd], ["ts", gemmBlocked]] as const;
-  for (const [label, gemm] of kernels) {
-    const kernel = label === "simd" ? "gemmSimd" : "gemmBlocked";
+  const kernels = [
+    ...(fmaFused() ? [["gemmFma", gemmFma] as const] : []),
+    ["gemmSimd", gemmSimd],
+    ["gemmBlocked", gemmBlocked],
+  ] as const;
+  for (const [kernel, gemm] of kernels) {
     bench({
       group,
       name: `ours ${kernel} A·B (f64)`,

@@ -3,8 +3,11 @@
 // with a measured median, and the tfjs baselines where the group has one. Runs with the
 // benchmarks' own config (bench/deno.json): `deno test -A --config bench/deno.json bench/`.
 import assert from "node:assert";
+import { fmaFused } from "@kit/kernels.ts";
 
 const root = new URL("..", import.meta.url).pathname;
+/** The FMA kernel's rows, where this CPU fuses WebAssembly's relaxed multiply-add. */
+const FMA = fmaFused() ? ["ours gemmFma"] : [];
 
 /** The median tables in the output: group -> rows of cells (header row first). */
 function medianTables(out: string): Map<string, string[][]> {
@@ -57,8 +60,8 @@ Deno.test("bench: the suite runs in smoke mode and prints every group's medians"
 
   const tables = medianTables(out);
   const expected: [string, string[]][] = [
-    ["matmul n=32", ["tfjs-wasm", "tfjs-cpu", "ours gemmSimd", "ours gemmBlocked"]],
-    ["matmul n=64", ["tfjs-wasm", "tfjs-cpu", "ours gemmSimd", "ours gemmBlocked"]],
+    ["matmul n=32", ["tfjs-wasm", "tfjs-cpu", ...FMA, "ours gemmSimd", "ours gemmBlocked"]],
+    ["matmul n=64", ["tfjs-wasm", "tfjs-cpu", ...FMA, "ours gemmSimd", "ours gemmBlocked"]],
     ["train step MLP 64-128-128-10 (batch 64, cross-entropy, Adam)", ["tfjs-wasm", "ours"]],
     ["train step MLP 2-16-16-1 (batch 32, mse, Adam)", ["tfjs-wasm", "ours"]],
     ["double-descent sweep", ["ml-matrix", "minNormLstsqRaw"]],

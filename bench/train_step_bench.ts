@@ -1,8 +1,8 @@
 /**
  * One full training step of a ReLU MLP on a fixed batch: zero the gradients, forward, loss,
  * backward, Adam step (lr 1e-3). Ours: lib's Sequential / Linear / ReLU, `crossEntropy` or
- * `mseLoss`, autograd and `Adam`, in float64, with the WebAssembly SIMD gemm (the default) and
- * with the TypeScript one. Baseline: the same network in TensorFlow.js (float32), written the
+ * `mseLoss`, autograd and `Adam`, in float64, on each gemm backend: WebAssembly with fused
+ * multiply-add (the default where the CPU fuses it), WebAssembly SIMD, TypeScript. Baseline: the same network in TensorFlow.js (float32), written the
  * fastest idiomatic way: `tf.variable` weights, `optimizer.minimize(f, false)` with
  * `tf.train.adam` inside `tf.tidy` (tf.layers' `dense` measured 1 to 16 % slower), on its "wasm"
  * backend (the group's baseline) and its "cpu" backend.
@@ -24,9 +24,11 @@ import {
   type Tensor,
   tensor,
 } from "../lib/mod.ts";
-import { setGemmBackend } from "../lib/kernels.ts";
+import { fmaFused, gemmBackend, setGemmBackend } from "../lib/kernels.ts";
 import { bench, SMOKE } from "./_stats.ts";
 import { tf, TF_BACKENDS, useBackend } from "./_tfjs.ts";
+
+const DEFAULT_BACKEND = gemmBackend();
 
 interface Arch {
   sizes: number[];
@@ -109,8 +111,10 @@ for (const a of ARCHS) {
   for (const b of TF_BACKENDS.toReversed()) {
     cases.push({ name: `tfjs-${b} (f32)`, make: () => theirs(a), before: () => useBackend(b) });
   }
-  for (const k of ["wasm", "ts"] as const) {
-    const name = `ours (f64, gemm ${k === "wasm" ? "WASM SIMD" : "TypeScript"})`;
+  const label = { "wasm-fma": "WASM FMA", wasm: "WASM SIMD", ts: "TypeScript" } as const;
+  for (const k of ["wasm-fma", "wasm", "ts"] as const) {
+    if (k === "wasm-fma" && !fmaFused()) continue;
+    const name = `ours (f64, gemm ${label[k]})`;
     cases.push({ name, make: () => ours(a), before: () => setGemmBackend(k) });
   }
   for (const c of cases) {
@@ -129,4 +133,4 @@ for (const a of ARCHS) {
     });
   }
 }
-setGemmBackend("wasm");
+setGemmBackend(DEFAULT_BACKEND);

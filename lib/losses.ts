@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { stack, Tensor, zeros } from "./tensor.ts";
+import { _crossEntropyMean, stack, Tensor, zeros } from "./tensor.ts";
 
 /** How per-element losses are combined. */
 export type Reduction = "mean" | "sum" | "none";
@@ -42,14 +42,14 @@ function toTensor(v: Tensor | ArrayLike<number>): Tensor {
 }
 
 /** Validate class-index targets for `[N, C]` scores; returns the indices as integers. */
-function classIndices(targets: Tensor, N: number, C: number, where: string): Int32Array {
+function classIndices(targets: Tensor, N: number, C: number, where: string): number[] {
   if (targets.ndim !== 1 || targets.shape[0] !== N) {
     throw new RangeError(
       `${where}: targets must be class indices of shape [${N}] (one per row of the [${N}, ${C}] input), ` +
         `got shape ${fmtShape(targets.shape)}`,
     );
   }
-  const idx = new Int32Array(N);
+  const idx = new Array<number>(N); // a plain array: cheaper to create than a typed one
   for (let i = 0; i < N; i++) {
     const t = targets.data[i];
     if (!Number.isInteger(t) || t < 0 || t >= C) {
@@ -164,7 +164,7 @@ export function nllLoss(
 
 function nllFromIndices(
   logProbs: Tensor,
-  idx: Int32Array,
+  idx: readonly number[],
   w: Tensor | null,
   reduction: Reduction,
   where: string,
@@ -226,6 +226,10 @@ export function crossEntropy(
   const [N, C] = logits.shape;
   const t = toTensor(targets);
   const w = classWeights(weight, C, where);
+  if (t.ndim === 1 && !w && labelSmoothing === 0 && reduction === "mean") {
+    // the common case as one operation: the same values and gradients as the general path below
+    return _crossEntropyMean(logits, classIndices(t, N, C, where));
+  }
   const logp = logits.logSoftmax(1);
   const eps = labelSmoothing;
 

@@ -44,7 +44,7 @@
  *
  * @module
  */
-import { linear, type Shape, Tensor } from "./tensor.ts";
+import { _linear, type Shape, Tensor } from "./tensor.ts";
 import type { Rng } from "./random.ts";
 import { kaimingUniform, uniform } from "./init.ts";
 
@@ -474,8 +474,8 @@ export abstract class Module {
    */
   zeroGrad({ setToNone = true }: { setToNone?: boolean } = {}): void {
     for (const p of this.parameters()) {
-      if (setToNone) p.grad = null;
-      else if (p.grad) p.grad.data.fill(0);
+      if (setToNone) p._dropGrad();
+      else p._peekGrad()?.data.fill(0);
     }
   }
 
@@ -738,6 +738,14 @@ export class Linear extends Module {
 
   /** `x` of shape `[..., inFeatures]` to `[..., outFeatures]`. */
   forward(x: Tensor): Tensor {
+    return this._fused(x, false, false);
+  }
+
+  /**
+   * @internal The forward, followed by ReLU in the same operation when `relu`; with `hidden` the
+   * result is pooled (see `_linear`). For {@link Sequential}.
+   */
+  _fused(x: Tensor, relu: boolean, hidden: boolean): Tensor {
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new RangeError(
         `Linear(${this.inFeatures} -> ${this.outFeatures}): input of shape ${fmtShape(x.shape)} ` +
@@ -745,7 +753,7 @@ export class Linear extends Module {
           `check the previous layer's size or reshape / flatten the input`,
       );
     }
-    return linear(x, this.weight, this.bias);
+    return _linear(x, this.weight, this.bias, relu, hidden);
   }
 
   override extraRepr(): string {
@@ -1303,6 +1311,13 @@ export class LayerNorm extends Module {
   }
 }
 
+/** `m` is an instance of `cls` whose forward and call are the library's own (not overridden). */
+// deno-lint-ignore no-explicit-any
+function isPlain(m: Module, cls: abstract new (...args: any[]) => Module): boolean {
+  return m instanceof cls && m.forward === cls.prototype.forward &&
+    m.call === Module.prototype.call;
+}
+
 /**
  * A chain of modules applied in order (PyTorch's `nn.Sequential`). Children are named "0", "1",
  * ... (so parameters are "0.weight", "0.bias", ...) and indexable: `seq[0]`, `seq.at(-1)`.
@@ -1413,9 +1428,26 @@ export class Sequential extends Module {
     for (let i = 0; i < this.#length; i++) yield this[i];
   }
 
-  /** Apply the children in order. */
+  /**
+   * Apply the children in order. A `Linear` followed by a `ReLU` runs as one operation (product,
+   * bias and ReLU in one pass; the backward masks, sums and multiplies in one), with the same
+   * values as the two layers one after the other. When the next layer is a `Linear` too, the
+   * result, which only that layer reads, lives in a reused buffer that the backward() through it
+   * frees (as PyTorch frees saved tensors): see `Tensor.backward`.
+   */
   forward(x: Tensor): Tensor {
-    for (let i = 0; i < this.#length; i++) x = this[i].call(x);
+    const n = this.#length;
+    for (let i = 0; i < n; i++) {
+      const m = this[i];
+      if (isPlain(m, Linear)) {
+        const relu = i + 1 < n && isPlain(this[i + 1], ReLU);
+        const next = i + (relu ? 2 : 1);
+        x = (m as Linear)._fused(x, relu, next < n && isPlain(this[next], Linear));
+        if (relu) i++;
+      } else {
+        x = m.call(x);
+      }
+    }
     return x;
   }
 }

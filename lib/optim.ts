@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { StateArena } from "./kernels.ts";
 import { Tensor } from "./tensor.ts";
 
 /** Anything that owns parameters: a list of tensors or a module with `parameters()`. */
@@ -173,7 +174,7 @@ export abstract class Optimizer<O extends { lr: number }, S> {
    * skips parameters that received none.
    */
   zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+    for (const g of this.paramGroups) for (const p of g.params) p._dropGrad();
   }
 
   /** Performs one update of every parameter that has a gradient. */
@@ -189,6 +190,8 @@ export abstract class Optimizer<O extends { lr: number }, S> {
         const p = params[pi];
         let grad = gradOf(this.name, p);
         if (grad === null) continue;
+        // an update that is not the kit's own may keep the array: zeroGrad must not recycle it
+        if (!BUILTIN_UPDATES.has(this.update)) p._markGradSeen();
         // as PyTorch: the update sees -g (negation is exact, so results are unchanged)
         if (maximize) grad = grad.map((x) => -x);
         let st = this.state.get(p);
@@ -212,16 +215,25 @@ function newBuffer(p: Tensor, fill = 0): Tensor {
   return new Tensor(d, p.shape);
 }
 
+/** The gradient's array, read without marking it seen (the built-in updates keep no reference). */
 function gradOf(opt: string, p: Tensor): Float64Array | null {
-  if (p.grad === null || p.grad === undefined) return null;
-  const g = p.grad.data;
+  const grad = p._peekGrad();
+  if (grad === null || grad === undefined) return null;
+  const g = grad.data;
   if (g.length !== p.data.length) {
     throw new Error(
-      `${opt}.step: gradient of shape [${p.grad.shape}] does not match parameter [${p.shape}]`,
+      `${opt}.step: gradient of shape [${grad.shape}] does not match parameter [${p.shape}]`,
     );
   }
   return g;
 }
+
+/**
+ * The `update` methods of the kit's optimizers: they keep no reference to the gradient's array,
+ * so `zeroGrad` may recycle it (filled in after the classes below).
+ */
+// deno-lint-ignore ban-types
+const BUILTIN_UPDATES = new Set<Function>();
 
 // ---------------------------------------------------------------------------------------- SGD
 
@@ -539,6 +551,9 @@ export class RMSprop extends Optimizer<RMSpropOptions, RMSpropState> {
   }
 }
 
+/** Parameters smaller than this keep Adam's moments in plain arrays: see `Adam.initState`. */
+const ARENA_MIN = 256;
+
 /** `torch.lerp(a, b, weight)` with PyTorch's CPU formula (exact at both ends). */
 function lerp(a: number, b: number, weight: number): number {
   return Math.abs(weight) < 0.5 ? a + weight * (b - a) : b - (b - a) * (1 - weight);
@@ -612,6 +627,9 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
   }
   /** Decoupled weight decay (AdamW) instead of an L2 term in the gradient. */
   protected decoupled = false;
+  /** Where the moments of each larger parameter live (see `initState`). */
+  #arenaOf = new Map<Tensor, StateArena>();
+  #arena: StateArena | null = null;
 
   constructor(
     params: ParamsArg<AdamOptions>,
@@ -644,8 +662,42 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
     check(g.weightDecay >= 0, n, "weightDecay", g.weightDecay, "weightDecay >= 0");
   }
 
+  /**
+   * The moments of a parameter of at least 256 values live in WebAssembly memory (a
+   * {@link StateArena}, sized for every parameter of the optimizer that has no state yet), where
+   * a SIMD kernel updates them in place; smaller ones in plain arrays. Either way `expAvg` and
+   * `expAvgSq` are ordinary tensors over `Float64Array`s.
+   */
   protected initState(p: Tensor): AdamState {
+    const n = p.data.length;
+    if (n >= ARENA_MIN) {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        if (this.#arena === null) this.#arena = this.#newArena();
+        const arena = this.#arena;
+        if (arena === null) break;
+        const m = arena.alloc(n), v = m && arena.alloc(n);
+        if (m && v) {
+          this.#arenaOf.set(p, arena);
+          return { step: 0, expAvg: new Tensor(m, p.shape), expAvgSq: new Tensor(v, p.shape) };
+        }
+        this.#arena = null; // full: the next attempt sizes a new one
+      }
+    }
     return { step: 0, expAvg: newBuffer(p), expAvgSq: newBuffer(p) };
+  }
+
+  /** An arena for the moments of every large parameter without state yet. */
+  #newArena(): StateArena | null {
+    let doubles = 0, largest = 0;
+    for (const g of this.paramGroups) {
+      for (const q of g.params) {
+        const n = q.data.length;
+        if (n < ARENA_MIN || this.state.has(q)) continue;
+        doubles += 2 * (n + (n & 1));
+        largest = Math.max(largest, n);
+      }
+    }
+    return doubles > 0 ? StateArena.create(doubles, largest) : null;
   }
 
   protected update(p: Tensor, grad: Float64Array, st: AdamState, group: AdamOptions): void {
@@ -662,6 +714,13 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
     const decay = this.decoupled ? 1 - lr * weightDecay : 1;
     const wd = this.decoupled ? 0 : weightDecay;
     const w1 = 1 - beta1;
+    const arena = this.#arenaOf.get(p);
+    if (
+      arena && vMax === null && Math.abs(w1) < 0.5 && arena.owns(m) && arena.owns(v) &&
+      arena.adam(w, grad, m, v, w1, beta2, stepSize, bc2Sqrt, eps, decay, wd)
+    ) {
+      return; // the loop below in WebAssembly SIMD, two parameters at a time: the same bits
+    }
     if (decay === 1 && wd === 0 && vMax === null && Math.abs(w1) < 0.5) {
       // the common case as one tight loop: the same operations in the same order as below
       adamPlain(w, grad, m, v, w1, beta2, stepSize, bc2Sqrt, eps);
@@ -744,6 +803,11 @@ export class AdamW extends Adam {
   }
 }
 
+for (const cls of [SGD, Adagrad, RMSprop, Adam]) {
+  // deno-lint-ignore ban-types
+  BUILTIN_UPDATES.add((cls.prototype as unknown as { update: Function }).update);
+}
+
 // ------------------------------------------------------------------------------------ clipping
 
 /**
@@ -783,7 +847,10 @@ export function clipGradNorm(
   if (!(normType > 0)) {
     throw new RangeError(`clipGradNorm: normType must be > 0 or Infinity, got ${normType}`);
   }
-  const grads = paramsOf(params).filter((p) => p.grad != null).map((p) => p.grad!.data);
+  // the engine's own reads (_peekGrad): clipping keeps no reference, so zeroGrad may recycle them
+  const grads = paramsOf(params).filter((p) => p._peekGrad() != null).map((p) =>
+    p._peekGrad()!.data
+  );
   if (grads.length === 0) return 0;
   let total: number;
   if (normType === Infinity) {
@@ -839,8 +906,9 @@ export function clipGradValue(params: ParamSource, value: number): void {
     throw new RangeError(`clipGradValue: value must be >= 0, got ${value}`);
   }
   for (const p of paramsOf(params)) {
-    if (p.grad == null) continue;
-    const g = p.grad.data;
+    const grad = p._peekGrad();
+    if (grad == null) continue;
+    const g = grad.data;
     for (let i = 0; i < g.length; i++) {
       if (g[i] > value) g[i] = value;
       else if (g[i] < -value) g[i] = -value;

@@ -14,10 +14,14 @@
  * - `reshape`, `unsqueeze`, `squeeze` and `detach` share data (views); `transpose` and `T` copy.
  * - There are no in-place operations; optimizers update `param.data` directly.
  * - `backward()` keeps the graph, so a second call adds the gradients again (PyTorch would need
- *   `retain_graph=True`); gradients of non-leaf tensors are never kept (no `retain_grad`).
+ *   `retain_graph=True`), except through the hidden activations of a `Sequential` that runs
+ *   `Linear` + `ReLU` fused: those are freed (reused by the next forward), as PyTorch frees
+ *   saved tensors, unless `backward(grad, { retainGraph: true })`. Gradients of non-leaf tensors
+ *   are never kept (no `retain_grad`).
  * - `noGrad(fn)` takes a synchronous function (the switch is a module-level flag).
- * - Matrix products run on the WebAssembly SIMD kernel of `kernels.ts`: same results as the
- *   TypeScript one, but not the same rounding as a BLAS (different summation order).
+ * - Matrix products run on the WebAssembly kernels of `kernels.ts`, with fused multiply-add where
+ *   the CPU has it: not the same rounding as a BLAS (different summation order), and the last
+ *   bits differ between CPUs with and without FMA (see `setGemmBackend`).
  *
  * @example
  * ```ts
@@ -32,7 +36,7 @@
  * @module
  */
 import type { Rng } from "./random.ts";
-import { gemm, reluBackward } from "./kernels.ts";
+import { gemm, linearBackward, linearForward, reluBackward, reluForward } from "./kernels.ts";
 
 /** A tensor shape: sizes of the dimensions, outermost first. */
 export type Shape = readonly number[];
@@ -299,8 +303,9 @@ export class Tensor {
   readonly shape: Shape;
   /** Whether `backward()` computes a gradient for this tensor. */
   requiresGrad: boolean;
-  /** Gradient accumulated by `backward()` (leaf tensors only), same shape as the tensor. */
-  grad: Tensor | null = null;
+  #grad: Tensor | null = null;
+  /** Code outside the engine may hold `#grad` (it was read or set through `grad`). */
+  #gradSeen = false;
   /** @internal Inputs of the operation that produced this tensor (those requiring grad). */
   _prev: Tensor[] = [];
   /** @internal Local backward rule of that operation; null for leaves. */
@@ -309,6 +314,12 @@ export class Tensor {
   _g: Float64Array | null = null;
   /** @internal Name of the operation that produced this tensor (for messages). */
   _op = "";
+  /** @internal The backward rule uses its gradient up (the array may be reused afterwards). */
+  _consumes = false;
+  /** @internal `data` came from the buffer pool (a hidden activation) and goes back to it. */
+  _pooled = false;
+  /** @internal `data` went back to the pool: the graph through this tensor is spent. */
+  _freed = false;
 
   /**
    * Wraps `data` (not copied) as a tensor of the given shape.
@@ -344,8 +355,55 @@ export class Tensor {
       );
     }
     this.data = data;
-    this.shape = Object.freeze(shape.slice());
+    // a frozen shape (another tensor's) cannot change: share it instead of copying
+    this.shape = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice());
     this.requiresGrad = opts.requiresGrad ?? false;
+  }
+
+  /**
+   * Gradient accumulated by `backward()` (leaf tensors only), same shape as the tensor; `null`
+   * before the first `backward()` and after `zeroGrad()`.
+   *
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert";
+   * import { tensor } from "@kit/tensor.ts";
+   * const w = tensor([1, 2], { requiresGrad: true });
+   * w.mul(w).sum().backward();
+   * deepStrictEqual(w.grad!.toArray(), [2, 4]);
+   * w.grad = null;
+   * deepStrictEqual(w.grad, null);
+   * ```
+   */
+  get grad(): Tensor | null {
+    this.#gradSeen = true;
+    return this.#grad;
+  }
+
+  set grad(g: Tensor | null) {
+    this.#gradSeen = true;
+    this.#grad = g;
+  }
+
+  /** @internal The gradient, read by the engine (which keeps no reference to its array). */
+  _peekGrad(): Tensor | null {
+    return this.#grad;
+  }
+
+  /** @internal Code outside the engine received the gradient's array: never recycle it. */
+  _markGradSeen(): void {
+    this.#gradSeen = true;
+  }
+
+  /**
+   * @internal Sets the gradient to null (`zeroGrad`); its array goes back to the buffer pool
+   * unless code outside the engine read `grad` (or set it) since `backward()` created it.
+   */
+  _dropGrad(): void {
+    const g = this.#grad;
+    this.#grad = null;
+    if (g !== null && !this.#gradSeen) giveBuffer(g.data);
+    this.#gradSeen = false;
   }
 
   /**
@@ -506,11 +564,11 @@ export class Tensor {
     return op("sub", out, shape, [this, b], (g) => {
       if (this.requiresGrad) accReduced(this, g, shape);
       if (b.requiresGrad) {
-        const gb = new Float64Array(g.length);
+        const gb = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) gb[i] = -g[i];
         accReduced(b, gb, shape, true);
       }
-    });
+    }, true);
   }
 
   /**
@@ -530,16 +588,16 @@ export class Tensor {
     for (let i = 0; i < n; i++) out[i] = x[i * sx] * y[i * sy];
     return op("mul", out, shape, [this, b], (g) => {
       if (this.requiresGrad) {
-        const ga = new Float64Array(g.length);
+        const ga = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) ga[i] = g[i] * y[i * sy];
         accReduced(this, ga, shape, true);
       }
       if (b.requiresGrad) {
-        const gb = new Float64Array(g.length);
+        const gb = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) gb[i] = g[i] * x[i * sx];
         accReduced(b, gb, shape, true);
       }
-    });
+    }, true);
   }
 
   /**
@@ -559,17 +617,17 @@ export class Tensor {
     for (let i = 0; i < n; i++) out[i] = x[i * sx] / y[i * sy];
     return op("div", out, shape, [this, b], (g) => {
       if (this.requiresGrad) {
-        const ga = new Float64Array(g.length);
+        const ga = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) ga[i] = g[i] / y[i * sy];
         accReduced(this, ga, shape, true);
       }
       if (b.requiresGrad) {
         // d(x/y)/dy = -x/y^2 = -out/y
-        const gb = new Float64Array(g.length);
+        const gb = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) gb[i] = -g[i] * out[i] / y[i * sy];
         accReduced(b, gb, shape, true);
       }
-    });
+    }, true);
   }
 
   /**
@@ -591,20 +649,20 @@ export class Tensor {
     for (let i = 0; i < n; i++) out[i] = Math.pow(x[i * sx], y[i * sy]);
     return op("pow", out, shape, [this, b], (g) => {
       if (this.requiresGrad) {
-        const ga = new Float64Array(g.length);
+        const ga = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) {
           ga[i] = y[i * sy] === 0 ? 0 : g[i] * y[i * sy] * Math.pow(x[i * sx], y[i * sy] - 1);
         }
         accReduced(this, ga, shape, true);
       }
       if (b.requiresGrad) {
-        const gb = new Float64Array(g.length);
+        const gb = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) {
           gb[i] = x[i * sx] === 0 && y[i * sy] >= 0 ? 0 : g[i] * out[i] * Math.log(x[i * sx]);
         }
         accReduced(b, gb, shape, true);
       }
-    });
+    }, true);
   }
 
   /**
@@ -657,16 +715,16 @@ export class Tensor {
     }
     return op(name, out, shape, [this, b], (g) => {
       if (this.requiresGrad) {
-        const ga = new Float64Array(g.length);
+        const ga = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) ga[i] = g[i] * share[i];
         accReduced(this, ga, shape, true);
       }
       if (b.requiresGrad) {
-        const gb = new Float64Array(g.length);
+        const gb = gradBuffer(g.length);
         for (let i = 0; i < g.length; i++) gb[i] = g[i] * (1 - share[i]);
         accReduced(b, gb, shape, true);
       }
-    });
+    }, true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -781,7 +839,7 @@ export class Tensor {
     const x = this.data, out = new Float64Array(x.length);
     for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? 1 : x[i] < 0 ? -1 : x[i];
     // zero gradient (not "no gradient"): x.grad becomes zeros, as in PyTorch
-    return op("sign", out, this.shape, [this], () => acc(this, new Float64Array(x.length), true));
+    return op("sign", out, this.shape, [this], () => acc(this, gradBuffer(x.length), true));
   }
 
   /**
@@ -795,8 +853,8 @@ export class Tensor {
    * ```
    */
   relu(): Tensor {
-    const x = this.data, n = x.length, out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = x[i] > 0 || x[i] !== x[i] ? x[i] : 0; // NaN stays NaN
+    const x = this.data, out = new Float64Array(x.length);
+    reluForward(x, out); // max(x, 0); NaN stays NaN
     return op("relu", out, this.shape, [this], (g) => {
       reluBackward(x, g); // g[i] = x[i] > 0 ? g[i] : 0
       acc(this, g, true);
@@ -991,7 +1049,7 @@ export class Tensor {
     }
     return op("softmax", out, this.shape, [this], (g) => {
       // dx = y * (g - sum(g * y))
-      const ga = new Float64Array(g.length);
+      const ga = gradBuffer(g.length);
       for (let o = 0; o < outer; o++) {
         for (let r = 0; r < inner; r++) {
           const base = o * len * inner + r;
@@ -1004,7 +1062,7 @@ export class Tensor {
         }
       }
       acc(this, ga, true);
-    });
+    }, true);
   }
 
   /**
@@ -1036,7 +1094,7 @@ export class Tensor {
     }
     return op("logSoftmax", out, this.shape, [this], (g) => {
       // dx = g - softmax * sum(g)
-      const ga = new Float64Array(g.length);
+      const ga = gradBuffer(g.length);
       for (let o = 0; o < outer; o++) {
         for (let r = 0; r < inner; r++) {
           const base = o * len * inner + r;
@@ -1049,7 +1107,7 @@ export class Tensor {
         }
       }
       acc(this, ga, true);
-    });
+    }, true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1111,7 +1169,7 @@ export class Tensor {
     const out = transposeData(this.data, this.shape, perm, st, shape);
     return op("transpose", out, shape, [this], (g) => {
       acc(this, transposeData(g, shape, perm, stridesOf(shape), this.shape), true);
-    });
+    }, true);
   }
 
   /**
@@ -1229,7 +1287,7 @@ export class Tensor {
     if (out === this.data) out = out.slice();
     return op("sum", out, shape, [this], (g) => {
       acc(this, expandTo(g, kept, this.shape), sameShape(kept, this.shape) ? false : true);
-    });
+    }, true);
   }
 
   /**
@@ -1297,17 +1355,17 @@ export class Tensor {
       return op("max", Float64Array.of(m), shape, [this], (g) => {
         let count = 0;
         for (let i = 0; i < x.length; i++) if (x[i] === m) count++;
-        const ga = new Float64Array(x.length);
+        const ga = gradBuffer(x.length);
         for (let i = 0; i < x.length; i++) if (x[i] === m) ga[i] = g[0] / count;
         acc(this, ga, true);
-      });
+      }, true);
     }
     const { out, at, shape } = argReduce(this, axis, keepdim, "max");
     return op("max", out, shape, [this], (g) => {
-      const ga = new Float64Array(x.length);
+      const ga = gradBuffer(x.length);
       for (let i = 0; i < at.length; i++) ga[at[i]] += g[i];
       acc(this, ga, true);
-    });
+    }, true);
   }
 
   /**
@@ -1403,10 +1461,10 @@ export class Tensor {
     const x = this.data, out = new Float64Array(n);
     for (let t = 0; t < n; t++) out[t] = x[offsets[t]];
     return op("gather", out, ish, [this], (g) => {
-      const ga = new Float64Array(x.length);
+      const ga = gradBuffer(x.length);
       for (let t = 0; t < n; t++) ga[offsets[t]] += g[t];
       acc(this, ga, true);
-    });
+    }, true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1430,7 +1488,7 @@ export class Tensor {
    * deepStrictEqual(x.grad!.toArray(), [2, 4, 6]);
    * ```
    */
-  backward(grad?: Tensor): void {
+  backward(grad?: Tensor, { retainGraph = false }: { retainGraph?: boolean } = {}): void {
     if (!this.requiresGrad) {
       throw new Error(
         `backward(): this tensor (shape ${fmt(this.shape)}${
@@ -1460,6 +1518,16 @@ export class Tensor {
       seed = grad.data.slice();
     }
     const order = topoSort(this);
+    for (let i = 0; i < order.length; i++) {
+      if (order[i]._freed) {
+        throw new Error(
+          `backward(): this graph was already used by a backward() that freed its hidden ` +
+            `activations (the layers between Linear + ReLU pairs of a Sequential, ` +
+            `${order[i]._op}), as PyTorch frees them. Call backward() once per forward, or pass ` +
+            `{ retainGraph: true } to the first backward() to keep them.`,
+        );
+      }
+    }
     try {
       this._g = seed;
       for (let i = order.length - 1; i >= 0; i--) {
@@ -1467,15 +1535,23 @@ export class Tensor {
         const g = t._g;
         if (g === null) continue;
         t._g = null;
-        if (t._backward !== null) t._backward(g);
-        else if (t.grad === null) t.grad = new Tensor(g, t.shape);
-        else {
-          const gd = t.grad.data;
+        if (t._backward !== null) {
+          t._backward(g);
+          if (t._consumes) giveBuffer(g);
+        } else if (t.#grad === null) {
+          t.#grad = new Tensor(g, t.shape);
+          t.#gradSeen = false;
+        } else {
+          const gd = t.#grad.data;
           for (let k = 0; k < gd.length; k++) gd[k] += g[k];
+          giveBuffer(g);
         }
       }
     } finally {
       for (const t of order) t._g = null;
+    }
+    if (!retainGraph) {
+      for (let i = 0; i < order.length; i++) if (order[i]._pooled) freeHidden(order[i]);
     }
   }
 }
@@ -1485,7 +1561,8 @@ export class Tensor {
 
 /**
  * Creates the result of an operation; records its inputs and backward rule only when gradients
- * are enabled and some input requires grad.
+ * are enabled and some input requires grad. `consumes`: the rule only reads its gradient (never
+ * passes it on nor keeps it), so backward() may reuse the array afterwards.
  */
 function op(
   name: string,
@@ -1493,6 +1570,7 @@ function op(
   shape: Shape,
   inputs: Tensor[],
   backward: BackwardFn,
+  consumes = false,
 ): Tensor {
   const out = new Tensor(data, shape);
   if (!gradEnabled) return out;
@@ -1503,6 +1581,7 @@ function op(
   out._prev = inputs.filter((t) => t.requiresGrad);
   out._backward = backward;
   out._op = name;
+  out._consumes = consumes;
   return out;
 }
 
@@ -1514,7 +1593,68 @@ function acc(t: Tensor, g: Float64Array, owned: boolean): void {
   if (!t.requiresGrad) return;
   const cur = t._g;
   if (cur === null) t._g = owned ? g : g.slice();
-  else for (let i = 0; i < cur.length; i++) cur[i] += g[i];
+  else {
+    for (let i = 0; i < cur.length; i++) cur[i] += g[i];
+    if (owned) giveBuffer(g);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buffer pool
+//
+// A fresh Float64Array costs far more than its zeroing: measured on the course machine, 650 KB of
+// new arrays a training step took 120 to 370 µs (the pages are faulted in anew), reusing them 17
+// to 27 µs. The engine therefore recycles the arrays only it can see: gradients in flight during
+// backward() (after the rule that used them up), and the hidden activations of a Sequential's
+// fused Linear + ReLU layers (after the backward() through them). An array goes back only when
+// no other reference to it can be used again; `takeBuffer` returns it with stale contents.
+
+/** Arrays shorter than this are not pooled: V8 keeps arrays of up to 64 bytes on its heap. */
+const POOL_MIN = 9;
+/** At most this many bytes are kept in the pool, and this many arrays of one length. */
+const POOL_MAX_BYTES = 64 * 2 ** 20, POOL_PER_LENGTH = 16;
+const pool = new Map<number, Float64Array[]>();
+let pooledBytes = 0;
+
+/** An array of length `n` from the pool (stale contents: overwrite it all) or a new one. */
+function takeBuffer(n: number): Float64Array {
+  const free = n >= POOL_MIN ? pool.get(n) : undefined;
+  if (free !== undefined && free.length > 0) {
+    const a = free.pop()!;
+    pooledBytes -= a.byteLength;
+    return a;
+  }
+  return new Float64Array(n);
+}
+
+/** A zeroed array of length `n` for a backward rule's result: from the pool, or new. */
+function gradBuffer(n: number): Float64Array {
+  const free = n >= POOL_MIN ? pool.get(n) : undefined;
+  if (free !== undefined && free.length > 0) {
+    const a = free.pop()!;
+    pooledBytes -= a.byteLength;
+    return a.fill(0);
+  }
+  return new Float64Array(n);
+}
+
+/** Returns `a` to the pool; the caller guarantees nothing else will use it. */
+function giveBuffer(a: Float64Array): void {
+  const n = a.length;
+  if (n < POOL_MIN || a.byteOffset !== 0 || a.buffer.byteLength !== a.byteLength) return;
+  if (pooledBytes + a.byteLength > POOL_MAX_BYTES) return;
+  let free = pool.get(n);
+  if (free === undefined) pool.set(n, free = []);
+  if (free.length >= POOL_PER_LENGTH) return;
+  free.push(a);
+  pooledBytes += a.byteLength;
+}
+
+/** Returns a hidden activation's array to the pool, once; its graph is spent afterwards. */
+function freeHidden(t: Tensor): void {
+  if (t._freed) return;
+  t._freed = true;
+  giveBuffer(t.data);
 }
 
 /** Accumulates a gradient of the broadcast shape `shape` into `t`, summing broadcast dims. */
@@ -1646,7 +1786,7 @@ function batchedMatmul(a: Tensor, b: Tensor, shapeA: Shape, shapeB: Shape): Tens
   return op("matmul", out, [...batch, n, m], [a, b], (g) => {
     if (a.requiresGrad) {
       // dA = dC · B^T
-      const ga = new Float64Array(A.length);
+      const ga = gradBuffer(A.length);
       for (let t = 0; t < nb; t++) {
         gemm(false, true, n, k, m, g, t * n * m, B, ib[t] * k * m, ga, ia[t] * n * k);
       }
@@ -1654,13 +1794,13 @@ function batchedMatmul(a: Tensor, b: Tensor, shapeA: Shape, shapeB: Shape): Tens
     }
     if (b.requiresGrad) {
       // dB = A^T · dC
-      const gb = new Float64Array(B.length);
+      const gb = gradBuffer(B.length);
       for (let t = 0; t < nb; t++) {
         gemm(true, false, k, m, n, A, ia[t] * n * k, g, t * n * m, gb, ib[t] * k * m);
       }
       acc(b, gb, true);
     }
-  });
+  }, true);
 }
 
 function render(t: Tensor): string {
@@ -1957,13 +2097,13 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
     tensors.forEach((t, i) => {
       if (!t.requiresGrad) return;
       const w = t.shape[ax] * inner;
-      const gt = new Float64Array(t.size);
+      const gt = gradBuffer(t.size);
       for (let o = 0; o < outer; o++) {
         gt.set(g.subarray(o * rowOut + cols[i], o * rowOut + cols[i] + w), o * w);
       }
       acc(t, gt, true);
     });
-  });
+  }, true);
 }
 
 /**
@@ -2015,16 +2155,53 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   for (let i = 0; i < c.length; i++) out[i] = c[i] !== 0 ? x[i] : y[i];
   return op("where", out, shape, [ta, tb], (g) => {
     if (ta.requiresGrad) {
-      const ga = new Float64Array(g.length);
+      const ga = gradBuffer(g.length);
       for (let i = 0; i < g.length; i++) ga[i] = c[i] !== 0 ? g[i] : 0;
       accReduced(ta, ga, shape, true);
     }
     if (tb.requiresGrad) {
-      const gb = new Float64Array(g.length);
+      const gb = gradBuffer(g.length);
       for (let i = 0; i < g.length; i++) gb[i] = c[i] !== 0 ? 0 : g[i];
       accReduced(tb, gb, shape, true);
     }
-  });
+  }, true);
+}
+
+/**
+ * @internal Cross-entropy of logits [N, C] against class indices, averaged over the rows, as one
+ * operation: the values and gradients of `logits.logSoftmax(1)`, gathering each row's target,
+ * negating and taking the mean, bit for bit (the same operations in the same order), without
+ * their six intermediate tensors. `crossEntropy` takes this path when it has no class weights,
+ * no label smoothing and reduction "mean". `idx` must hold valid class indices.
+ */
+export function _crossEntropyMean(logits: Tensor, idx: readonly number[]): Tensor {
+  const [N, C] = logits.shape;
+  const x = logits.data;
+  const m = new Float64Array(N), ls = new Float64Array(N);
+  let s = 0;
+  for (let i = 0; i < N; i++) {
+    const base = i * C;
+    let mi = -Infinity;
+    for (let j = 0; j < C; j++) mi = Math.max(mi, x[base + j]);
+    if (mi === -Infinity) mi = 0;
+    let e = 0;
+    for (let j = 0; j < C; j++) e += Math.exp(x[base + j] - mi);
+    const li = Math.log(e);
+    m[i] = mi;
+    ls[i] = li;
+    s += -(x[base + idx[i]] - mi - li);
+  }
+  return op("crossEntropy", Float64Array.of(s / N), [], [logits], function crossEntropyBackward(g) {
+    const v = -(g[0] / N);
+    const ga = gradBuffer(N * C);
+    for (let i = 0; i < N; i++) {
+      const base = i * C, mi = m[i], li = ls[i], y = idx[i];
+      for (let j = 0; j < C; j++) {
+        ga[base + j] = (j === y ? v : 0) - Math.exp(x[base + j] - mi - li) * v;
+      }
+    }
+    acc(logits, ga, true);
+  }, true);
 }
 
 /**
@@ -2043,6 +2220,23 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
  * ```
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return _linear(x, weight, bias ?? null, false, false);
+}
+
+/**
+ * @internal {@link linear}, optionally followed by ReLU in the same operation (`relu`), the path
+ * `Sequential` takes for a `Linear` followed by a `ReLU`. With `hidden` the result's array comes
+ * from the buffer pool and goes back to it after the backward() through it: only for results that
+ * nothing but the next fused `_linear` reads (Sequential's hidden activations). A pooled input
+ * whose consumer builds no graph goes back right away.
+ */
+export function _linear(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  relu: boolean,
+  hidden: boolean,
+): Tensor {
   if (weight.ndim !== 2) {
     throw new RangeError(
       `linear: weight must be 2-D [outFeatures, inFeatures], got shape ${fmt(weight.shape)}`,
@@ -2061,31 +2255,25 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
         `${fmt(weight.shape)}; it must be [${outF}]`,
     );
   }
+  if (x._freed) {
+    throw new Error("linear: the input is a hidden activation already given back to the pool");
+  }
   const rows = x.size / inF;
   const X = x.data, W = weight.data;
-  const out = new Float64Array(rows * outF);
-  if (bias) { for (let r = 0; r < rows; r++) out.set(bias.data, r * outF); }
-  gemm(false, true, rows, outF, inF, X, 0, W, 0, out, 0);
+  const out = hidden ? takeBuffer(rows * outF) : new Float64Array(rows * outF);
+  linearForward(X, W, bias ? bias.data : null, out, rows, inF, outF, relu);
   const shape = [...x.shape.slice(0, -1), outF];
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return op("linear", out, shape, inputs, (g) => {
-    if (x.requiresGrad) {
-      const gx = new Float64Array(X.length);
-      gemm(false, false, rows, inF, outF, g, 0, W, 0, gx, 0);
-      acc(x, gx, true);
-    }
-    if (weight.requiresGrad) {
-      const gw = new Float64Array(W.length);
-      gemm(true, false, outF, inF, rows, g, 0, X, 0, gw, 0);
-      acc(weight, gw, true);
-    }
-    if (bias && bias.requiresGrad) {
-      const gb = new Float64Array(outF);
-      for (let r = 0; r < rows; r++) {
-        const o = r * outF;
-        for (let j = 0; j < outF; j++) gb[j] += g[o + j];
-      }
-      acc(bias, gb, true);
-    }
-  });
+  const t = op(relu ? "linear+relu" : "linear", out, shape, inputs, function linearRule(g) {
+    const gx = x.requiresGrad ? takeBuffer(X.length) : null;
+    const gw = weight.requiresGrad ? takeBuffer(W.length) : null;
+    const gb = bias && bias.requiresGrad ? takeBuffer(outF) : null;
+    linearBackward(g, X, W, relu ? out : null, gx, gw, gb, rows, inF, outF);
+    if (gx) acc(x, gx, true);
+    if (gw) acc(weight, gw, true);
+    if (gb) acc(bias!, gb, true);
+  }, true);
+  t._pooled = hidden;
+  if (x._pooled && !t.requiresGrad) freeHidden(x); // no graph holds x: this was its only reader
+  return t;
 }
