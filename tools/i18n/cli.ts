@@ -75,7 +75,8 @@ Untranslated units stay English.
 type Command = keyof typeof USAGE;
 
 /** The current Spanish of each notebook's catalog and of tools.po, as prose units. */
-async function spanishProse(paths: readonly string[]): Promise<ProseUnit[][]> {
+/** The Spanish prose of the given notebooks and of tools.po, grouped per file, for the lint. */
+export async function spanishProse(paths: readonly string[]): Promise<ProseUnit[][]> {
   const groups: ProseUnit[][] = [];
   for (const path of paths) {
     const nb = await readNotebook(path);

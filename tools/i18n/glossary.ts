@@ -65,14 +65,43 @@ export function glossaryRules(md: string): { rules: GlossaryRule[]; notes: strin
   return { rules, notes };
 }
 
+/**
+ * Template placeholders `${...}` removed, braces balanced (one can span lines and hold code
+ * such as `f("N(0,1)")`); done before inline math, whose `$...$` would otherwise pair the `$`
+ * of two placeholders and leave the code between them as prose.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(withoutPlaceholders('a ${x}% (b ${\n  f("N(0,1)")\n}) c'), "a  % (b  ) c");
+ * ```
+ */
+export function withoutPlaceholders(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "$" && text[i + 1] === "{") {
+      let depth = 0;
+      let j = i + 1;
+      for (; j < text.length; j++) {
+        if (text[j] === "{") depth++;
+        else if (text[j] === "}" && --depth === 0) break;
+      }
+      out += " ";
+      i = j;
+    } else out += text[i];
+  }
+  return out;
+}
+
 /** The text a student reads: code, math, URLs, tags and placeholders removed. */
 export function proseOf(text: string): string {
-  return text
-    .replace(/```[\s\S]*?```/g, " ")
-    .replace(/`[^`\n]*`/g, " ")
+  return withoutPlaceholders(
+    text
+      .replace(/```[\s\S]*?```/g, " ")
+      .replace(/`[^`\n]*`/g, " "),
+  )
     .replace(/\$\$[\s\S]*?\$\$/g, " ")
     .replace(/\$[^$\n]+\$/g, " ")
-    .replace(/\$\{[^}]*\}/g, " ")
     .replace(/\]\([^)]*\)/g, "] ")
     .replace(/https?:\/\/\S+/g, " ")
     .replace(/<[^>]*>/g, " ");
