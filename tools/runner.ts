@@ -31,6 +31,7 @@ import {
 import { MAX_TIMER_MS } from "./jupyter/wire.ts";
 import { stripAnsi } from "./ansi.ts";
 import { pool } from "./pool.ts";
+import { REVOKE_CELL, sandboxAvailable, sandboxCommand, type Trust } from "./jupyter/untrusted.ts";
 
 /** Progress of one notebook, reported after start-up and after each code cell. */
 export interface Progress {
@@ -106,6 +107,12 @@ export interface RunOptions {
   outDir?: string | null;
   /** Called on start, after every code cell and at the end of each notebook. */
   onProgress?: (p: Progress) => void;
+  /**
+   * "untrusted": cells run sandboxed, with every permission but read revoked
+   * (`jupyter/untrusted.ts`; Linux with bubblewrap, else {@link runNotebooks} throws before
+   * running anything). "all" (default): every permission, as `deno jupyter` grants them.
+   */
+  trust?: Trust;
 }
 
 function firstLine(source: string): string {
@@ -179,6 +186,8 @@ export async function executeNotebook(
     graceMs?: number;
     markerTimeoutMs?: number;
     onCell?: (done: number, total: number) => void;
+    /** See {@link RunOptions.trust}. Default "all". */
+    trust?: Trust;
   },
 ): Promise<
   { failure?: CellFailure; cellsRun: number; kernelStartMs: number; kernelPid: number }
@@ -190,7 +199,23 @@ export async function executeNotebook(
     cell.outputs = [];
     cell.execution_count = null;
   }
-  const kernel = await Kernel.start({ cwd: opts.cwd });
+  const untrusted = opts.trust === "untrusted";
+  const kernel = await Kernel.start({
+    cwd: opts.cwd,
+    command: untrusted ? sandboxCommand : undefined,
+  });
+  if (untrusted) {
+    // Before any cell of the notebook: a kernel whose permissions are not revoked runs nothing.
+    const r = await kernel.execute(REVOKE_CELL, { storeHistory: false, timeoutMs: 30_000 });
+    if (r.status !== "ok") {
+      await kernel.shutdown();
+      throw new Error(
+        `the sandboxed kernel could not revoke its permissions (${r.status}: ${
+          r.errorInfo?.evalue ?? ""
+        }); nothing ran`,
+      );
+    }
+  }
   const results: { cell: CodeCell; r: ExecuteResult }[] = [];
   let failure: CellFailure | undefined;
   try {
@@ -328,6 +353,7 @@ async function runOne(path: string, opts: RunOptions): Promise<NotebookRun> {
       timeoutMs: opts.timeoutMs,
       graceMs: opts.graceMs,
       markerTimeoutMs: opts.markerTimeoutMs,
+      trust: opts.trust,
       onCell: (done) =>
         opts.onProgress?.({ path, phase: "cell", cell: done, total, elapsedMs: elapsed() }),
     });
@@ -426,6 +452,15 @@ export async function runNotebooks(
       `runNotebooks: the cell timeout must be between 1 ms and ${MAX_TIMER_MS} ms` +
         ` (about 24.8 days), got ${opts.timeoutMs}`,
     );
+  }
+  if (opts.trust === "untrusted") {
+    const sandbox = sandboxAvailable();
+    if (!sandbox.ok) {
+      throw new Error(
+        `runNotebooks: untrusted notebooks need the sandbox, and ${sandbox.reason}. ` +
+          "Install it, or run only notebooks you trust with --allow-all.",
+      );
+    }
   }
   const concurrency = opts.concurrency ?? navigator.hardwareConcurrency ?? 1;
   const runs = await pool(paths, concurrency, (path) => runOne(path, opts));

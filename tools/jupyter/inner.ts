@@ -66,6 +66,11 @@ export interface InnerStartOptions {
   prefix?: string;
   /** Log line sink for what the caller may want to know (a retried start). Default: none. */
   log?: (line: string) => void;
+  /**
+   * The command that runs the kernel, given the connection file and folder (e.g. a sandbox,
+   * `untrusted.ts`). Default: `deno jupyter --kernel --conn FILE`.
+   */
+  command?: (connFile: string, cwd: string) => { command: string; args: string[] };
 }
 
 /** The start of a kernel failed; the message names the folder and quotes the kernel's output. */
@@ -135,9 +140,15 @@ function watchExit(add: boolean): void {
  * this process ends in any way, SIGKILL included. (The kernel itself does not notice.) No `sh`
  * (Windows): no watchdog.
  */
-function spawnKernel(connFile: string, cwd: string): { child: Deno.ChildProcess; disarm(): void } {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["jupyter", "--kernel", "--conn", connFile],
+function spawnKernel(
+  connFile: string,
+  cwd: string,
+  wrap?: InnerStartOptions["command"],
+): { child: Deno.ChildProcess; disarm(): void } {
+  const { command, args } = wrap?.(connFile, cwd) ??
+    { command: Deno.execPath(), args: ["jupyter", "--kernel", "--conn", connFile] };
+  const child = new Deno.Command(command, {
+    args,
     cwd,
     stdin: "null",
     stdout: "piped",
@@ -243,7 +254,7 @@ export class InnerKernel {
     this.#connDir = connDir;
     this.#connFile = connFile;
     this.#onMessage = opts.onMessage ?? (() => {});
-    this.#proc = spawnKernel(connFile, this.#cwd); // throws when it cannot start
+    this.#proc = spawnKernel(connFile, this.#cwd, opts.command); // throws when it cannot start
     this.pid = this.#proc.child.pid;
     live.add(this);
     watchExit(true);

@@ -18,6 +18,7 @@ import {
   type ErrorInfo,
   type ExitStatus,
   InnerKernel,
+  type InnerStartOptions,
   isBareFailure,
   killAllKernels,
 } from "./inner.ts";
@@ -54,6 +55,8 @@ export interface KernelStartOptions {
   cwd?: string;
   /** How long the start may take (first `kernel_info_reply` and setup cell). Default 30 000 ms. */
   timeoutMs?: number;
+  /** The command that runs the kernel (see `InnerStartOptions.command`). */
+  command?: InnerStartOptions["command"];
 }
 
 /** Options of {@link Kernel.execute}. */
@@ -152,6 +155,7 @@ export class Kernel {
       k.#inner = await InnerKernel.start({
         cwd: opts.cwd,
         timeoutMs: opts.timeoutMs,
+        command: opts.command,
         logKey: k.#repair.logKey,
         onMessage: (channel, msg) => k.#onMessage(channel, msg),
       });

@@ -1,0 +1,167 @@
+/**
+ * The untrusted mode of the notebook runner (`tools/runner.ts`, `deno task nb:run` and
+ * `deno task handouts`): a notebook's cells run with only what the kit's notebooks need. Two
+ * layers, because `deno jupyter` 2.9.6 takes no permission flags (it grants every permission and
+ * ignores a config's `permissions`; measured):
+ *
+ * - an OS sandbox, bubblewrap (`bwrap`, Linux): the kernel sees only the project (read-only), the
+ *   notebook's folder (read-only), the Deno binary and the system libraries, Deno's cache
+ *   (`DENO_DIR`) and the project's `node_modules/` (writable for Deno's own installer: a fresh
+ *   clone fetches its npm packages there), its connection file, a private empty `/tmp` and
+ *   `$HOME`, and its own processes (`--unshare-pid`). Not `$HOME`, `/etc`, other users' files or
+ *   the environment: it starts with a cleared environment ({@link sandboxEnv});
+ * - Deno's permissions, revoked by a silent first cell ({@link REVOKE_CELL}) after the kit's
+ *   setup cell: no write, network, import from the network, subprocess, environment, system
+ *   information or FFI for any later cell (a revoked permission cannot be requested again: the
+ *   kernel has no terminal to prompt on). The network namespace is shared, because the runner
+ *   reaches the kernel over loopback TCP (ZeroMQ); the revoked `net` and `import` stop a cell's
+ *   sockets and remote imports.
+ *
+ * @module
+ */
+import { dirname, join, resolve } from "node:path";
+
+/** How much a notebook's code is trusted: "untrusted" (sandboxed) or "all" (every permission). */
+export type Trust = "untrusted" | "all";
+
+/**
+ * The first cell of an untrusted kernel: revokes every permission but read. Silent (it takes no
+ * execution count) and ends in `undefined` so it shows nothing.
+ */
+export const REVOKE_CELL = 'for (const name of ["write", "net", "import", "run", "env", "sys", ' +
+  '"ffi"] as const) Deno.permissions.revokeSync({ name });\nundefined;';
+
+/** Environment variables passed into the sandbox (the rest is cleared): what changes output. */
+const PASSED_ENV = /^(NO_COLOR|FORCE_COLOR|TZ|LANG|LANGUAGE|LC_[A-Z]+|DENO_NO_UPDATE_CHECK)$/;
+
+/** Where bubblewrap is looked for. */
+export const BWRAP = "/usr/bin/bwrap";
+
+let available: boolean | undefined;
+let unavailableReason = "";
+
+/**
+ * Whether the sandbox can run here: Linux, `bwrap` installed, and allowed to create its
+ * namespaces (a container may forbid user namespaces). Probed once per process.
+ */
+export function sandboxAvailable(): { ok: boolean; reason: string } {
+  if (available === undefined) {
+    if (Deno.build.os !== "linux") {
+      available = false;
+      unavailableReason = `the sandbox needs Linux (this is ${Deno.build.os})`;
+    } else {
+      try {
+        const out = new Deno.Command(BWRAP, {
+          args: [...namespaceArgs(), "--ro-bind", "/", "/", "--proc", "/proc", "--", "true"],
+          stdout: "null",
+          stderr: "piped",
+        }).outputSync();
+        available = out.success;
+        unavailableReason = out.success ? "" : `${BWRAP} cannot create its sandbox here: ${
+          new TextDecoder().decode(out.stderr).trim()
+        } (user namespaces may be disabled)`;
+      } catch (e) {
+        available = false;
+        unavailableReason = e instanceof Deno.errors.NotFound
+          ? `${BWRAP} is not installed (apt-get install -y bubblewrap)`
+          : `${BWRAP} cannot run: ${(e as Error).message}`;
+      }
+    }
+  }
+  return { ok: available, reason: unavailableReason };
+}
+
+function namespaceArgs(): string[] {
+  return [
+    "--unshare-user-try",
+    "--unshare-ipc",
+    "--unshare-pid",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    "--die-with-parent",
+  ];
+}
+
+/** Deno's cache folder as Deno computes it on Linux. */
+export function denoDir(env: (name: string) => string | undefined = Deno.env.get): string {
+  const own = env("DENO_DIR");
+  if (own) return resolve(own);
+  const cache = env("XDG_CACHE_HOME") || join(env("HOME") ?? "/", ".cache");
+  return join(cache, "deno");
+}
+
+/** The nearest folder at or above `dir` that has a `deno.json`, or `dir` itself. */
+export function projectRoot(dir: string): string {
+  let d = resolve(dir);
+  for (;;) {
+    try {
+      if (Deno.statSync(join(d, "deno.json")).isFile) return d;
+    } catch { /* not here */ }
+    const up = dirname(d);
+    if (up === d) return resolve(dir);
+    d = up;
+  }
+}
+
+/** The environment of the sandboxed kernel: HOME, PATH, DENO_DIR and {@link PASSED_ENV}. */
+export function sandboxEnv(
+  home: string,
+  cache: string,
+  env: Record<string, string> = Deno.env.toObject(),
+): Record<string, string> {
+  const out: Record<string, string> = {
+    HOME: home,
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    DENO_DIR: cache,
+  };
+  for (const [k, v] of Object.entries(env)) if (PASSED_ENV.test(k)) out[k] = v;
+  return out;
+}
+
+/**
+ * The `bwrap` command line that runs `deno jupyter --kernel --conn connFile` in `cwd` inside the
+ * sandbox (see the module notes).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { sandboxCommand } from "./untrusted.ts";
+ * const { command, args } = sandboxCommand("/tmp/kit-kernel-x/conn.json", "/srv/course/notebooks");
+ * assert.equal(command, "/usr/bin/bwrap");
+ * const ro = args.indexOf("/tmp/kit-kernel-x");
+ * assert.equal(args[ro - 1], "--ro-bind");
+ * assert.ok(!args.includes("--bind") || !args.includes("/"));
+ * assert.deepEqual(args.slice(-4), ["jupyter", "--kernel", "--conn", "/tmp/kit-kernel-x/conn.json"]);
+ * ```
+ */
+export function sandboxCommand(
+  connFile: string,
+  cwd: string,
+): { command: string; args: string[] } {
+  const dir = resolve(cwd);
+  const root = projectRoot(dir);
+  const cache = denoDir();
+  const home = "/tmp/kit-home";
+  const exe = Deno.execPath();
+  const args = [...namespaceArgs(), "--clearenv"];
+  for (const [k, v] of Object.entries(sandboxEnv(home, cache))) args.push("--setenv", k, v);
+  // System libraries and the few files of /etc that name resolution and time zones read.
+  for (const p of ["/usr", "/lib", "/lib64", "/lib32", "/bin"]) args.push("--ro-bind-try", p, p);
+  for (const p of ["/etc/localtime", "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf"]) {
+    args.push("--ro-bind-try", p, p);
+  }
+  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", home);
+  args.push("--ro-bind", exe, exe);
+  args.push("--ro-bind", root, root);
+  if (dir !== root && !dir.startsWith(root + "/")) args.push("--ro-bind", dir, dir);
+  // Deno's own installer writes these; cells cannot (their write permission is revoked).
+  args.push("--bind-try", join(root, "node_modules"), join(root, "node_modules"));
+  try {
+    Deno.mkdirSync(cache, { recursive: true });
+  } catch { /* bwrap names it if it is missing */ }
+  args.push("--bind", cache, cache);
+  const conn = dirname(resolve(connFile));
+  args.push("--ro-bind", conn, conn);
+  args.push("--chdir", dir, "--", exe, "jupyter", "--kernel", "--conn", resolve(connFile));
+  return { command: BWRAP, args };
+}
