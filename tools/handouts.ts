@@ -19,8 +19,10 @@
  * Each figure of the notebooks run gets a static image (tools/export/figures.ts) unless
  * `--no-images`.
  *
+ * Cells run sandboxed (`jupyter/untrusted.ts`) unless `--allow-all`.
+ *
  * CLI: `deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--no-images]
- * [--solutions]`.
+ * [--solutions] [--untrusted | --allow-all]`.
  *
  * @module
  */
@@ -46,6 +48,7 @@ import {
 } from "./notebook/io.ts";
 import { studentNotebook } from "./notebook/exercises.ts";
 import { positiveOption, runMain } from "./cli.ts";
+import { TRUST_HELP, type Trust, trustOption } from "./jupyter/untrusted.ts";
 import { isLang, LANGUAGES } from "./i18n/langs.ts";
 import { writeLocalized } from "./i18n/cli.ts";
 
@@ -85,6 +88,8 @@ export interface HandoutOptions {
   reuse?: boolean;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /** How much the notebooks' code is trusted (see `RunOptions.trust`; default "all"). */
+  trust?: Trust;
   /** The pages' language and where the other languages' pages are (see `exportNotebooks`). */
   lang?: ExportOptions["lang"];
   translations?: ExportOptions["translations"];
@@ -193,6 +198,7 @@ export async function buildHandouts(
       concurrency: opts.concurrency,
       timeoutMs: opts.timeoutMs,
       outDir: staging,
+      trust: opts.trust,
       onProgress: (p) => {
         if (p.phase === "start") log(`${p.path}: running (${p.total} code cells)`);
         if (p.phase === "done") {
@@ -334,13 +340,15 @@ async function main(args: string[]): Promise<number> {
       solutions: { type: "boolean" },
       lang: { type: "string" },
       kit: { type: "string" },
+      untrusted: { type: "boolean" },
+      "allow-all": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
       "usage: deno task handouts [paths...] [--jobs N] [--timeout SECONDS] [--pdf] [--no-images]\n" +
-        "       [--solutions] [--lang LANG] [--kit ZIP]\n" +
+        "       [--solutions] [--lang LANG] [--kit ZIP] [--untrusted | --allow-all]\n" +
         "Runs the notebooks (default notebooks/*.ipynb) on the Deno kernel, keeps them in\n" +
         "dist/notebooks/ and writes the HTML handouts of every notebook there to dist/handouts/\n" +
         "(open index.html). --pdf also writes dist/handouts/pdf/*.pdf and runs only notebooks\n" +
@@ -354,6 +362,7 @@ async function main(args: string[]): Promise<number> {
         "--kit ZIP copies the student kit (deno task student writes dist/student-kit.zip) to\n" +
         "student-kit.zip beside the pages, which then link it next to their .ipynb: a notebook\n" +
         "alone does not run.\n" +
+        TRUST_HELP + "\n" +
         "Exits 1 if any notebook failed or is invalid; a path that cannot be read changes nothing.",
     );
     return 0;
@@ -367,6 +376,7 @@ async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
+  const trust = trustOption("handouts", values.untrusted, values["allow-all"]);
   const jobs = positiveOption("handouts", "jobs", values.jobs);
   const timeout = positiveOption("handouts", "timeout", values.timeout);
   const lang = values.lang ?? "en";
@@ -409,6 +419,7 @@ async function main(args: string[]): Promise<number> {
       // Printing needs executed notebooks, not fresh ones: reuse those that are up to date.
       reuse: values.pdf ?? false,
       images: !values["no-images"],
+      trust,
       log: (l) => console.log(l),
     });
     // The other editions' pages gain their link to these (an export only, nothing runs).

@@ -1,8 +1,9 @@
 /**
- * `deno task nb:run [paths...] [--jobs N] [--timeout SECONDS] [--out DIR]`: runs notebooks on the
- * Deno kernel (default: every `notebooks/*.ipynb`) with the runner (`runner.ts`) and writes the
- * executed notebooks to DIR (default `dist/notebooks/`). Exits 1 if any notebook is invalid or
- * fails, 2 on bad options.
+ * `deno task nb:run [paths...] [--jobs N] [--timeout SECONDS] [--out DIR] [--untrusted |
+ * --allow-all]`: runs notebooks on the Deno kernel (default: every `notebooks/*.ipynb`) with the
+ * runner (`runner.ts`) and writes the executed notebooks to DIR (default `dist/notebooks/`).
+ * Cells run sandboxed unless `--allow-all` (`jupyter/untrusted.ts`). Exits 1 if any notebook is
+ * invalid or fails, 2 on bad options.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { formatFailure, runNotebooks } from "./runner.ts";
 import { projectNotebooks } from "./notebook/io.ts";
 import { MAX_TIMER_MS } from "./jupyter/wire.ts";
 import { positiveOption, runMain } from "./cli.ts";
+import { TRUST_HELP, trustOption } from "./jupyter/untrusted.ts";
 
 function fmtSec(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
@@ -25,17 +27,22 @@ async function main(args: string[]): Promise<number> {
       jobs: { type: "string", short: "j" },
       timeout: { type: "string", short: "t" },
       out: { type: "string", short: "o" },
+      untrusted: { type: "boolean" },
+      "allow-all": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
       "usage: deno task nb:run [paths...] [--jobs N] [--timeout SECONDS] [--out DIR]\n" +
+        "       [--untrusted | --allow-all]\n" +
         "Runs notebooks on the Deno kernel (default: notebooks/*.ipynb) and writes the executed\n" +
-        "notebooks to DIR (default dist/notebooks). Exits 1 if any notebook fails.",
+        "notebooks to DIR (default dist/notebooks). Exits 1 if any notebook fails.\n" +
+        TRUST_HELP,
     );
     return 0;
   }
+  const trust = trustOption("nb:run", values.untrusted, values["allow-all"]);
   const jobs = Math.floor(
     positiveOption("nb:run", "jobs", values.jobs) ?? navigator.hardwareConcurrency ?? 1,
   );
@@ -64,12 +71,14 @@ async function main(args: string[]): Promise<number> {
     if (tty && state.size) redraw();
   };
   console.log(
-    `nb:run: ${paths.length} notebook(s), ${jobs} at a time, cell timeout ${timeoutMs / 1000} s`,
+    `nb:run: ${paths.length} notebook(s), ${jobs} at a time, cell timeout ${timeoutMs / 1000} s, ` +
+      (trust === "all" ? "every permission (--allow-all)" : "sandboxed"),
   );
   const summary = await runNotebooks(paths, {
     concurrency: jobs,
     timeoutMs,
     outDir: values.out ?? "dist/notebooks",
+    trust,
     onProgress: (p) => {
       if (p.phase === "start") {
         if (tty) {

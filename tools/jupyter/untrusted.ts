@@ -165,3 +165,39 @@ export function sandboxCommand(
   args.push("--chdir", dir, "--", exe, "jupyter", "--kernel", "--conn", resolve(connFile));
   return { command: BWRAP, args };
 }
+
+/**
+ * The trust a command runs notebooks with, from its `--untrusted` and `--allow-all` flags
+ * ({@link TRUST_HELP}); both at once is an error naming the command.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { DEFAULT_TRUST, trustOption } from "./untrusted.ts";
+ * assert.equal(trustOption("nb:run", true, false), "untrusted");
+ * assert.equal(trustOption("nb:run", false, true), "all");
+ * assert.equal(trustOption("nb:run", undefined, undefined), DEFAULT_TRUST);
+ * assert.throws(() => trustOption("nb:run", true, true), /nb:run: --untrusted and --allow-all/);
+ * ```
+ */
+export function trustOption(
+  tool: string,
+  untrusted: boolean | undefined,
+  allowAll: boolean | undefined,
+): Trust {
+  if (untrusted && allowAll) {
+    throw new Error(`${tool}: --untrusted and --allow-all exclude each other; give one`);
+  }
+  return untrusted ? "untrusted" : allowAll ? "all" : DEFAULT_TRUST;
+}
+
+/** The trust without `--untrusted` or `--allow-all`. */
+export const DEFAULT_TRUST: Trust = "untrusted";
+
+/** The `--help` lines of `--untrusted` and `--allow-all`. */
+export const TRUST_HELP =
+  "--untrusted (the default) runs the cells in a sandbox (Linux, bubblewrap): they read only\n" +
+  "the project, the notebook's folder and Deno's cache, and cannot write files, use the\n" +
+  "network, start processes or read the environment. --allow-all gives the cells every\n" +
+  "permission (what `deno jupyter` grants): only for notebooks you trust, or where the\n" +
+  "sandbox cannot run (macOS, Windows, no user namespaces).";
