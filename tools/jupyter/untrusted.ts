@@ -4,12 +4,13 @@
  * layers, because `deno jupyter` 2.9.6 takes no permission flags (it grants every permission and
  * ignores a config's `permissions`; measured):
  *
- * - an OS sandbox, bubblewrap (`bwrap`, Linux): the kernel sees only the project (read-only), the
- *   notebook's folder (read-only), the Deno binary and the system libraries, Deno's cache
- *   (`DENO_DIR`) and the project's `node_modules/` (writable for Deno's own installer: a fresh
- *   clone fetches its npm packages there), its connection file, a private empty `/tmp` and
- *   `$HOME`, and its own processes (`--unshare-pid`). Not `$HOME`, `/etc`, other users' files or
- *   the environment: it starts with a cleared environment ({@link sandboxEnv});
+ * - an OS sandbox, bubblewrap (`bwrap`, Linux): the kernel sees only the kit, the notebook's
+ *   project (the nearest folder with a `deno.json`) and its folder, all read-only; the Deno
+ *   binary and the system libraries; Deno's cache (`DENO_DIR`) and the `node_modules/` folders
+ *   (writable for Deno's own installer: a fresh clone fetches its npm packages there); its
+ *   connection file; a private empty `/tmp` and `$HOME`; its own processes (`--unshare-pid`).
+ *   Not `$HOME`, `/etc`, other users' files or the environment: it starts with a cleared
+ *   environment ({@link sandboxEnv});
  * - Deno's permissions, revoked by a silent first cell ({@link REVOKE_CELL}) after the kit's
  *   setup cell: no write, network, import from the network, subprocess, environment, system
  *   information or FFI for any later cell (a revoked permission cannot be requested again: the
@@ -33,6 +34,9 @@ export const REVOKE_CELL = 'for (const name of ["write", "net", "import", "run",
 
 /** Environment variables passed into the sandbox (the rest is cleared): what changes output. */
 const PASSED_ENV = /^(NO_COLOR|FORCE_COLOR|TZ|LANG|LANGUAGE|LC_[A-Z]+|DENO_NO_UPDATE_CHECK)$/;
+
+/** The kit's own folder (the one with `lib/` and `tools/`): always readable in the sandbox. */
+export const KIT_ROOT: string = resolve(new URL("../..", import.meta.url).pathname);
 
 /** Where bubblewrap is looked for. */
 export const BWRAP = "/usr/bin/bwrap";
@@ -130,7 +134,9 @@ export function sandboxEnv(
  * assert.equal(command, "/usr/bin/bwrap");
  * const ro = args.indexOf("/tmp/kit-kernel-x");
  * assert.equal(args[ro - 1], "--ro-bind");
- * assert.ok(!args.includes("--bind") || !args.includes("/"));
+ * // The root is never bound, and the environment starts empty.
+ * assert.ok(!args.some((a, i) => a === "/" && args[i - 1]?.endsWith("bind")));
+ * assert.ok(args.includes("--clearenv"));
  * assert.deepEqual(args.slice(-4), ["jupyter", "--kernel", "--conn", "/tmp/kit-kernel-x/conn.json"]);
  * ```
  */
@@ -152,10 +158,18 @@ export function sandboxCommand(
   }
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", home);
   args.push("--ro-bind", exe, exe);
-  args.push("--ro-bind", root, root);
-  if (dir !== root && !dir.startsWith(root + "/")) args.push("--ro-bind", dir, dir);
+  // The kit, the notebook's project and its folder, each once (a folder inside one bound
+  // already is visible through it).
+  const shown: string[] = [];
+  for (const d of [KIT_ROOT, root, dir]) {
+    if (shown.some((s) => d === s || d.startsWith(s + "/"))) continue;
+    shown.push(d);
+    args.push("--ro-bind", d, d);
+  }
   // Deno's own installer writes these; cells cannot (their write permission is revoked).
-  args.push("--bind-try", join(root, "node_modules"), join(root, "node_modules"));
+  for (const d of new Set([KIT_ROOT, root])) {
+    args.push("--bind-try", join(d, "node_modules"), join(d, "node_modules"));
+  }
   try {
     Deno.mkdirSync(cache, { recursive: true });
   } catch { /* bwrap names it if it is missing */ }
