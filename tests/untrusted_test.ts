@@ -61,7 +61,17 @@ async function attack(flag: "--untrusted" | "--allow-all"): Promise<Scene> {
     );
     try {
       const proc = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "tools/run.ts", flag, "--jobs", "1", "--out", out, nbDir + "/hostile_code.ipynb"],
+        args: [
+          "run",
+          "-A",
+          "tools/run.ts",
+          flag,
+          "--jobs",
+          "1",
+          "--out",
+          out,
+          nbDir + "/hostile_code.ipynb",
+        ],
         cwd: root,
         // The kernel's $HOME is this folder: the sandbox must hide it. DENO_DIR stays the
         // real cache (it would move with HOME).
@@ -145,7 +155,11 @@ Deno.test({
     const s = await attack("--allow-all");
     assert.equal(s.code, 0, `nb:run --allow-all failed:\n${s.stderr}`);
     for (const name of ["read-kit", "read-home", "read-outside", "env", "net-fetch", "run"]) {
-      assert.equal(s.attacks.get(name)?.ok, true, `${name}: ${JSON.stringify(s.attacks.get(name))}`);
+      assert.equal(
+        s.attacks.get(name)?.ok,
+        true,
+        `${name}: ${JSON.stringify(s.attacks.get(name))}`,
+      );
     }
     assert.equal(s.attacks.get("read-home")?.detail, s.secret);
     assert.equal(s.attacks.get("env")?.detail, s.secret);

@@ -48,7 +48,7 @@ import {
 } from "./notebook/io.ts";
 import { studentNotebook } from "./notebook/exercises.ts";
 import { positiveOption, runMain } from "./cli.ts";
-import { TRUST_HELP, type Trust, trustOption } from "./jupyter/untrusted.ts";
+import { type Trust, TRUST_HELP, trustOption } from "./jupyter/untrusted.ts";
 import { isLang, LANGUAGES } from "./i18n/langs.ts";
 import { writeLocalized } from "./i18n/cli.ts";
 

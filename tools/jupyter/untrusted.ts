@@ -61,9 +61,11 @@ export function sandboxAvailable(): { ok: boolean; reason: string } {
           stderr: "piped",
         }).outputSync();
         available = out.success;
-        unavailableReason = out.success ? "" : `${BWRAP} cannot create its sandbox here: ${
-          new TextDecoder().decode(out.stderr).trim()
-        } (user namespaces may be disabled)`;
+        unavailableReason = out.success
+          ? ""
+          : `${BWRAP} cannot create its sandbox here: ${
+            new TextDecoder().decode(out.stderr).trim()
+          } (user namespaces may be disabled)`;
       } catch (e) {
         available = false;
         unavailableReason = e instanceof Deno.errors.NotFound
