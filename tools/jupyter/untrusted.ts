@@ -184,15 +184,20 @@ export function sandboxCommand(
 
 /**
  * The trust a command runs notebooks with, from its `--untrusted` and `--allow-all` flags
- * ({@link TRUST_HELP}); both at once is an error naming the command.
+ * ({@link TRUST_HELP}). Without either: "untrusted" where the sandbox can run, else "all", and
+ * `warn` gets a line saying so (an explicit `--untrusted` never falls back: the runner then
+ * refuses to run). Both flags at once is an error naming the command.
  *
  * @example
  * ```ts
  * import assert from "node:assert";
- * import { DEFAULT_TRUST, trustOption } from "./untrusted.ts";
+ * import { sandboxAvailable, trustOption } from "./untrusted.ts";
  * assert.equal(trustOption("nb:run", true, false), "untrusted");
  * assert.equal(trustOption("nb:run", false, true), "all");
- * assert.equal(trustOption("nb:run", undefined, undefined), DEFAULT_TRUST);
+ * const warnings: string[] = [];
+ * const auto = trustOption("nb:run", undefined, undefined, (l) => warnings.push(l));
+ * assert.equal(auto, sandboxAvailable().ok ? "untrusted" : "all");
+ * assert.equal(warnings.length, auto === "all" ? 1 : 0);
  * assert.throws(() => trustOption("nb:run", true, true), /nb:run: --untrusted and --allow-all/);
  * ```
  */
@@ -200,20 +205,26 @@ export function trustOption(
   tool: string,
   untrusted: boolean | undefined,
   allowAll: boolean | undefined,
+  warn: (line: string) => void = console.error,
 ): Trust {
   if (untrusted && allowAll) {
     throw new Error(`${tool}: --untrusted and --allow-all exclude each other; give one`);
   }
-  return untrusted ? "untrusted" : allowAll ? "all" : DEFAULT_TRUST;
+  if (untrusted) return "untrusted";
+  if (allowAll) return "all";
+  const sandbox = sandboxAvailable();
+  if (sandbox.ok) return "untrusted";
+  warn(
+    `${tool}: WARNING: the notebooks' cells run with every permission, because ${sandbox.reason}. ` +
+      "Build only notebooks you trust here; --untrusted refuses to run without the sandbox.",
+  );
+  return "all";
 }
-
-/** The trust without `--untrusted` or `--allow-all`. */
-export const DEFAULT_TRUST: Trust = "untrusted";
 
 /** The `--help` lines of `--untrusted` and `--allow-all`. */
 export const TRUST_HELP =
-  "--untrusted (the default) runs the cells in a sandbox (Linux, bubblewrap): they read only\n" +
-  "the project, the notebook's folder and Deno's cache, and cannot write files, use the\n" +
-  "network, start processes or read the environment. --allow-all gives the cells every\n" +
-  "permission (what `deno jupyter` grants): only for notebooks you trust, or where the\n" +
-  "sandbox cannot run (macOS, Windows, no user namespaces).";
+  "--untrusted runs the cells in a sandbox (Linux, bubblewrap): they read only the kit, the\n" +
+  "notebook's project and Deno's cache, and cannot write files, use the network, start\n" +
+  "processes or read the environment. It is the default where the sandbox can run; elsewhere\n" +
+  "the default is --allow-all, with a warning, and --untrusted refuses to run. --allow-all\n" +
+  "gives the cells every permission (what `deno jupyter` grants): only for notebooks you trust.";
