@@ -5,18 +5,25 @@
  * `--rounds` times; prints the median wall time of each mode, their ratio (untrusted / all) and
  * the load average before and after.
  *
+ * `--compare` instead runs each notebook given (default: all of `notebooks/`) once in each mode
+ * through the runner and compares every code cell's execution count and outputs; it exits 1 on
+ * the first difference or failure, naming the notebook and cell.
+ *
  * ```sh
  * deno run -A bench/untrusted.ts                                   # 00_welcome, 7 rounds
  * deno run -A bench/untrusted.ts --rounds 3 notebooks/03_batchnorm_running_stats.ipynb
+ * deno run -A --config deno.json bench/untrusted.ts --compare      # every notebook, both modes
  * ```
  *
  * @module
  */
 
 const USAGE = `usage: deno run -A bench/untrusted.ts [--rounds N] [notebook]
+       deno run -A --config deno.json bench/untrusted.ts --compare [notebooks...]
 
 Times nb:run on one notebook (default notebooks/00_welcome.ipynb) with --allow-all and with
---untrusted, alternately, N rounds (default 7); prints the medians and their ratio.`;
+--untrusted, alternately, N rounds (default 7); prints the medians and their ratio.
+--compare runs notebooks (default notebooks/*.ipynb) in both modes and compares every cell.`;
 
 const here = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -33,7 +40,41 @@ function load(): string {
   }
 }
 
+/** Runs each notebook in both modes; 0 when every code cell's count and outputs are equal. */
+async function compare(paths: string[]): Promise<number> {
+  // The kit's runner, loaded only here: timing needs none of it.
+  const { runNotebooks } = await import("../tools/runner.ts");
+  const { projectNotebooks } = await import("../tools/notebook/io.ts");
+  if (!paths.length) paths = await projectNotebooks();
+  let bad = 0;
+  for (const path of paths) {
+    const cells: Record<string, string[]> = {};
+    for (const trust of ["untrusted", "all"] as const) {
+      const run = (await runNotebooks([path], { outDir: null, trust, concurrency: 1 })).runs[0];
+      if (run.status !== "ok") {
+        console.error(`${path} (${trust}): ${run.message}`);
+        return 1;
+      }
+      cells[trust] = run.notebook!.cells.map((c) =>
+        c.cell_type === "code" ? JSON.stringify([c.execution_count, c.outputs]) : ""
+      );
+    }
+    const diff = cells.all.findIndex((c, i) => c !== cells.untrusted[i]);
+    if (diff >= 0) {
+      bad++;
+      console.error(
+        `${path}: cell ${diff + 1} differs\n  all:       ${
+          cells.all[diff].slice(0, 400)
+        }\n  untrusted: ${cells.untrusted[diff].slice(0, 400)}`,
+      );
+    } else console.log(`${path}: ${cells.all.filter((c) => c).length} code cells identical`);
+  }
+  console.log(`${paths.length - bad} of ${paths.length} notebooks identical in both modes`);
+  return bad ? 1 : 0;
+}
+
 async function main(args: string[]): Promise<number> {
+  if (args[0] === "--compare") return await compare(args.slice(1));
   let rounds = 7, path = "notebooks/00_welcome.ipynb";
   for (let i = 0; i < args.length; i++) {
     const a = args[i];

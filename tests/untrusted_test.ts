@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { stripAnsi } from "../tools/ansi.ts";
 import { readNotebook } from "../tools/notebook/io.ts";
 import { denoDir, sandboxAvailable } from "../tools/jupyter/untrusted.ts";
+import { runNotebooks } from "../tools/runner.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const sandbox = sandboxAvailable();
@@ -166,4 +167,40 @@ Deno.test({
     assert.ok(s.requests >= 1);
     assert.equal(s.outsideWrite, "written");
   },
+});
+
+Deno.test({
+  name:
+    "untrusted: a notebook that imports the kit and reads data gives the same outputs both ways",
+  ignore: !sandbox.ok,
+  async fn() {
+    const cells: Record<string, string[]> = {};
+    for (const trust of ["untrusted", "all"] as const) {
+      const s = await runNotebooks([join(root, "tests/fixtures/pass.ipynb")], {
+        outDir: null,
+        trust,
+        concurrency: 1,
+      });
+      assert.equal(s.runs[0].status, "ok", s.runs[0].message);
+      cells[trust] = s.runs[0].notebook!.cells.map((c) =>
+        c.cell_type === "code" ? JSON.stringify([c.execution_count, c.outputs]) : ""
+      );
+    }
+    assert.ok(cells.all.some((c) => c.includes("hello")), "the fixture printed nothing");
+    assert.deepEqual(cells.untrusted, cells.all);
+  },
+});
+
+Deno.test("untrusted: nb:run refuses --untrusted with --allow-all, exit 2", async () => {
+  const p = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tools/run.ts", "--untrusted", "--allow-all", "tests/fixtures/pass.ipynb"],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(p.code, 2);
+  assert.match(
+    new TextDecoder().decode(p.stderr),
+    /--untrusted and --allow-all exclude each other/,
+  );
 });
