@@ -116,7 +116,7 @@ async function main(args: string[]): Promise<number> {
   console.log(`  --untrusted  median ${(untrusted / 1000).toFixed(2)} s`);
   console.log(
     `  ratio untrusted / all ${(untrusted / all).toFixed(3)} ` +
-      `(+${((untrusted - all) / 1000).toFixed(2)} s)`,
+      `(${untrusted >= all ? "+" : ""}${((untrusted - all) / 1000).toFixed(2)} s)`,
   );
   return 0;
 }
