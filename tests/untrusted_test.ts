@@ -37,6 +37,10 @@ async function attack(flag: "--untrusted" | "--allow-all"): Promise<Scene> {
     const secret = `secret-${crypto.randomUUID()}`;
     await Deno.writeTextFile(join(home, ".secret"), secret);
     await Deno.writeTextFile(join(outside, "secret.txt"), secret);
+    // Build output inside the kit (grades live in dist/): hidden from the cells too.
+    await Deno.mkdir(join(root, "dist"), { recursive: true });
+    const distSecret = join(root, `dist/.kit-untrusted-test-${crypto.randomUUID()}.txt`);
+    await Deno.writeTextFile(distSecret, secret);
     await Deno.copyFile(
       join(root, "tests/fixtures/hostile_code.ipynb"),
       join(nbDir, "hostile_code.ipynb"),
@@ -54,6 +58,7 @@ async function attack(flag: "--untrusted" | "--allow-all"): Promise<Scene> {
         home,
         homeSecret: join(home, ".secret"),
         outsideSecret: join(outside, "secret.txt"),
+        distSecret,
         outsideWrite: join(outside, "pwned.txt"),
         url: `http://127.0.0.1:${port}/`,
         port,
@@ -105,6 +110,7 @@ async function attack(flag: "--untrusted" | "--allow-all"): Promise<Scene> {
       };
     } finally {
       await server.shutdown();
+      await Deno.remove(distSecret);
     }
   } finally {
     await Deno.remove(base, { recursive: true });
@@ -116,6 +122,7 @@ const ATTACKS = [
   "read-home",
   "list-home",
   "read-outside",
+  "read-dist",
   "read-passwd",
   "write-outside",
   "write-project",
@@ -155,7 +162,17 @@ Deno.test({
   async fn() {
     const s = await attack("--allow-all");
     assert.equal(s.code, 0, `nb:run --allow-all failed:\n${s.stderr}`);
-    for (const name of ["read-kit", "read-home", "read-outside", "env", "net-fetch", "run"]) {
+    for (
+      const name of [
+        "read-kit",
+        "read-home",
+        "read-outside",
+        "read-dist",
+        "env",
+        "net-fetch",
+        "run",
+      ]
+    ) {
       assert.equal(
         s.attacks.get(name)?.ok,
         true,

@@ -4,13 +4,14 @@
  * layers, because `deno jupyter` 2.9.6 takes no permission flags (it grants every permission and
  * ignores a config's `permissions`; measured):
  *
- * - an OS sandbox, bubblewrap (`bwrap`, Linux): the kernel sees only the kit, the notebook's
- *   project (the nearest folder with a `deno.json`) and its folder, all read-only; the Deno
- *   binary and the system libraries; Deno's cache (`DENO_DIR`) and the `node_modules/` folders
- *   (writable for Deno's own installer: a fresh clone fetches its npm packages there); its
- *   connection file; a private empty `/tmp` and `$HOME`; its own processes (`--unshare-pid`).
- *   Not `$HOME`, `/etc`, other users' files or the environment: it starts with a cleared
- *   environment ({@link sandboxEnv});
+ * - an OS sandbox, bubblewrap (`bwrap`, Linux): the kernel sees only the kit and the notebook's
+ *   project (the nearest folder with a `deno.json`) without their `dist/` (grades) and
+ *   `scratch/`, the notebook's folder, all read-only; the Deno binary and the system libraries;
+ *   Deno's cache (`DENO_DIR`, without the REPL's history and other programs' localStorage) and
+ *   the `node_modules/` folders (writable for Deno's own installer: a fresh clone fetches its npm
+ *   packages there); its connection file; a private empty `/tmp` and `$HOME`; its own processes
+ *   (`--unshare-pid`). Not `$HOME`, `/etc`, other users' files or the environment: it starts
+ *   with a cleared environment ({@link sandboxEnv});
  * - Deno's permissions, revoked by a silent first cell ({@link REVOKE_CELL}) after the kit's
  *   setup cell: no write, network, import from the network, subprocess, environment, system
  *   information or FFI for any later cell (a revoked permission cannot be requested again: the
@@ -37,6 +38,25 @@ const PASSED_ENV = /^(NO_COLOR|FORCE_COLOR|TZ|LANG|LANGUAGE|LC_[A-Z]+|DENO_NO_UP
 
 /** The kit's own folder (the one with `lib/` and `tools/`): always readable in the sandbox. */
 export const KIT_ROOT: string = resolve(new URL("../..", import.meta.url).pathname);
+
+/** Folders of the kit and the project hidden from the cells (build output, scratch files). */
+const HIDDEN = ["dist", "scratch"];
+
+function isDir(p: string): boolean {
+  try {
+    return Deno.statSync(p).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+}
 
 /** Where bubblewrap is looked for. */
 export const BWRAP = "/usr/bin/bwrap";
@@ -160,22 +180,33 @@ export function sandboxCommand(
   }
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", home);
   args.push("--ro-bind", exe, exe);
-  // The kit, the notebook's project and its folder, each once (a folder inside one bound
-  // already is visible through it).
+  // The kit and the notebook's project, each once (a folder inside one bound already is
+  // visible through it), without their build output: `dist/` holds grades (`deno task grade`)
+  // that a notebook could print into its page.
   const shown: string[] = [];
-  for (const d of [KIT_ROOT, root, dir]) {
+  for (const d of [KIT_ROOT, root]) {
     if (shown.some((s) => d === s || d.startsWith(s + "/"))) continue;
     shown.push(d);
     args.push("--ro-bind", d, d);
   }
+  for (const d of shown) {
+    for (const sub of HIDDEN) if (isDir(join(d, sub))) args.push("--tmpfs", join(d, sub));
+  }
+  // The notebook's folder, last: it may be inside a hidden one (`dist/.i18n-es-…`).
+  args.push("--ro-bind", dir, dir);
   // Deno's own installer writes these; cells cannot (their write permission is revoked).
-  for (const d of new Set([KIT_ROOT, root])) {
+  for (const d of shown) {
     args.push("--bind-try", join(d, "node_modules"), join(d, "node_modules"));
   }
   try {
     Deno.mkdirSync(cache, { recursive: true });
   } catch { /* bwrap names it if it is missing */ }
   args.push("--bind", cache, cache);
+  // What other Deno programs left in the cache: the REPL's history, their localStorage.
+  if (isFile(join(cache, "deno_history.txt"))) {
+    args.push("--ro-bind", "/dev/null", join(cache, "deno_history.txt"));
+  }
+  if (isDir(join(cache, "location_data"))) args.push("--tmpfs", join(cache, "location_data"));
   const conn = dirname(resolve(connFile));
   args.push("--ro-bind", conn, conn);
   args.push("--chdir", dir, "--", exe, "jupyter", "--kernel", "--conn", resolve(connFile));
