@@ -5,6 +5,10 @@
  * `--rounds` times; prints the median wall time of each mode, their ratio (untrusted / all) and
  * the load average before and after.
  *
+ * `--start` times only what the sandbox adds: a kernel's start plus, for the sandboxed one, the
+ * cell that revokes its permissions (the kit's `Kernel`, in this process), alternately,
+ * `--rounds` times (default 15).
+ *
  * `--compare` instead runs each notebook given (default: all of `notebooks/`) once in each mode
  * through the runner and compares every code cell's execution count and outputs; it exits 1 on
  * the first difference or failure, naming the notebook and cell.
@@ -12,6 +16,7 @@
  * ```sh
  * deno run -A bench/untrusted.ts                                   # 00_welcome, 7 rounds
  * deno run -A bench/untrusted.ts --rounds 3 notebooks/03_batchnorm_running_stats.ipynb
+ * deno run -A --config deno.json bench/untrusted.ts --start        # kernel start, 15 rounds
  * deno run -A --config deno.json bench/untrusted.ts --compare      # every notebook, both modes
  * ```
  *
@@ -19,10 +24,12 @@
  */
 
 const USAGE = `usage: deno run -A bench/untrusted.ts [--rounds N] [notebook]
+       deno run -A --config deno.json bench/untrusted.ts --start [--rounds N]
        deno run -A --config deno.json bench/untrusted.ts --compare [notebooks...]
 
 Times nb:run on one notebook (default notebooks/00_welcome.ipynb) with --allow-all and with
 --untrusted, alternately, N rounds (default 7); prints the medians and their ratio.
+--start times a kernel's start (and the sandbox's revoking cell) both ways, N rounds (15).
 --compare runs notebooks (default notebooks/*.ipynb) in both modes and compares every cell.`;
 
 const here = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -73,8 +80,41 @@ async function compare(paths: string[]): Promise<number> {
   return bad ? 1 : 0;
 }
 
+/** Kernel start both ways, alternately; prints medians and their ratio. */
+async function start(rounds: number): Promise<number> {
+  const { Kernel } = await import("../tools/jupyter/kernel.ts");
+  const { REVOKE_CELL, sandboxCommand } = await import("../tools/jupyter/untrusted.ts");
+  const times: Record<string, number[]> = { all: [], untrusted: [] };
+  const before = load();
+  for (let r = 0; r < rounds; r++) {
+    for (const mode of r % 2 ? ["untrusted", "all"] : ["all", "untrusted"]) {
+      const t0 = performance.now();
+      const k = await Kernel.start({
+        cwd: `${here}/notebooks`,
+        command: mode === "untrusted" ? sandboxCommand : undefined,
+      });
+      if (mode === "untrusted") {
+        const res = await k.execute(REVOKE_CELL, { storeHistory: false });
+        if (res.status !== "ok") throw new Error(`the revoking cell failed: ${res.status}`);
+      }
+      times[mode].push(performance.now() - t0);
+      await k.shutdown();
+    }
+  }
+  const all = median(times.all), untrusted = median(times.untrusted);
+  console.log(`kernel start, ${rounds} rounds, load average before ${before}, after ${load()}`);
+  console.log(`  every permission  median ${all.toFixed(0)} ms`);
+  console.log(`  sandboxed         median ${untrusted.toFixed(0)} ms (with the revoking cell)`);
+  console.log(`  ratio ${(untrusted / all).toFixed(3)} (${(untrusted - all).toFixed(0)} ms)`);
+  return 0;
+}
+
 async function main(args: string[]): Promise<number> {
   if (args[0] === "--compare") return await compare(args.slice(1));
+  if (args[0] === "--start") {
+    const n = args[1] === "--rounds" && Number(args[2]) >= 1 ? Number(args[2]) : 15;
+    return await start(n);
+  }
   let rounds = 7, path = "notebooks/00_welcome.ipynb";
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
