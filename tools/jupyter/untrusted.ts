@@ -1,8 +1,10 @@
 /**
  * The untrusted mode of the notebook runner (`tools/runner.ts`, `deno task nb:run` and
  * `deno task handouts`): a notebook's cells run with only what the kit's notebooks need. Two
- * layers, because `deno jupyter` 2.9.6 takes no permission flags (it grants every permission and
- * ignores a config's `permissions`; measured):
+ * layers, because `deno jupyter` 2.9.6 takes no permission flags: it grants every permission
+ * (`PermissionsContainer::allow_all` in Deno's `cli/tools/jupyter/mod.rs`) and ignores a
+ * `permissions` set in the `deno.json` of its folder (measured: such a kernel read /etc/hostname
+ * and $HOME, wrote to /tmp and spawned a process):
  *
  * - an OS sandbox, bubblewrap (`bwrap`, Linux): the kernel sees only the kit and the notebook's
  *   project (the nearest folder with a `deno.json`) without their `dist/` (grades) and
