@@ -9,11 +9,11 @@
  * - an OS sandbox, bubblewrap (`bwrap`, Linux): the kernel sees only the kit and the notebook's
  *   project (the nearest folder with a `deno.json`) without their `dist/` (grades) and
  *   `scratch/`, the notebook's folder, all read-only; the Deno binary and the system libraries;
- *   Deno's cache (`DENO_DIR`, without the REPL's history and other programs' localStorage) and
- *   the `node_modules/` folders (writable for Deno's own installer: a fresh clone fetches its npm
- *   packages there); its connection file; a private empty `/tmp` and `$HOME`; its own processes
- *   (`--unshare-pid`). Not `$HOME`, `/etc`, other users' files or the environment: it starts
- *   with a cleared environment ({@link sandboxEnv});
+ *   Deno's cache (`DENO_DIR`, read-only, without the REPL's history and other programs'
+ *   localStorage: the runner has installed the npm packages before); its connection file; a
+ *   private empty `/tmp` and `$HOME`; its own processes (`--unshare-pid`). Not `$HOME`, `/etc`,
+ *   other users' files or the environment: it starts with a cleared environment
+ *   ({@link sandboxEnv});
  * - Deno's permissions, revoked by a silent first cell ({@link REVOKE_CELL}) after the kit's
  *   setup cell: no write, network, import from the network, subprocess, environment, system
  *   information or FFI for any later cell (a revoked permission cannot be requested again: the
@@ -196,14 +196,13 @@ export function sandboxCommand(
   }
   // The notebook's folder, last: it may be inside a hidden one (`dist/.i18n-es-…`).
   args.push("--ro-bind", dir, dir);
-  // Deno's own installer writes these; cells cannot (their write permission is revoked).
-  for (const d of shown) {
-    args.push("--bind-try", join(d, "node_modules"), join(d, "node_modules"));
-  }
+  // Deno's cache, read-only like the projects' `node_modules/`: the runner (`deno run` with the
+  // same config) has installed the npm packages before any kernel starts, so a cell cannot
+  // install a package of its choosing or change what a trusted run later loads.
   try {
     Deno.mkdirSync(cache, { recursive: true });
   } catch { /* bwrap names it if it is missing */ }
-  args.push("--bind", cache, cache);
+  args.push("--ro-bind", cache, cache);
   // What other Deno programs left in the cache: the REPL's history, their localStorage.
   if (isFile(join(cache, "deno_history.txt"))) {
     args.push("--ro-bind", "/dev/null", join(cache, "deno_history.txt"));
