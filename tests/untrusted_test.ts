@@ -24,6 +24,8 @@ interface Scene {
   code: number;
   stderr: string;
   outsideWrite: string;
+  /** Whether the kit's deno.lock changed during the run. */
+  lockChanged: boolean;
   projectWrite: string;
   secret: string;
 }
@@ -63,8 +65,11 @@ async function attack(flag: "--untrusted" | "--allow-all"): Promise<Scene> {
         url: `http://127.0.0.1:${port}/`,
         port,
         secret,
+        // A real install would change the kit's deno.lock and node_modules: only when sandboxed.
+        npmPackage: flag === "--untrusted" ? "left-pad@1.3.0" : null,
       }),
     );
+    const lockBefore = await Deno.readTextFile(join(root, "deno.lock"));
     try {
       const proc = await new Deno.Command(Deno.execPath(), {
         args: [
@@ -105,6 +110,7 @@ async function attack(flag: "--untrusted" | "--allow-all"): Promise<Scene> {
         code: proc.code,
         stderr,
         outsideWrite: (await exists(join(outside, "pwned.txt"))) ? "written" : "absent",
+        lockChanged: (await Deno.readTextFile(join(root, "deno.lock"))) !== lockBefore,
         projectWrite: (await exists(join(nbDir, "pwned.txt"))) ? "written" : "absent",
         secret,
       };
@@ -129,6 +135,7 @@ const ATTACKS = [
   "net-fetch",
   "net-connect",
   "net-listen",
+  "npm-import",
   "run",
   "run-node",
   "env",
@@ -153,6 +160,11 @@ Deno.test({
     assert.equal(s.requests, 0, "the notebook reached the test's server");
     assert.equal(s.outsideWrite, "absent", "a file was written outside the staging folder");
     assert.equal(s.projectWrite, "absent", "a file was written into the notebook's folder");
+    assert.equal(s.lockChanged, false, "the npm import changed the kit's deno.lock");
+    assert.ok(
+      !(await Deno.stat(join(root, "node_modules/left-pad")).then(() => true, () => false)),
+      "the npm import installed a package into the kit",
+    );
   },
 });
 

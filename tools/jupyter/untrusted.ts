@@ -35,6 +35,9 @@ export type Trust = "untrusted" | "all";
 export const REVOKE_CELL = 'for (const name of ["write", "net", "import", "run", "env", "sys", ' +
   '"ffi"] as const) Deno.permissions.revokeSync({ name });\nundefined;';
 
+/** The npm registry inside the sandbox: a loopback port nothing listens on (the discard port). */
+export const NO_REGISTRY = "http://127.0.0.1:9/";
+
 /** Environment variables passed into the sandbox (the rest is cleared): what changes output. */
 const PASSED_ENV = /^(NO_COLOR|FORCE_COLOR|TZ|LANG|LANGUAGE|LC_[A-Z]+|DENO_NO_UPDATE_CHECK)$/;
 
@@ -131,7 +134,10 @@ export function projectRoot(dir: string): string {
   }
 }
 
-/** The environment of the sandboxed kernel: HOME, PATH, DENO_DIR and {@link PASSED_ENV}. */
+/**
+ * The environment of the sandboxed kernel: HOME, PATH, DENO_DIR, an npm registry that does not
+ * answer ({@link NO_REGISTRY}) and {@link PASSED_ENV}.
+ */
 export function sandboxEnv(
   home: string,
   cache: string,
@@ -141,6 +147,10 @@ export function sandboxEnv(
     HOME: home,
     PATH: "/usr/local/bin:/usr/bin:/bin",
     DENO_DIR: cache,
+    // Deno's npm installer is not bound by the revoked permissions: a cell's `npm:` import would
+    // reach the registry (measured). The packages are installed already; this address fails
+    // on this machine, so nothing leaves it.
+    NPM_CONFIG_REGISTRY: NO_REGISTRY,
   };
   for (const [k, v] of Object.entries(env)) if (PASSED_ENV.test(k)) out[k] = v;
   return out;
