@@ -9,7 +9,9 @@
  * `update_display_data` and `execute_result` (`data`), and of an `error`'s evalue and
  * traceback. Stream text is cut at the limit (on a character boundary); a rich output that does
  * not fit whole is dropped; an error past the limit is kept with its text cut, so that a
- * student still sees that, and why, the cell failed. `clear_output` passes and resets nothing.
+ * student still sees that, and why, the cell failed. The cell's value (`execute_result`, one
+ * per cell) is shown whenever it alone fits in the limit, even after the cell printed too much,
+ * so a cell sends at most twice the limit. `clear_output` passes and resets nothing.
  *
  * @module
  */
@@ -83,6 +85,10 @@ function dataBytes(data: unknown): number {
  * assert.equal(String(cut?.content.text).length, 2 ** 20 - 600_000);
  * assert.equal(cap.admit(stream("c")), null);
  * assert.equal(cap.notice(), "output cut at 1 MB; 0.1 MB not shown");
+ * // The cell's value is still shown when it fits in the limit by itself.
+ * const value: Message = { ...stream(""), header: newHeader("execute_result", "k"),
+ *   content: { data: { "text/plain": "42" } } };
+ * assert.equal(cap.admit(value), value);
  * ```
  */
 export class OutputCap {
@@ -121,7 +127,7 @@ export class OutputCap {
     }
     if (type === "display_data" || type === "update_display_data" || type === "execute_result") {
       const size = dataBytes(msg.content.data);
-      if (size <= left) {
+      if (size <= left || (type === "execute_result" && size <= this.limit)) {
         this.#used += size;
         return msg;
       }
