@@ -21,8 +21,13 @@
  * cell still running 2 s later (awaiting a timer or a promise, which Deno's kernel cannot
  * interrupt) ends with the error "interrupted: the kernel restarted, variables are lost", Deno's
  * kernel is restarted behind the same connection, and the frontend stays usable. A kernel that
- * dies (`Deno.exit()` in a cell) is restarted the same way. Shutdown (restart included) stops
- * Deno's kernel and the relay. If the relay dies, even by SIGKILL, a watchdog kills Deno's
+ * dies (`Deno.exit()` in a cell, a signal, a crash) is restarted the same way; the running cell
+ * ends with a `KernelDied` error naming the exit code or signal ({@link kernelDied}). Shutdown
+ * (restart included) stops Deno's kernel and the relay.
+ *
+ * Output: each cell may send at most 10 MB (`KIT_RELAY_OUTPUT_LIMIT_MB`, see `output_cap.ts`);
+ * past that its output is dropped and one notice under the cell says how much. Printed text of a
+ * cell is gathered into one message per 0.1 s or 1 M characters. If the relay dies, even by SIGKILL, a watchdog kills Deno's
  * kernel; if the process that started the relay dies, the relay shuts down.
  *
  * `KIT_RELAY_DEBUG=1` in the environment logs the traffic to stderr (Jupyter's log).
@@ -101,8 +106,12 @@ export const INTERRUPTED = "interrupted: the kernel restarted, variables are los
  * What a student sees under a cell whose kernel died (`Deno.exit()`, a signal, a crash):
  * "Deno's kernel died (exit code 3); ..." or "(signal SIGKILL)".
  */
-export function kernelDied(exit: ExitStatus): string {
-  const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+export function kernelDied(exit: ExitStatus, broken = ""): string {
+  const how = broken
+    ? `${broken}, so the kit ended it`
+    : exit.signal
+    ? `signal ${exit.signal}`
+    : `exit code ${exit.code}`;
   return `Deno's kernel died (${how}) and a new one was started: variables, functions and ` +
     "imports are gone; run the cells this one needs again";
 }
@@ -252,11 +261,15 @@ export class Relay {
     if (DEBUG) this.#log(`Deno's kernel is ready (pid ${inner.pid})`);
     inner.exited.then((exit) => {
       if (this.#inner !== inner || this.#closing) return;
-      this.#log(`Deno's kernel exited (${describeExit(exit)}): starting a new one`);
+      this.#log(
+        `Deno's kernel exited (${describeExit(exit)}${
+          inner.brokenReason ? `; ${inner.brokenReason}` : ""
+        }): starting a new one`,
+      );
       // A SIGINT sent to the process group (a frontend that ignores interrupt_mode) kills it.
       const interrupted = performance.now() - this.#sigintAt < 3_000;
       this.#restartInner(
-        interrupted ? INTERRUPTED : kernelDied(exit),
+        interrupted ? INTERRUPTED : kernelDied(exit, inner.brokenReason),
         interrupted ? "KernelRestarted" : "KernelDied",
       );
     });
@@ -442,8 +455,10 @@ export class Relay {
         cell.lastOutputAt = performance.now();
         const late = () => {
           if (cell.released || this.#running !== cell) return;
-          // Output still flowing (a cell that printed a lot): the marker is behind it.
-          const quiet = performance.now() - cell.lastOutputAt;
+          // Output still flowing (a cell that printed a lot, a large frame still arriving): the
+          // marker is behind it.
+          const last = Math.max(cell.lastOutputAt, this.#inner?.lastIopubAt ?? 0);
+          const quiet = performance.now() - last;
           if (quiet < this.#markerTimeoutMs) {
             cell.markerTimer = setTimeout(late, this.#markerTimeoutMs - quiet);
             return;
