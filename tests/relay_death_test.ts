@@ -56,78 +56,15 @@ Deno.test({
       const steps = Object.fromEntries(
         text.trim().split("\n").map((l) => JSON.parse(l)).map((s) => [s.step, s]),
       );
-      // The relay's inner connection folder is in our TMPDIR (so the checks below can fail).
-      assert.equal(steps.start.status, "ok");
-      assert.equal(steps.start.dirs, 1);
-
-      // Deno.exit(3): an error under the cell, naming the exit code; the next cell runs, fresh.
-      assert.equal(steps.exit.status, "error");
-      assert.equal(steps.exit.ename, "KernelDied");
-      assert.deepEqual(steps.exit.errors, [
-        ["KernelDied", kernelDied({ code: 3, signal: null })],
-      ]);
-      assert.match(steps.exit.errors[0][1], /exit code 3\b.*variables.*gone/);
-      assert.equal(steps.exit.kept, '"undefined"');
-      assert.equal(steps.exit.answer, "42");
-      assert.equal(steps.exit.old_alive, false);
-      assert.notEqual(steps.exit.new, steps.start.inner);
-      assert.equal(steps.exit.dirs, 1, "the dead kernel's connection folder was removed");
-
-      // SIGKILL of Deno's kernel while a cell awaits.
-      assert.equal(steps.sigkill.status, "error");
-      assert.deepEqual(steps.sigkill.errors, [
-        ["KernelDied", kernelDied({ code: 137, signal: "SIGKILL" })],
-      ]);
-      assert.match(steps.sigkill.errors[0][1], /signal SIGKILL/);
-      assert.equal(steps.sigkill.answer, "42");
-      assert.equal(steps.sigkill.old_alive, false);
-      assert.equal(steps.sigkill.dirs, 1);
-
-      // SIGKILL while no cell runs: restarted; the next cell runs.
-      assert.equal(steps["sigkill-idle"].status, "ok");
-      assert.equal(steps["sigkill-idle"].answer, "42");
-      assert.equal(steps["sigkill-idle"].dirs, 1);
-
-      // 50 MB printed: 10 MB shown, then the notice; the cell's value still shown.
-      const big = steps.big;
-      assert.equal(big.status, "ok");
-      assert.equal(big.result, '"printed"');
-      const bigNotice = notice("10 MB", "40 MB");
-      assert.equal(big.tail, bigNotice.slice(-300));
-      // "x" * limit + "\n" cut at the limit, then the notice.
-      assert.equal(big.chars, DEFAULT_OUTPUT_LIMIT + bigNotice.length);
-      assert.equal(big.answer, "42");
-      // Deadline: 5 s, or 50 times the median `6*7` round trip measured before the big print
-      // when the machine is so slow that this is longer.
-      const deadline = Math.max(5, 50 * big.baseline);
-      assert.ok(
-        big.after <= deadline,
-        `6*7 after the 50 MB print took ${big.after.toFixed(2)} s (deadline ${deadline} s, ` +
-          `baseline ${big.baseline.toFixed(3)} s)`,
-      );
-
-      // Shutdown: no process, no connection file, no key.
-      assert.equal(steps.shutdown.relay_alive, false);
-      assert.deepEqual(steps.shutdown.inner_alive, [false, false]);
-      assert.deepEqual(steps.shutdown.tmp, []);
-      assert.deepEqual(steps.shutdown.runtime, []);
-      for (const pid of [steps.start.relay, steps.start.inner, steps["sigkill-idle"].new]) {
-        assert.equal(processRunning(pid), false, `process ${pid} left behind`);
+      try {
+        checkSteps(steps);
+      } catch (e) {
+        // Name what the session saw and what the relay logged.
+        (e as Error).message += `\n--- session ---\n${text}\n--- stderr (end) ---\n${
+          err.split("\n").filter((l) => l.includes("[kit relay]")).join("\n").slice(-3000)
+        }`;
+        throw e;
       }
-
-      // 20 000 lines of 100 bytes (about 1.9 MB) under a 0.5 MB limit: gathered (one message
-      // per line would be about 5 000 messages before the cut), cut, and none leak further.
-      const lines = steps.lines;
-      assert.equal(lines.status, "ok");
-      assert.equal(lines.result, '"done"');
-      const linesNotice = notice("0.5 MB", "1.4 MB");
-      assert.equal(lines.tail, linesNotice);
-      assert.equal(lines.chars, 2 ** 19 + linesNotice.length);
-      assert.ok(lines.messages < 100, `${lines.messages} stream messages`);
-      assert.ok(lines.head.startsWith(`${"y".repeat(99)}\n${"y".repeat(99)}\n`));
-      assert.equal(lines.answer, "42");
-      assert.equal(lines.after_stream, 0, "no printed text under the next cell");
-      assert.deepEqual(steps.end.tmp, []);
     } finally {
       for (const dir of [dataDir, tmp, runtime]) {
         await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -135,3 +72,79 @@ Deno.test({
     }
   },
 });
+
+// deno-lint-ignore no-explicit-any
+function checkSteps(steps: Record<string, any>): void {
+  // The relay's inner connection folder is in our TMPDIR (so the checks below can fail).
+  assert.equal(steps.start.status, "ok");
+  assert.equal(steps.start.dirs, 1);
+
+  // Deno.exit(3): an error under the cell, naming the exit code; the next cell runs, fresh.
+  assert.equal(steps.exit.status, "error");
+  assert.equal(steps.exit.ename, "KernelDied");
+  assert.deepEqual(steps.exit.errors, [
+    ["KernelDied", kernelDied({ code: 3, signal: null })],
+  ]);
+  assert.match(steps.exit.errors[0][1], /exit code 3\b.*variables.*gone/);
+  assert.equal(steps.exit.kept, '"undefined"');
+  assert.equal(steps.exit.answer, "42");
+  assert.equal(steps.exit.old_alive, false);
+  assert.notEqual(steps.exit.new, steps.start.inner);
+  assert.equal(steps.exit.dirs, 1, "the dead kernel's connection folder was removed");
+
+  // SIGKILL of Deno's kernel while a cell awaits.
+  assert.equal(steps.sigkill.status, "error");
+  assert.deepEqual(steps.sigkill.errors, [
+    ["KernelDied", kernelDied({ code: 137, signal: "SIGKILL" })],
+  ]);
+  assert.match(steps.sigkill.errors[0][1], /signal SIGKILL/);
+  assert.equal(steps.sigkill.answer, "42");
+  assert.equal(steps.sigkill.old_alive, false);
+  assert.equal(steps.sigkill.dirs, 1);
+
+  // SIGKILL while no cell runs: restarted; the next cell runs.
+  assert.equal(steps["sigkill-idle"].status, "ok");
+  assert.equal(steps["sigkill-idle"].answer, "42");
+  assert.equal(steps["sigkill-idle"].dirs, 1);
+
+  // 50 MB printed: 10 MB shown, then the notice; the cell's value still shown.
+  const big = steps.big;
+  assert.equal(big.status, "ok");
+  assert.equal(big.result, '"printed"');
+  const bigNotice = notice("10 MB", "40 MB");
+  assert.equal(big.tail, bigNotice.slice(-300));
+  // "x" * limit + "\n" cut at the limit, then the notice.
+  assert.equal(big.chars, DEFAULT_OUTPUT_LIMIT + bigNotice.length);
+  assert.equal(big.answer, "42");
+  // Deadline: 5 s, or 50 times the median `6*7` round trip measured before the big print
+  // when the machine is so slow that this is longer.
+  const deadline = Math.max(5, 50 * big.baseline);
+  assert.ok(
+    big.after <= deadline,
+    `6*7 after the 50 MB print took ${big.after.toFixed(2)} s (deadline ${deadline} s, ` +
+      `baseline ${big.baseline.toFixed(3)} s)`,
+  );
+
+  // Shutdown: no process, no connection file, no key.
+  assert.equal(steps.shutdown.relay_alive, false);
+  assert.deepEqual(steps.shutdown.inner_alive, [false, false]);
+  assert.deepEqual(steps.shutdown.tmp, []);
+  assert.deepEqual(steps.shutdown.runtime, []);
+  for (const pid of [steps.start.relay, steps.start.inner, steps["sigkill-idle"].new]) {
+    assert.equal(processRunning(pid), false, `process ${pid} left behind`);
+  }
+
+  // 20 000 lines of 100 bytes (about 1.9 MB) under a 0.5 MB limit: gathered (one message
+  // per line would be about 5 000 messages before the cut), cut, and none leak further.
+  const lines = steps.lines;
+  assert.equal(lines.status, "ok");
+  assert.equal(lines.result, '"done"');
+  const linesNotice = notice("0.5 MB", "1.4 MB");
+  assert.equal(lines.tail, linesNotice);
+  assert.equal(lines.chars, 2 ** 19 + linesNotice.length);
+  assert.ok(lines.messages < 100, `${lines.messages} stream messages`);
+  assert.ok(lines.head.startsWith(`${"y".repeat(99)}\n${"y".repeat(99)}\n`));
+  assert.equal(lines.answer, "42");
+  assert.equal(lines.after_stream, 0, "no printed text under the next cell");
+  assert.deepEqual(steps.end.tmp, []);
+}
