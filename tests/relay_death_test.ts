@@ -107,14 +107,29 @@ function checkSteps(steps: Record<string, any>): void {
   assert.equal(steps["sigkill-idle"].answer, "42");
   assert.equal(steps["sigkill-idle"].dirs, 1);
 
-  // 50 MB printed: 10 MB shown, then the notice; the cell's value still shown.
+  // 50 MB printed: 10 MB shown, then the notice; the cell's value still shown. Deno 2.9.6
+  // sometimes garbles its IOPub frames while it sends a 50 MB message and, at the same time, the
+  // cell's reply and idle (a plain `jupyter_client` loses that output too): then the relay ends
+  // the kernel and says so under the cell. Either way the next cell must answer in time.
   const big = steps.big;
-  assert.equal(big.status, "ok");
-  assert.equal(big.result, '"printed"');
-  const bigNotice = notice("10 MB", "40 MB");
-  assert.equal(big.tail, bigNotice.slice(-300));
-  // "x" * limit + "\n" cut at the limit, then the notice.
-  assert.equal(big.chars, DEFAULT_OUTPUT_LIMIT + bigNotice.length);
+  if (big.status === "ok") {
+    assert.deepEqual(big.errors, []);
+    assert.equal(big.result, '"printed"');
+    const bigNotice = notice("10 MB", "40 MB");
+    assert.equal(big.tail, bigNotice.slice(-300));
+    // "x" * limit + "\n" cut at the limit, then the notice.
+    assert.equal(big.chars, DEFAULT_OUTPUT_LIMIT + bigNotice.length);
+  } else {
+    assert.equal(big.status, "error");
+    assert.equal(big.errors.length, 1, JSON.stringify(big.errors));
+    assert.equal(big.errors[0][0], "KernelDied");
+    assert.match(
+      big.errors[0][1],
+      /^Deno's kernel sent garbled data on iopub .*, so the kit ended it and a new one/,
+    );
+    assert.ok(big.chars <= DEFAULT_OUTPUT_LIMIT, `${big.chars} characters shown`);
+    console.warn("relay_death_test: Deno's kernel garbled the 50 MB message (KernelDied)");
+  }
   assert.equal(big.answer, "42");
   // Deadline: 5 s, or 50 times the median `6*7` round trip measured before the big print
   // when the machine is so slow that this is longer.

@@ -104,16 +104,14 @@ export interface RelayOptions {
 export const INTERRUPTED = "interrupted: the kernel restarted, variables are lost";
 /**
  * What a student sees under a cell whose kernel died (`Deno.exit()`, a signal, a crash):
- * "Deno's kernel died (exit code 3); ..." or "(signal SIGKILL)".
+ * "Deno's kernel died (exit code 3) and a new one was started: ..." or "(signal SIGKILL)";
+ * `broken`: why the kit ended the kernel itself (`InnerKernel.brokenReason`).
  */
 export function kernelDied(exit: ExitStatus, broken = ""): string {
-  const how = broken
-    ? `${broken}, so the kit ended it`
-    : exit.signal
-    ? `signal ${exit.signal}`
-    : `exit code ${exit.code}`;
-  return `Deno's kernel died (${how}) and a new one was started: variables, functions and ` +
-    "imports are gone; run the cells this one needs again";
+  const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+  const what = broken ? `${broken}, so the kit ended it` : `Deno's kernel died (${how})`;
+  return `${what} and a new one was started: variables, functions and imports are gone; run ` +
+    "the cells this one needs again";
 }
 /** What a student sees under a cell whose output did not end in time. */
 export const MARKER_LATE =
