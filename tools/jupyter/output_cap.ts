@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { Message } from "./wire.ts";
 
 /** The default limit: 10 MB (MiB, 2²⁰ bytes). */
@@ -26,22 +27,24 @@ const ERROR_KEEP_CHARS = 2_000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** UTF-8 length of `s` without allocating for ASCII-only text. */
+/** UTF-8 length of `s` (native: a 50 MB string is measured without being encoded). */
 export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
-      n += 4; // a surrogate pair
-      i++;
-    } else n += 3;
-  }
-  return n;
+  return Buffer.byteLength(s, "utf8");
 }
 
-/** The longest prefix of `s` whose UTF-8 form fits in `bytes`, cut on a character boundary. */
+/**
+ * The longest prefix of `s` whose UTF-8 form fits in `bytes`, cut on a character boundary.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { utf8Length, utf8Prefix } from "./output_cap.ts";
+ * assert.equal(utf8Length("aé€😀"), 1 + 2 + 3 + 4);
+ * assert.equal(utf8Prefix("aé€😀", 5), "aé"); // "€" needs 3 bytes, 2 are left
+ * assert.equal(utf8Prefix("aé€😀", 9), "aé€");
+ * assert.equal(utf8Prefix("aé€😀", 10), "aé€😀");
+ * ```
+ */
 export function utf8Prefix(s: string, bytes: number): string {
   if (bytes <= 0) return "";
   if (s.length <= bytes && utf8Length(s) <= bytes) return s;
