@@ -689,6 +689,42 @@ Deno.test({
                     [],
                     `${name} at 390 px: titles clipped or under the mode bar`,
                   );
+                  if (/^(0[1-9]|1\d)_/.test(name)) {
+                    // The claims table (lib/claim.ts) on a phone: there, shown, every number
+                    // on one line (a number broken digit by digit cannot be read).
+                    const claims = await page.evaluate(() => {
+                      const tables = [...document.querySelectorAll("table.kit-claims")];
+                      const t = tables[0] as HTMLElement | undefined;
+                      const broken = t
+                        ? [...t.querySelectorAll("td")].filter((td) =>
+                          /^[-+−]?[\d.]+(e[-+−]?\d+)?( ± [\d.]+(e[-+−]?\d+)?)?$/.test(
+                            (td.textContent ?? "").trim(),
+                          ) &&
+                          (() => {
+                            const r = document.createRange();
+                            r.selectNodeContents(td);
+                            const tops = new Set(
+                              [...r.getClientRects()].map((b) => Math.round(b.top)),
+                            );
+                            return tops.size > 1;
+                          })()
+                        ).map((td) => td.textContent)
+                        : [];
+                      return {
+                        count: tables.length,
+                        rows: t ? t.querySelectorAll("tbody tr").length : 0,
+                        height: t ? t.getBoundingClientRect().height : 0,
+                        broken,
+                      };
+                    });
+                    assert.equal(claims.count, 1, `${name}: one claims table`);
+                    assert.ok(claims.rows > 0 && claims.height > 0, `${name}: claims table shown`);
+                    assert.deepEqual(
+                      claims.broken,
+                      [],
+                      `${name} at 390 px: numbers broken in the claims table`,
+                    );
+                  }
                   await page.screenshot({ path: `${SHOTS}/${name}-390.png` });
                 }
                 assert.deepEqual(problems, [], `${name}: errors in the browser`);

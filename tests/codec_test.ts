@@ -198,11 +198,13 @@ Deno.test("codec: what the kit did not make is refused; data never becomes behav
   }
   // An object posing as a tensor: refused where the kit's Tensor has private state to check
   // (its getters throw on a stranger), else only its data crosses, into a genuine tensor.
-  const posing = Object.assign(Object.create(kitA.Tensor.prototype), {
-    data: new Float64Array([4]),
-    shape: [1],
-    requiresGrad: false,
-    grad: null,
+  // Own data properties, defined (not assigned: `grad` is an accessor of the kit's Tensor whose
+  // setter would throw on a stranger before the codec ever saw it).
+  const posing = Object.create(kitA.Tensor.prototype, {
+    data: { value: new Float64Array([4]), enumerable: true },
+    shape: { value: [1], enumerable: true },
+    requiresGrad: { value: false, enumerable: true },
+    grad: { value: null, enumerable: true },
   });
   let arrived: unknown;
   try {

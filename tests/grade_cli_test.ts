@@ -316,8 +316,13 @@ for (const watchdog of ["setpriv", "sh"] as const) {
         await until(() => sandboxes().length > 0, DEADLINE, "the sandbox to start");
         const pids = sandboxes();
         if (watchdog === "sh") {
+          // The watchdog is spawned once the sandbox's pid is known, just after the sandbox.
           for (const p of pids) {
-            assert.strictEqual(processesWith(`kit-grade-watchdog ${p}`).length, 1, "its watchdog");
+            await until(
+              () => processesWith(`kit-grade-watchdog ${p}`).length === 1,
+              DEADLINE,
+              "its watchdog",
+            );
           }
         }
         grader.kill("SIGKILL");

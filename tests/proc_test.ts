@@ -19,23 +19,32 @@ const noProc: ProcOptions = { procDir: "/nonexistent/proc" };
  * shell by a program that does not wait for children, so the first sleep stays a zombie.
  */
 async function withZombie(fn: (parent: number, zombie: number) => Promise<void>): Promise<void> {
-  const parent = new Deno.Command("sh", {
-    args: ["-c", "sleep 0 & echo $!; exec sleep 30"],
-    stdout: "piped",
-  }).spawn();
-  const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) text += (await reader.read()).value ?? "";
-  const zombie = Number(text.trim());
-  // Wait for the event, not a time: the child has exited once its state reads "Z".
-  while (processInfo(zombie, withProc)?.state !== "Z") await new Promise((r) => setTimeout(r, 10));
-  try {
-    await fn(parent.pid, zombie);
-  } finally {
-    parent.kill("SIGKILL");
-    await parent.status;
-    reader.releaseLock();
-    await parent.stdout.cancel().catch(() => {});
+  for (let attempt = 1;; attempt++) {
+    const parent = new Deno.Command("sh", {
+      args: ["-c", "sleep 0 & echo $!; exec sleep 30"],
+      stdout: "piped",
+    }).spawn();
+    const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    try {
+      let text = "";
+      while (!text.includes("\n")) text += (await reader.read()).value ?? "";
+      const zombie = Number(text.trim());
+      // Wait for the events, not a time: the child has exited once its state reads "Z", and the
+      // shell has become `sleep` (until its exec, a shell may still reap the child: then the
+      // child is gone and the fixture starts again).
+      let info = processInfo(zombie, withProc);
+      while (info && (info.state !== "Z" || processInfo(parent.pid, withProc)?.name !== "sleep")) {
+        await new Promise((r) => setTimeout(r, 10));
+        info = processInfo(zombie, withProc);
+      }
+      if (info) return await fn(parent.pid, zombie);
+      assert.ok(attempt < 5, "the shell reaped its child before exec five times");
+    } finally {
+      parent.kill("SIGKILL");
+      await parent.status;
+      reader.releaseLock();
+      await parent.stdout.cancel().catch(() => {});
+    }
   }
 }
 

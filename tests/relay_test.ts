@@ -93,8 +93,14 @@ Deno.test({
       await t.step("prompt(), interrupt, restart, SIGKILL through jupyter_client", async () => {
         const run = await new Deno.Command(python!, {
           args: [`${fixtures}relay_session.py`, fixtures],
-          // A short marker timeout for the broken-marker step; nbconvert above keeps 10 s.
-          env: { ...env, KIT_RELAY_MARKER_TIMEOUT_MS: "2000" },
+          // A short marker timeout for the broken-marker step; nbconvert above keeps 10 s. The
+          // interrupt's grace is 15 s, not 2 s: at a load of 14 on two cores a busy loop took
+          // longer than 2 s to stop, and the relay restarted the kernel it should have kept.
+          env: {
+            ...env,
+            KIT_RELAY_MARKER_TIMEOUT_MS: "2000",
+            KIT_RELAY_INTERRUPT_GRACE_MS: "15000",
+          },
           stdout: "piped",
           stderr: "piped",
         }).output();
