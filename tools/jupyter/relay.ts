@@ -27,8 +27,10 @@
  *
  * Output: each cell may send at most 10 MB (`KIT_RELAY_OUTPUT_LIMIT_MB`, see `output_cap.ts`);
  * past that its output is dropped and one notice under the cell says how much. Printed text of a
- * cell is gathered into one message per 0.1 s or 1 M characters. If the relay dies, even by SIGKILL, a watchdog kills Deno's
- * kernel; if the process that started the relay dies, the relay shuts down.
+ * cell is gathered into one message per 0.1 s or 1 M characters.
+ *
+ * If the relay dies, even by SIGKILL, a watchdog kills Deno's kernel; if the process that
+ * started the relay dies, the relay shuts down.
  *
  * `KIT_RELAY_DEBUG=1` in the environment logs the traffic to stderr (Jupyter's log).
  *
