@@ -7,32 +7,12 @@
 // installs it and a missing nbclient fails the test.
 import assert from "node:assert/strict";
 import { childrenOf, processRunning } from "./_util.ts";
+import { jupyterPython } from "./_jupyter.ts";
 import { stripAnsi } from "../tools/ansi.ts";
 import { installKernel } from "../tools/jupyter/kernelspec.ts";
 import { freePorts, writeConnectionFile } from "../tools/jupyter/wire.ts";
 
 const fixtures = new URL("./fixtures/", import.meta.url).pathname;
-
-/** The Python that runs `jupyter` (its shebang), if nbclient and jupyter_client import there. */
-function jupyterPython(): string | null {
-  try {
-    const which = new Deno.Command("sh", { args: ["-c", "command -v jupyter"] }).outputSync();
-    const jupyter = new TextDecoder().decode(which.stdout).trim();
-    if (!jupyter) return null;
-    const first = Deno.readTextFileSync(jupyter).split("\n")[0];
-    // `#!/usr/bin/python3`, or `#!/usr/bin/env python3`; no shebang: Debian's interpreter.
-    const words = first.startsWith("#!") ? first.slice(2).trim().split(/\s+/) : [];
-    const python = (words[0]?.endsWith("/env") ? words[1] : words[0]) ?? "/usr/bin/python3";
-    const probe = new Deno.Command(python, {
-      args: ["-c", "import nbclient, jupyter_client, nbconvert"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync();
-    return probe.success ? python : null;
-  } catch {
-    return null;
-  }
-}
 
 const python = jupyterPython();
 const ci = Deno.env.get("CI") === "true";

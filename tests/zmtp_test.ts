@@ -240,3 +240,49 @@ Deno.test("zmtp: a 50 MB frame between two of our sockets arrives intact", async
   await dealer.close();
   await router.close();
 });
+
+Deno.test("zmtp: garbled bytes from a peer close its connection and are reported", async () => {
+  // A PUB peer written by hand: ZMTP 3.0 greeting and READY, one good message, then a frame
+  // whose flags byte is "x" (0x78: reserved bits set), as when a sender garbles its frames.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const reported: string[] = [];
+  let report = () => {};
+  const heard = new Promise<void>((r) => (report = r));
+  const sub = new ZSocket("SUB", {
+    onProtocolError: (why) => {
+      reported.push(why);
+      report();
+    },
+  });
+  sub.connect("127.0.0.1", port);
+  const conn = await listener.accept();
+  const greeting = new Uint8Array(64);
+  greeting.set([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0]);
+  greeting.set(new TextEncoder().encode("NULL"), 12);
+  const prop = (name: string, value: string) => [
+    name.length,
+    ...new TextEncoder().encode(name),
+    0,
+    0,
+    0,
+    value.length,
+    ...new TextEncoder().encode(value),
+  ];
+  const body = [5, ...new TextEncoder().encode("READY"), ...prop("Socket-Type", "PUB")];
+  const ready = new Uint8Array([4, body.length, ...body]);
+  const good = new Uint8Array([0, 2, ...new TextEncoder().encode("ok")]);
+  const bad = new TextEncoder().encode("xxxxxxxxxxxxxxxx");
+  for (const bytes of [greeting, ready, good, bad]) await conn.write(bytes);
+  const [first] = await sub.receive();
+  assert.equal(new TextDecoder().decode(first), "ok");
+  assert.equal(await withTimeout(heard.then(() => "reported"), 30_000, "silent"), "reported");
+  assert.deepEqual(reported, ["a frame with reserved flag bits (0x78)"]);
+  // The connection was closed from our side: the peer reads the end of the stream.
+  const buf = new Uint8Array(1024);
+  let n: number | null = 0;
+  while (n !== null) n = await conn.read(buf).catch(() => null);
+  conn.close();
+  listener.close();
+  await sub.close();
+});

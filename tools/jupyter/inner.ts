@@ -224,6 +224,8 @@ export class InnerKernel {
   startupMs = 0;
   /** The `kernel_info_reply` content (language_info, implementation, ...). */
   info: Record<string, unknown> = {};
+  /** Set when the kit ended the kernel because its channels broke (garbled data): why. */
+  brokenReason = "";
 
   readonly #cwd: string;
   readonly #connDir: string;
@@ -276,13 +278,26 @@ export class InnerKernel {
     });
     // The kernel addresses stdin requests to the shell socket's identity: share it.
     const routingId = `kit-${crypto.randomUUID()}`;
-    const channel = (type: "DEALER" | "SUB", identity?: string) =>
-      new Channel(new ZSocket(type, { identity }), key);
+    // Garbled bytes from the kernel (seen with Deno 2.9.6 after a cell printed 50 MB while the
+    // next request ran): the channel is closed, and a new connection to the same kernel did not
+    // bring its messages back, so the kernel is ended and its owner restarts it as after any
+    // death.
+    const onProtocolError = (name: ChannelName) => (why: string) => {
+      if (this.#closed || this.#exit) return;
+      const what = `Deno's kernel sent garbled data on ${name} (${why})`;
+      this.brokenReason ||= what;
+      opts.log?.(`${what}: ending it`);
+      try {
+        this.#proc.child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    };
+    const channel = (name: ChannelName, type: "DEALER" | "SUB", identity?: string) =>
+      new Channel(new ZSocket(type, { identity, onProtocolError: onProtocolError(name) }), key);
     this.#channels = {
-      shell: channel("DEALER", routingId),
-      control: channel("DEALER"),
-      stdin: channel("DEALER", routingId),
-      iopub: channel("SUB"),
+      shell: channel("shell", "DEALER", routingId),
+      control: channel("control", "DEALER"),
+      stdin: channel("stdin", "DEALER", routingId),
+      iopub: channel("iopub", "SUB"),
     };
     // The order of writeConnectionFile: shell, iopub, stdin, control (hb unused).
     const [shell, iopub, stdin, control] = ports;
@@ -388,6 +403,11 @@ export class InnerKernel {
   /** How the process ended, or null while it runs. */
   get exit(): ExitStatus | null {
     return this.#exit;
+  }
+
+  /** `performance.now()` when bytes last arrived on IOPub (a large output still arriving). */
+  get lastIopubAt(): number {
+    return this.#channels.iopub.socket.lastReceiveAt;
   }
 
   /** The last few thousand characters the kernel wrote to stdout and stderr. */

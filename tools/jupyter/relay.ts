@@ -21,9 +21,16 @@
  * cell still running 2 s later (awaiting a timer or a promise, which Deno's kernel cannot
  * interrupt) ends with the error "interrupted: the kernel restarted, variables are lost", Deno's
  * kernel is restarted behind the same connection, and the frontend stays usable. A kernel that
- * dies (`Deno.exit()` in a cell) is restarted the same way. Shutdown (restart included) stops
- * Deno's kernel and the relay. If the relay dies, even by SIGKILL, a watchdog kills Deno's
- * kernel; if the process that started the relay dies, the relay shuts down.
+ * dies (`Deno.exit()` in a cell, a signal, a crash) is restarted the same way; the running cell
+ * ends with a `KernelDied` error naming the exit code or signal ({@link kernelDied}). Shutdown
+ * (restart included) stops Deno's kernel and the relay.
+ *
+ * Output: each cell may send at most 10 MB (`KIT_RELAY_OUTPUT_LIMIT_MB`, see `output_cap.ts`);
+ * past that its output is dropped and one notice under the cell says how much. Printed text of a
+ * cell is gathered into one message per 0.1 s or 1 M characters.
+ *
+ * If the relay dies, even by SIGKILL, a watchdog kills Deno's kernel; if the process that
+ * started the relay dies, the relay shuts down.
  *
  * `KIT_RELAY_DEBUG=1` in the environment logs the traffic to stderr (Jupyter's log).
  *
@@ -33,6 +40,7 @@ import { Channel } from "./channel.ts";
 import { OrderRepair, type RepairEvent } from "./repair.ts";
 import {
   type ChannelName,
+  describeExit,
   diagnoseFailure,
   InnerKernel,
   INTERRUPTED_KEPT,
@@ -41,6 +49,8 @@ import {
 import { type Header, IOPUB_TYPES, type Message, newHeader, withTimeout } from "./wire.ts";
 import { ZSocket } from "./zmtp.ts";
 import { processAlive } from "../proc.ts";
+import { OutputCap, outputLimitFrom } from "./output_cap.ts";
+import type { ExitStatus } from "./inner.ts";
 
 export { INTERRUPTED_KEPT };
 
@@ -72,6 +82,10 @@ interface Cell {
   ended: Promise<void>;
   end: () => void;
   markerTimer?: ReturnType<typeof setTimeout>;
+  /** When the cell's last output arrived (the marker timeout counts from there). */
+  lastOutputAt: number;
+  /** What the cell may still send to the frontend. */
+  cap: OutputCap;
 }
 
 /** Options of {@link Relay.start}. */
@@ -84,10 +98,23 @@ export interface RelayOptions {
   markerTimeoutMs?: number;
   /** Log line sink (default: stderr, which Jupyter shows in its own log). */
   log?: (line: string) => void;
+  /** Bytes of output one cell may send to the frontend (see `output_cap.ts`). Default 10 MB. */
+  outputLimit?: number;
 }
 
 /** What a student sees when the relay had to restart Deno's kernel. */
 export const INTERRUPTED = "interrupted: the kernel restarted, variables are lost";
+/**
+ * What a student sees under a cell whose kernel died (`Deno.exit()`, a signal, a crash):
+ * "Deno's kernel died (exit code 3) and a new one was started: ..." or "(signal SIGKILL)";
+ * `broken`: why the kit ended the kernel itself (`InnerKernel.brokenReason`).
+ */
+export function kernelDied(exit: ExitStatus, broken = ""): string {
+  const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+  const what = broken ? `${broken}, so the kit ended it` : `Deno's kernel died (${how})`;
+  return `${what} and a new one was started: variables, functions and imports are gone; run ` +
+    "the cells this one needs again";
+}
 /** What a student sees under a cell whose output did not end in time. */
 export const MARKER_LATE =
   "this cell's output did not end in time; some of it may be missing or appear under the next cell";
@@ -100,6 +127,18 @@ const DEBUG = (() => {
   }
 })();
 const encoder = new TextEncoder();
+/** Printed text of one cell is sent on at least this often (ipykernel flushes every 0.2 s). */
+const STREAM_FLUSH_MS = 100;
+/** ... or when this much has gathered. */
+const STREAM_FLUSH_CHARS = 1 << 20;
+
+/** Consecutive printed text of one cell and stream, gathered into one message. */
+interface PendingStream {
+  cell: Cell;
+  msg: Message;
+  parts: string[];
+  chars: number;
+}
 
 /**
  * A running relay (see the module notes).
@@ -132,6 +171,9 @@ export class Relay {
   #cwd: string;
   #graceMs: number;
   #markerTimeoutMs: number;
+  #outputLimit: number;
+  #pending: PendingStream | null = null;
+  #pendingTimer?: ReturnType<typeof setTimeout>;
   #session = crypto.randomUUID();
   #shell: Channel;
   #control: Channel;
@@ -160,6 +202,7 @@ export class Relay {
     this.#cwd = opts.cwd ?? Deno.cwd();
     this.#graceMs = opts.interruptGraceMs ?? 2_000;
     this.#markerTimeoutMs = opts.markerTimeoutMs ?? 10_000;
+    this.#outputLimit = opts.outputLimit ?? outputLimitFrom(undefined);
     this.#repair = new OrderRepair<Cell>((e) => this.#onRepair(e), this.#session);
     this.finished = new Promise((r) => (this.#done = r));
     const rejected = () => this.#log("dropped a frontend message with a bad signature");
@@ -218,12 +261,16 @@ export class Relay {
     if (DEBUG) this.#log(`Deno's kernel is ready (pid ${inner.pid})`);
     inner.exited.then((exit) => {
       if (this.#inner !== inner || this.#closing) return;
-      const why = `Deno's kernel exited (code ${exit.code})`;
-      this.#log(why);
+      this.#log(
+        `Deno's kernel exited (${describeExit(exit)}${
+          inner.brokenReason ? `; ${inner.brokenReason}` : ""
+        }): starting a new one`,
+      );
       // A SIGINT sent to the process group (a frontend that ignores interrupt_mode) kills it.
       const interrupted = performance.now() - this.#sigintAt < 3_000;
       this.#restartInner(
-        interrupted ? INTERRUPTED : `${why}; it was restarted, variables are lost`,
+        interrupted ? INTERRUPTED : kernelDied(exit, inner.brokenReason),
+        interrupted ? "KernelRestarted" : "KernelDied",
       );
     });
   }
@@ -233,8 +280,11 @@ export class Relay {
     this.#sigintAt = performance.now();
   }
 
-  /** Ends the running cell with `message`, aborts the queued ones and starts a new Deno kernel. */
-  async #restartInner(message: string): Promise<void> {
+  /**
+   * Ends the running cell with the error `ename: message`, aborts the queued ones and starts a
+   * new Deno kernel. When that fails, the cell says so, and the next cell tries again.
+   */
+  async #restartInner(message: string, ename = "KernelRestarted"): Promise<void> {
     if (this.#restarting || this.#closing) return;
     this.#restarting = true;
     const old = this.#inner;
@@ -249,10 +299,13 @@ export class Relay {
     try {
       await this.#ready;
     } catch (e) {
-      this.#log(`could not restart Deno's kernel: ${(e as Error).message}`);
+      const why = (e as Error).message;
+      this.#log(`could not restart Deno's kernel: ${why}`);
+      message += `; but a new kernel could not be started (${why.split("\n")[0]}): run the ` +
+        "cell again to retry, or restart the kernel from the menu";
     }
     this.#restarting = false;
-    if (running && !running.released) this.#failCell(running, "KernelRestarted", message);
+    if (running && !running.released) this.#failCell(running, ename, message);
     for (const c of queued) this.#abort(c);
     this.#running = null;
     this.#next();
@@ -295,7 +348,13 @@ export class Relay {
     await this.#ready.catch(() => {});
     let end = () => {};
     const ended = new Promise<void>((r) => (end = r));
-    this.#queue.push({ msg, sawError: false, released: false, ended, end });
+    const cap = new OutputCap(this.#outputLimit);
+    this.#queue.push({ msg, sawError: false, released: false, ended, end, cap, lastOutputAt: 0 });
+    // A kernel that could not be restarted: try again for this cell.
+    if (!this.#inner && !this.#restarting && !this.#closing) {
+      this.#restartInner("Deno's kernel was not running");
+      return;
+    }
     this.#next();
   }
 
@@ -370,7 +429,8 @@ export class Relay {
       case "output":
         if (e.msg.header.msg_type === "error") e.cell.sawError = true;
         if (e.late) this.#log(`an output arrived after its cell ended: ${e.msg.header.msg_type}`);
-        this.#publish(e.msg);
+        e.cell.lastOutputAt = performance.now();
+        this.#output(e.cell, e.msg);
         return;
       case "reply": {
         const cell = e.cell;
@@ -392,8 +452,17 @@ export class Relay {
         // Never hold a cell forever: if its end-of-cell marker does not come (a cell that
         // broke the saved console.log, a stuck kernel), release it with a warning under it.
         const cell = e.cell;
-        cell.markerTimer = setTimeout(() => {
+        cell.lastOutputAt = performance.now();
+        const late = () => {
           if (cell.released || this.#running !== cell) return;
+          // Output still flowing (a cell that printed a lot, a large frame still arriving): the
+          // marker is behind it.
+          const last = Math.max(cell.lastOutputAt, this.#inner?.lastIopubAt ?? 0);
+          const quiet = performance.now() - last;
+          if (quiet < this.#markerTimeoutMs) {
+            cell.markerTimer = setTimeout(late, this.#markerTimeoutMs - quiet);
+            return;
+          }
           this.#log("an end-of-cell marker did not arrive in time; releasing the cell");
           this.#publish(this.#iopubMsg("stream", cell.msg.header, {
             name: "stderr",
@@ -401,7 +470,8 @@ export class Relay {
           }));
           this.#repair.forget(cell.msg.header);
           this.#release(cell).catch(() => {});
-        }, this.#markerTimeoutMs);
+        };
+        cell.markerTimer = setTimeout(late, this.#markerTimeoutMs);
         return;
       }
       case "complete":
@@ -441,6 +511,8 @@ export class Relay {
     cell.released = true;
     clearTimeout(cell.markerTimer);
     cell.end();
+    this.#flush();
+    this.#noticeCut(cell);
     const reply = cell.reply ?? this.#replyMsg(cell.msg, "execute_reply", {
       status: "error",
       ename: "KernelError",
@@ -460,6 +532,8 @@ export class Relay {
     cell.released = true;
     clearTimeout(cell.markerTimer);
     cell.end();
+    this.#flush();
+    this.#noticeCut(cell);
     const error = { ename, evalue, traceback: [`${ename}: ${evalue}`] };
     this.#publish(this.#iopubMsg("error", cell.msg.header, error));
     const reply = this.#replyMsg(cell.msg, "execute_reply", {
@@ -511,8 +585,57 @@ export class Relay {
     return this.#iopubMsg("status", parent ?? ({} as Header), { execution_state: state });
   }
 
-  /** Publishes on IOPub (in call order), under the topic `kernel.kit-relay.<type>`. */
+  /**
+   * A cell's output on its way to the frontend: within the cell's limit (`output_cap.ts`), and
+   * printed text gathered: a cell printing 500 000 lines costs the frontend a few messages, not
+   * 500 000 (Deno's kernel sends one per `console.log`).
+   */
+  #output(cell: Cell, msg: Message): void {
+    const m = cell.cap.admit(msg);
+    if (!m) return;
+    if (m.header.msg_type !== "stream") return this.#publish(m);
+    const text = String(m.content.text ?? "");
+    const p = this.#pending;
+    if (p && p.cell === cell && p.msg.content.name === m.content.name) {
+      p.parts.push(text);
+      p.chars += text.length;
+      if (p.chars >= STREAM_FLUSH_CHARS) this.#flush();
+      return;
+    }
+    this.#flush();
+    this.#pending = { cell, msg: m, parts: [text], chars: text.length };
+    this.#pendingTimer = setTimeout(() => this.#flush(), STREAM_FLUSH_MS);
+  }
+
+  /** Sends the gathered printed text. */
+  #flush(): void {
+    const p = this.#pending;
+    if (!p) return;
+    this.#pending = null;
+    clearTimeout(this.#pendingTimer);
+    const text = p.parts.length === 1 ? p.parts[0] : p.parts.join("");
+    this.#send({ ...p.msg, content: { ...p.msg.content, text } });
+  }
+
+  /** The notice under a cell whose output was cut. */
+  #noticeCut(cell: Cell): void {
+    const notice = cell.cap.notice();
+    if (!notice) return;
+    this.#log(`a cell's ${notice}`);
+    this.#publish(this.#iopubMsg("stream", cell.msg.header, {
+      name: "stderr",
+      text: `\n[kit] ${notice} (KIT_RELAY_OUTPUT_LIMIT_MB sets the limit)\n`,
+    }));
+  }
+
+  /** Publishes on IOPub, after any gathered printed text (order kept). */
   #publish(msg: Message): void {
+    this.#flush();
+    this.#send(msg);
+  }
+
+  /** Sends on IOPub (in call order), under the topic `kernel.kit-relay.<type>`. */
+  #send(msg: Message): void {
     const topic = [encoder.encode(`kernel.kit-relay.${msg.header.msg_type}`)];
     this.#iopub.send({ ...msg, identities: msg.identities.length ? msg.identities : topic });
   }
@@ -525,6 +648,7 @@ export class Relay {
     this.#generation++;
     await this.#ready.catch(() => {});
     await this.#inner?.shutdown(1_000);
+    this.#flush();
     for (const cell of [this.#running, ...this.#queue]) if (cell) clearTimeout(cell.markerTimer);
     const frontend = [this.#shell, this.#control, this.#stdin, this.#iopub];
     await Promise.all([...frontend.map((c) => c.flush()), this.#hb.flush()]);
@@ -576,7 +700,14 @@ async function main(args: string[]): Promise<number> {
   // for tests on a loaded machine, where a busy loop can take more than 2 s to stop.
   const markerTimeoutMs = Number(Deno.env.get("KIT_RELAY_MARKER_TIMEOUT_MS")) || undefined;
   const interruptGraceMs = Number(Deno.env.get("KIT_RELAY_INTERRUPT_GRACE_MS")) || undefined;
-  const relay = await Relay.start(conn, { markerTimeoutMs, interruptGraceMs });
+  let outputLimit: number;
+  try {
+    outputLimit = outputLimitFrom(Deno.env.get("KIT_RELAY_OUTPUT_LIMIT_MB"));
+  } catch (e) {
+    console.error(`kit relay: ${(e as Error).message}`);
+    return 2;
+  }
+  const relay = await Relay.start(conn, { markerTimeoutMs, interruptGraceMs, outputLimit });
   if (Deno.build.os !== "windows") {
     Deno.addSignalListener("SIGTERM", () => relay.shutdown());
     // interrupt_mode "signal" (an older kernelspec, a frontend that ignores the mode): the

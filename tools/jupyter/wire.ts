@@ -168,7 +168,7 @@ export class Signer {
   }
 
   /** Hex HMAC of the four JSON parts (empty string when signing is disabled). */
-  sign(parts: string[]): string {
+  sign(parts: readonly (string | Uint8Array)[]): string {
     if (!this.#key) return "";
     const h = createHmac("sha256", this.#key);
     for (const p of parts) h.update(p);
@@ -193,9 +193,11 @@ export class Signer {
     let i = 0;
     while (i < frames.length && !isDelim(frames[i])) i++;
     if (frames.length < i + 6) return null;
-    const [sig, h, p, m, c] = frames.slice(i + 1, i + 6).map((f) => decoder.decode(f));
-    const want = encoder.encode(this.sign([h, p, m, c])), got = encoder.encode(sig);
+    // The HMAC runs over the frames as received (not re-encoded from the decoded strings: a
+    // 50 MB output would be encoded once more for nothing).
+    const want = encoder.encode(this.sign(frames.slice(i + 2, i + 6))), got = frames[i + 1];
     if (want.length !== got.length || !timingSafeEqual(want, got)) return null;
+    const [h, p, m, c] = frames.slice(i + 2, i + 6).map((f) => decoder.decode(f));
     try {
       return {
         identities: frames.slice(0, i),

@@ -22,6 +22,8 @@ export type SocketType = "ROUTER" | "DEALER" | "PUB" | "SUB" | "REP";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+/** Larger frames are taken for garbled ones (64 GB: no Jupyter message comes close). */
+const MAX_FRAME = 2 ** 36;
 
 /** Bytes received and not consumed yet: chunks kept as they came, copied once when taken. */
 class ByteQueue {
@@ -151,11 +153,17 @@ class Peer {
     this.conn = conn;
   }
 
+  /** Called with each chunk's arrival time (a socket's `lastReceiveAt`). */
+  onBytes: (now: number) => void = () => {};
+  /** Why the peer's bytes were not ZMTP (the connection was then closed), if they were not. */
+  protocolError = "";
+
   async #fill(n: number, reader: ReadableStreamDefaultReader<Uint8Array>): Promise<boolean> {
     while (this.#in.length < n) {
       const { value, done } = await reader.read();
       if (done || !value) return false;
       this.#in.push(value);
+      this.onBytes(performance.now());
     }
     return true;
   }
@@ -199,11 +207,21 @@ class Peer {
       while (true) {
         if (!await this.#fill(2, reader)) return;
         const flags = this.#in.byte(0);
+        // Reserved flag bits set: the peer's frames are garbled (a sender that interleaved two
+        // messages' frames); nothing after this point can be trusted.
+        if (flags & 0xf8) {
+          this.protocolError = `a frame with reserved flag bits (0x${flags.toString(16)})`;
+          return;
+        }
         let size: number;
         if (flags & 2) {
           if (!await this.#fill(9, reader)) return;
           const head = this.#in.take(9);
           size = Number(new DataView(head.buffer, head.byteOffset, 9).getBigUint64(1));
+          if (size > MAX_FRAME) {
+            this.protocolError = `a frame of ${size} bytes`;
+            return;
+          }
         } else {
           size = this.#in.take(2)[1];
         }
@@ -276,11 +294,22 @@ export class ZSocket {
   #tasks = new Set<Promise<unknown>>();
   #wakes = new Set<() => void>(); // cut connect retries' waits short on close
   closed = false;
+  /** `performance.now()` when bytes last arrived on any connection (0: never). */
+  lastReceiveAt = 0;
+  #onProtocolError: (why: string) => void;
 
-  constructor(type: SocketType, opts: { identity?: string | Uint8Array } = {}) {
+  /**
+   * `identity`: this socket's routing identity. `onProtocolError`: a peer sent bytes that are
+   * not ZMTP (its connection is closed; a SUB or DEALER then receives nothing more from it).
+   */
+  constructor(
+    type: SocketType,
+    opts: { identity?: string | Uint8Array; onProtocolError?: (why: string) => void } = {},
+  ) {
     this.type = type;
     const id = opts.identity;
     if (id) this.#identity = typeof id === "string" ? enc.encode(id) : id;
+    this.#onProtocolError = opts.onProtocolError ?? (() => {});
   }
 
   #track(p: Promise<unknown>): void {
@@ -336,6 +365,7 @@ export class ZSocket {
 
   #adopt(conn: Deno.Conn): Peer {
     const peer = new Peer(conn);
+    peer.onBytes = (now) => (this.lastReceiveAt = now);
     this.#peers.add(peer);
     let key = "";
     // A ROUTER knows a peer by the identity of its handshake, before any message from it (a
@@ -364,6 +394,7 @@ export class ZSocket {
         if (w) w(frames);
         else this.#inbox.push(frames);
       }, register).finally(() => {
+        if (peer.protocolError && !this.closed) this.#onProtocolError(peer.protocolError);
         this.#peers.delete(peer);
         if (key && this.#byId.get(key) === peer) this.#byId.delete(key);
         return peer.writing;
