@@ -29,7 +29,7 @@ import {
   type NotebookGrade,
   zeroRows,
 } from "./grader.ts";
-import { runSandboxed, type SandboxProfile } from "./sandbox.ts";
+import { emptyProfile, runSandboxed, type SandboxProfile } from "./sandbox.ts";
 import { closeIdleCheckers } from "./checker.ts";
 import { cleanupSync, trackFile, untrackFile } from "./cleanup.ts";
 import { type ResultRecord, writeReports } from "./report.ts";
@@ -352,16 +352,7 @@ async function gradeAllLocked(o: GradeAllOptions): Promise<GradeAllResult> {
   };
   const summary = await writeReports(o.out, records, run);
   if (!o.quiet) console.log(summary);
-  const sandbox: SandboxProfile = {
-    setupMs: 0,
-    startMs: 0,
-    codeMs: 0,
-    visibleChecksMs: 0,
-    hiddenChecksMs: 0,
-    checkerWaitMs: 0,
-    exitMs: 0,
-    totalMs: 0,
-  };
+  const sandbox = emptyProfile();
   let sandboxed = 0;
   for (const g of grades) {
     if (!g.profile) continue;

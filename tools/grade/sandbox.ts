@@ -305,6 +305,20 @@ export interface SandboxProfile {
   totalMs: number;
 }
 
+/** A profile with nothing spent yet. */
+export function emptyProfile(): SandboxProfile {
+  return {
+    setupMs: 0,
+    startMs: 0,
+    codeMs: 0,
+    visibleChecksMs: 0,
+    hiddenChecksMs: 0,
+    checkerWaitMs: 0,
+    exitMs: 0,
+    totalMs: 0,
+  };
+}
+
 /** `--eval-file=` arguments for `files`, a bounded number of paths in each. */
 function evalFileArgs(files: readonly string[]): string[] {
   const out: string[] = [];
@@ -677,16 +691,7 @@ export async function runSandboxed(
     swept.add(parent);
     await removeStaleFolders(parent);
   }
-  const profile: SandboxProfile = {
-    setupMs: 0,
-    startMs: 0,
-    codeMs: 0,
-    visibleChecksMs: 0,
-    hiddenChecksMs: 0,
-    checkerWaitMs: 0,
-    exitMs: 0,
-    totalMs: 0,
-  };
+  const profile = emptyProfile();
   const skip = new Map<number, string>();
   const problems: string[] = [];
   let last: Attempt | null = null, runs = 0, peakMb = 0, extended = false;
